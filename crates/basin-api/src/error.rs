@@ -1,0 +1,72 @@
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use basin_ingest::IngestError;
+use basin_query::QueryError;
+use basin_storage::StorageError;
+use thiserror::Error;
+use tracing::error;
+
+/// Every way a request can fail, each with one HTTP status.
+#[derive(Debug, Error)]
+pub enum ApiError {
+    /// The request is wrong; the message says how. 400.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The body is over a size limit. 413.
+    #[error("{0}")]
+    TooLarge(String),
+    /// The store is still replaying its WAL. 503.
+    #[error("not ready: replaying the write-ahead log")]
+    NotReady,
+    /// Something broke inside; the client gets a generic message. 500.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(detail) = &self {
+            error!("internal error: {detail}");
+        }
+        (self.status(), format!("{self}\n")).into_response()
+    }
+}
+
+impl From<IngestError> for ApiError {
+    fn from(e: IngestError) -> Self {
+        if e.is_too_large() {
+            ApiError::TooLarge(e.to_string())
+        } else {
+            ApiError::BadRequest(e.to_string())
+        }
+    }
+}
+
+impl From<QueryError> for ApiError {
+    fn from(e: QueryError) -> Self {
+        match e {
+            QueryError::Storage(e) => ApiError::from(e),
+            other => ApiError::BadRequest(other.to_string()),
+        }
+    }
+}
+
+impl From<StorageError> for ApiError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::Closed => ApiError::NotReady,
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! The HTTP API: Loki's routes under `/loki/api/v1/`, plus `/ready`.
+//!
+//! Handlers decode requests with `basin-ingest`, write through
+//! `basin-storage`, read through `basin-query`, and answer in Loki's shapes.
+//! [`ApiError`] is the one place errors become HTTP statuses.
+
+mod error;
+mod params;
+mod routes;
+mod state;
+
+pub use error::ApiError;
+pub use routes::router;
+pub use state::{ApiLimits, AppState};

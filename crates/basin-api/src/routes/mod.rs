@@ -1,0 +1,29 @@
+//! The routes, one file per endpoint family.
+
+mod buildinfo;
+mod push;
+mod query_range;
+mod ready;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::AppState;
+
+/// The whole API on one router.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/ready", get(ready::ready))
+        .route("/loki/api/v1/push", post(push::push))
+        .route(
+            "/loki/api/v1/query_range",
+            get(query_range::get).post(query_range::post),
+        )
+        .route("/loki/api/v1/status/buildinfo", get(buildinfo::buildinfo))
+        // Handlers read bodies themselves with the configured cap.
+        .layer(DefaultBodyLimit::disable())
+        .with_state(state)
+}

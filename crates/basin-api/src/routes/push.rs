@@ -1,0 +1,77 @@
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use basin_ingest::loki_push;
+use http_body_util::BodyExt;
+
+use crate::params::{self, header};
+use crate::{ApiError, AppState};
+
+/// `POST /loki/api/v1/push`: 204 once the entries are durable and visible.
+pub async fn push(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<StatusCode, ApiError> {
+    let storage = state.storage()?.clone();
+    let tenant = params::tenant(&headers)?;
+    let limits = &state.limits.ingest;
+    let bytes = read_body(&headers, body, limits.max_request_size_bytes).await?;
+    let batch = loki_push::decode(
+        tenant,
+        &bytes,
+        header(&headers, header::CONTENT_TYPE.as_str()),
+        header(&headers, header::CONTENT_ENCODING.as_str()),
+        limits,
+    )?;
+    storage.append(batch).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Most bytes of an oversized body read and thrown away before answering 413,
+/// so that a client still sending gets the answer instead of a broken pipe.
+const DRAIN_MAX_BYTES: usize = 256 * 1024 * 1024;
+
+/// Reads a body of at most `limit` bytes; a larger one is answered with 413.
+pub(crate) async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<bytes::Bytes, ApiError> {
+    let too_large = || {
+        ApiError::TooLarge(format!(
+            "request body exceeds max_request_size_bytes ({limit} bytes)"
+        ))
+    };
+    let declared =
+        header(headers, header::CONTENT_LENGTH.as_str()).and_then(|v| v.trim().parse::<u64>().ok());
+    let mut body = body;
+    let mut buf = bytes::BytesMut::with_capacity(
+        declared.map_or(64 * 1024, |n| n.min(limit as u64) as usize),
+    );
+    let mut over = declared.is_some_and(|n| n > limit as u64);
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame =
+            frame.map_err(|e| ApiError::BadRequest(format!("cannot read request body: {e}")))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen += data.len();
+        if over || seen > limit {
+            over = true;
+            buf.clear();
+            if seen > DRAIN_MAX_BYTES {
+                break;
+            }
+            continue;
+        }
+        buf.extend_from_slice(&data);
+    }
+    if over {
+        return Err(too_large());
+    }
+    Ok(buf.freeze())
+}

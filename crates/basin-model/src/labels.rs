@@ -1,0 +1,197 @@
+use std::fmt::{self, Write as _};
+
+use serde::{Deserialize, Serialize};
+use xxhash_rust::xxh3::xxh3_64;
+
+use crate::ModelError;
+
+/// A stream's identity: a hash of its canonical label text, stable across runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct StreamId(pub u64);
+
+/// A stream's labels, sorted by name, names unique: `{env="prod", service="api"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
+pub struct Labels(Vec<(String, String)>);
+
+/// Whether `name` is a Prometheus/Loki label name: `[a-zA-Z_][a-zA-Z0-9_]*`.
+pub fn is_valid_label_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    match bytes.next() {
+        Some(b) if b.is_ascii_alphabetic() || b == b'_' => {}
+        _ => return false,
+    }
+    bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+impl Labels {
+    /// Builds a label set from pairs, checking names and uniqueness.
+    pub fn from_pairs(
+        pairs: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ModelError> {
+        let mut pairs: Vec<(String, String)> = pairs.into_iter().collect();
+        pairs.sort();
+        for (i, (name, _)) in pairs.iter().enumerate() {
+            if !is_valid_label_name(name) {
+                return Err(ModelError::InvalidLabelName(name.clone()));
+            }
+            if i > 0 && pairs[i - 1].0 == *name {
+                return Err(ModelError::DuplicateLabel(name.clone()));
+            }
+        }
+        Ok(Self(pairs))
+    }
+
+    /// Parses Loki's label text, e.g. `{job="api", env="prod"}`.
+    pub fn parse(input: &str) -> Result<Self, ModelError> {
+        let err = |msg: &str| ModelError::LabelSyntax {
+            input: input.to_string(),
+            msg: msg.to_string(),
+        };
+        let s = input.trim();
+        let inner = s
+            .strip_prefix('{')
+            .and_then(|s| s.strip_suffix('}'))
+            .ok_or_else(|| err("expected labels in braces, like {job=\"api\"}"))?;
+        let mut pairs = Vec::new();
+        let mut rest = inner.trim_start();
+        while !rest.is_empty() {
+            let name_end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            let name = &rest[..name_end];
+            if name.is_empty() {
+                return Err(err("expected a label name"));
+            }
+            rest = rest[name_end..].trim_start();
+            rest = rest
+                .strip_prefix('=')
+                .ok_or_else(|| err("expected '=' after a label name"))?
+                .trim_start();
+            let (value, after) = unquote(rest).ok_or_else(|| err("expected a quoted value"))?;
+            pairs.push((name.to_string(), value));
+            rest = after.trim_start();
+            if let Some(after_comma) = rest.strip_prefix(',') {
+                rest = after_comma.trim_start();
+            } else if !rest.is_empty() {
+                return Err(err("expected ',' between labels"));
+            }
+        }
+        Self::from_pairs(pairs)
+    }
+
+    /// The pairs, sorted by name.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.0
+    }
+
+    /// The value of label `name`, if set.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .binary_search_by(|(n, _)| n.as_str().cmp(name))
+            .ok()
+            .map(|i| self.0[i].1.as_str())
+    }
+
+    /// Number of labels.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are no labels.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The stream id these labels hash to.
+    pub fn stream_id(&self) -> StreamId {
+        StreamId(xxh3_64(self.to_string().as_bytes()))
+    }
+}
+
+impl fmt::Display for Labels {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_char('{')?;
+        for (i, (name, value)) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{name}=")?;
+            write_quoted(f, value)?;
+        }
+        f.write_char('}')
+    }
+}
+
+/// Writes `value` as a double-quoted string with Go-style escapes.
+fn write_quoted(f: &mut impl fmt::Write, value: &str) -> fmt::Result {
+    f.write_char('"')?;
+    for c in value.chars() {
+        match c {
+            '"' => f.write_str("\\\"")?,
+            '\\' => f.write_str("\\\\")?,
+            '\n' => f.write_str("\\n")?,
+            '\r' => f.write_str("\\r")?,
+            '\t' => f.write_str("\\t")?,
+            c => f.write_char(c)?,
+        }
+    }
+    f.write_char('"')
+}
+
+/// Reads a double-quoted string at the start of `s`; returns it and the rest.
+fn unquote(s: &str) -> Option<(String, &str)> {
+    let body = s.strip_prefix('"')?;
+    let mut out = String::new();
+    let mut chars = body.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => return Some((out, &body[i + 1..])),
+            '\\' => match chars.next()?.1 {
+                'n' => out.push('\n'),
+                'r' => out.push('\r'),
+                't' => out.push('\t'),
+                other => out.push(other),
+            },
+            c => out.push(c),
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_and_print_round_trip() {
+        let check = |input: &str, printed: &str| {
+            let labels = Labels::parse(input).expect(input);
+            assert_eq!(labels.to_string(), printed);
+            assert_eq!(Labels::parse(printed).expect(printed), labels);
+        };
+        check(r#"{job="api"}"#, r#"{job="api"}"#);
+        check(r#"{ b="2",a="1" }"#, r#"{a="1", b="2"}"#);
+        check(r#"{msg="say \"hi\"\n"}"#, r#"{msg="say \"hi\"\n"}"#);
+        check("{}", "{}");
+    }
+
+    #[test]
+    fn parse_rejects_bad_input() {
+        let check = |input: &str| assert!(Labels::parse(input).is_err(), "{input}");
+        check("job=\"api\"");
+        check("{job=api}");
+        check("{job=\"api\" env=\"x\"}");
+        check("{1job=\"api\"}");
+        check("{job=\"a\", job=\"b\"}");
+        check("{job=\"unterminated}");
+    }
+
+    #[test]
+    fn stream_id_ignores_order() {
+        let a = Labels::parse(r#"{a="1", b="2"}"#).expect("valid");
+        let b = Labels::parse(r#"{b="2", a="1"}"#).expect("valid");
+        assert_eq!(a.stream_id(), b.stream_id());
+        assert_eq!(a.get("b"), Some("2"));
+        assert_eq!(a.get("c"), None);
+    }
+}

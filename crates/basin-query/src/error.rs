@@ -1,0 +1,20 @@
+use basin_logql::ParseError;
+use basin_storage::StorageError;
+use thiserror::Error;
+
+/// Why a query failed, by phase.
+#[derive(Debug, Error)]
+pub enum QueryError {
+    /// The query text is not valid LogQL.
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    /// A regex in the query does not compile.
+    #[error("invalid regex {regex:?}: {msg}")]
+    InvalidRegex { regex: String, msg: String },
+    /// The request asks for more than the limits allow.
+    #[error("{0}")]
+    Limit(String),
+    /// Reading the store failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}

@@ -1,0 +1,34 @@
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How the store behaves; every field has a config key in `basin serve`.
+#[derive(Debug, Clone)]
+pub struct StorageConfig {
+    /// Where the WAL, parts and manifest live.
+    pub data_dir: PathBuf,
+    /// fsync each WAL group before acknowledging (`wal_sync`); off trades the
+    /// last moments of data on power loss for throughput.
+    pub wal_sync: bool,
+    /// Longest time a line stays in the head before it is written to a part.
+    pub flush_interval: Duration,
+    /// Head size that triggers a flush (`head_max_bytes`).
+    pub head_max_bytes: usize,
+    /// How long parts are kept (`retention_period`); `None` keeps forever.
+    pub retention_period: Option<Duration>,
+    /// How often merges are looked for.
+    pub merge_interval: Duration,
+}
+
+impl StorageConfig {
+    /// Defaults for a data directory.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            wal_sync: true,
+            flush_interval: Duration::from_secs(120),
+            head_max_bytes: 128 * 1024 * 1024,
+            retention_period: None,
+            merge_interval: Duration::from_secs(30),
+        }
+    }
+}

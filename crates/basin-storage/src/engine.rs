@@ -1,0 +1,383 @@
+//! The store as the rest of Basin sees it: open, append, scan, flush, shut down.
+
+use std::collections::HashSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::thread::JoinHandle;
+
+use basin_model::{Entry, Labels, PushBatch};
+use tracing::{error, info, warn};
+
+use crate::config::StorageConfig;
+use crate::error::{Result, StorageError};
+use crate::filenames;
+use crate::head::Head;
+use crate::limits::WAL_MAX_GROUP_BYTES;
+use crate::maintenance::{self, Nudge};
+use crate::manifest::Manifest;
+use crate::part::Part;
+use crate::scan::{ScanRequest, ScanStats};
+use crate::wal::{self, Wal};
+
+/// The embedded store. Cheap to share behind an `Arc`.
+pub struct Storage {
+    pub(crate) inner: Arc<Inner>,
+    wal_tx: Mutex<Option<Sender<WalMsg>>>,
+    nudge_tx: Mutex<Option<Sender<Nudge>>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// State shared by the store, its WAL writer and its maintenance thread.
+pub(crate) struct Inner {
+    pub(crate) cfg: StorageConfig,
+    pub(crate) state: RwLock<State>,
+    pub(crate) manifest: Mutex<Manifest>,
+    /// Held by whatever changes the manifest: flush, merge, retention.
+    pub(crate) maintenance: Mutex<()>,
+    pub(crate) wal_tx: Mutex<Option<Sender<WalMsg>>>,
+}
+
+/// What a query sees: the active head, frozen heads being written, and parts.
+#[derive(Default)]
+pub(crate) struct State {
+    pub(crate) active: Head,
+    pub(crate) frozen: Vec<Arc<Frozen>>,
+    pub(crate) parts: Vec<Arc<Part>>,
+}
+
+/// A head closed for writes, on its way to parts; its entries are in WAL
+/// segments up to `wal_seq`.
+pub(crate) struct Frozen {
+    pub(crate) head: Head,
+    pub(crate) wal_seq: u64,
+}
+
+pub(crate) enum WalMsg {
+    Append {
+        batch: PushBatch,
+        payload: Vec<u8>,
+        reply: tokio::sync::oneshot::Sender<Result<()>>,
+    },
+    /// Close the current segment and freeze the head.
+    Rotate { reply: Sender<Result<()>> },
+}
+
+pub(crate) fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|e| e.into_inner())
+}
+
+pub(crate) fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|e| e.into_inner())
+}
+
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Storage {
+    /// Opens (or creates) the store in `cfg.data_dir`, replaying the WAL.
+    pub fn open(cfg: StorageConfig) -> Result<Self> {
+        let dir = cfg.data_dir.clone();
+        fs::create_dir_all(&dir).map_err(|e| StorageError::io("create dir", &dir, e))?;
+        let manifest = Manifest::load(&dir)?;
+        let mut parts = Vec::new();
+        for meta in &manifest.parts {
+            let path = meta.path(&dir);
+            match Part::open(&path, meta.clone()) {
+                Ok(part) => parts.push(Arc::new(part)),
+                Err(e) => error!(part = %path.display(), "cannot open part, leaving it out: {e}"),
+            }
+        }
+        let live: HashSet<PathBuf> = manifest.parts.iter().map(|m| m.path(&dir)).collect();
+        remove_leftovers(&dir.join(filenames::PARTS_DIR), &live)?;
+
+        let mut head = Head::default();
+        let outcome = wal::replay(&dir, manifest.wal_flushed_seq, |batch| head.insert(batch))?;
+        if outcome.records > 0 || outcome.truncated_segments > 0 {
+            info!(
+                records = outcome.records,
+                entries = head.len(),
+                truncated_segments = outcome.truncated_segments,
+                "replayed WAL"
+            );
+        }
+        let next_seq = outcome.max_seq.max(manifest.wal_flushed_seq) + 1;
+        let wal = Wal::create(&dir, next_seq, cfg.wal_sync)?;
+
+        let (wal_tx, wal_rx) = mpsc::channel();
+        let (nudge_tx, nudge_rx) = mpsc::channel();
+        let inner = Arc::new(Inner {
+            cfg,
+            state: RwLock::new(State {
+                active: head,
+                frozen: Vec::new(),
+                parts,
+            }),
+            manifest: Mutex::new(manifest),
+            maintenance: Mutex::new(()),
+            wal_tx: Mutex::new(Some(wal_tx.clone())),
+        });
+        let writer = {
+            let inner = inner.clone();
+            let nudge = nudge_tx.clone();
+            std::thread::Builder::new()
+                .name("basin-wal".into())
+                .spawn(move || run_writer(&inner, wal, &wal_rx, &nudge))
+                .map_err(|e| StorageError::io("spawn WAL writer", &dir, e))?
+        };
+        let maint = {
+            let inner = inner.clone();
+            std::thread::Builder::new()
+                .name("basin-maintenance".into())
+                .spawn(move || maintenance::run(&inner, &nudge_rx))
+                .map_err(|e| StorageError::io("spawn maintenance", &dir, e))?
+        };
+        Ok(Self {
+            inner,
+            wal_tx: Mutex::new(Some(wal_tx)),
+            nudge_tx: Mutex::new(Some(nudge_tx)),
+            threads: Mutex::new(vec![writer, maint]),
+        })
+    }
+
+    /// The configuration the store runs with.
+    pub fn config(&self) -> &StorageConfig {
+        &self.inner.cfg
+    }
+
+    /// Appends a batch; returns once it is durable in the WAL and visible to
+    /// queries.
+    pub async fn append(&self, batch: PushBatch) -> Result<()> {
+        match self.submit(batch)? {
+            Some(rx) => rx.await.map_err(|_| StorageError::Closed)?,
+            None => Ok(()),
+        }
+    }
+
+    /// [`Storage::append`] for callers outside an async runtime.
+    pub fn append_blocking(&self, batch: PushBatch) -> Result<()> {
+        match self.submit(batch)? {
+            Some(rx) => rx.blocking_recv().map_err(|_| StorageError::Closed)?,
+            None => Ok(()),
+        }
+    }
+
+    fn submit(
+        &self,
+        batch: PushBatch,
+    ) -> Result<Option<tokio::sync::oneshot::Receiver<Result<()>>>> {
+        if batch.entry_count() == 0 {
+            return Ok(None);
+        }
+        let payload = wal::encode_batch(&batch)?;
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        let tx = lock(&self.wal_tx).clone().ok_or(StorageError::Closed)?;
+        tx.send(WalMsg::Append {
+            batch,
+            payload,
+            reply,
+        })
+        .map_err(|_| StorageError::Closed)?;
+        Ok(Some(rx))
+    }
+
+    /// Passes every entry matching `req` to `emit` until it returns false.
+    ///
+    /// Entries come in no particular order: head first, then parts.
+    pub fn scan(
+        &self,
+        req: &ScanRequest<'_>,
+        emit: &mut dyn FnMut(&Arc<Labels>, &Entry) -> bool,
+    ) -> Result<ScanStats> {
+        let mut stats = ScanStats::default();
+        let (frozen, parts) = {
+            let state = read(&self.inner.state);
+            if !state.active.scan(req, &mut stats, emit) {
+                return Ok(stats);
+            }
+            let parts: Vec<Arc<Part>> = state
+                .parts
+                .iter()
+                .filter(|p| p.meta.tenant == req.tenant.as_str())
+                .cloned()
+                .collect();
+            (state.frozen.clone(), parts)
+        };
+        for f in &frozen {
+            if !f.head.scan(req, &mut stats, emit) {
+                return Ok(stats);
+            }
+        }
+        for part in &parts {
+            if !part.scan(req, &mut stats, emit)? {
+                break;
+            }
+        }
+        Ok(stats)
+    }
+
+    /// Writes everything in memory to parts now.
+    pub fn flush(&self) -> Result<()> {
+        maintenance::flush(&self.inner)
+    }
+
+    /// Runs one round of merges and retention now (tests and tools use it).
+    pub fn compact(&self) -> Result<()> {
+        maintenance::merge_all(&self.inner)?;
+        maintenance::apply_retention(&self.inner)
+    }
+
+    /// Parts currently live, as the manifest records them.
+    pub fn parts(&self) -> Vec<crate::manifest::PartMeta> {
+        lock(&self.inner.manifest).parts.clone()
+    }
+
+    /// Stops background work, flushes the head to parts and closes the WAL.
+    pub fn shutdown(&self) -> Result<()> {
+        drop(lock(&self.nudge_tx).take());
+        let flushed = self.flush();
+        drop(lock(&self.wal_tx).take());
+        drop(lock(&self.inner.wal_tx).take());
+        for handle in lock(&self.threads).drain(..) {
+            if handle.join().is_err() {
+                error!("a storage thread panicked");
+            }
+        }
+        flushed
+    }
+
+    /// Where the data lives.
+    pub fn data_dir(&self) -> &Path {
+        &self.inner.cfg.data_dir
+    }
+}
+
+impl Drop for Storage {
+    fn drop(&mut self) {
+        drop(lock(&self.nudge_tx).take());
+        drop(lock(&self.wal_tx).take());
+        drop(lock(&self.inner.wal_tx).take());
+        for handle in lock(&self.threads).drain(..) {
+            let _ = handle.join();
+        }
+    }
+}
+
+/// The WAL writer: takes every append queued so far, writes them as one group
+/// with one fsync, makes them visible, then acknowledges them.
+fn run_writer(inner: &Inner, mut wal: Wal, rx: &Receiver<WalMsg>, nudge: &Sender<Nudge>) {
+    while let Ok(first) = rx.recv() {
+        let mut msgs = vec![first];
+        let mut bytes = 0;
+        while bytes < WAL_MAX_GROUP_BYTES {
+            match rx.try_recv() {
+                Ok(msg) => {
+                    if let WalMsg::Append { payload, .. } = &msg {
+                        bytes += payload.len();
+                    }
+                    msgs.push(msg);
+                }
+                Err(_) => break,
+            }
+        }
+        let mut group = Vec::new();
+        for msg in msgs {
+            match msg {
+                WalMsg::Append {
+                    batch,
+                    payload,
+                    reply,
+                } => group.push((batch, payload, reply)),
+                WalMsg::Rotate { reply } => {
+                    commit(inner, &mut wal, std::mem::take(&mut group));
+                    let _ = reply.send(rotate(inner, &mut wal));
+                }
+            }
+        }
+        commit(inner, &mut wal, group);
+        let head_bytes = read(&inner.state).active.size_bytes();
+        if head_bytes >= inner.cfg.head_max_bytes {
+            let _ = nudge.send(Nudge::HeadFull);
+        }
+    }
+}
+
+type Pending = (PushBatch, Vec<u8>, tokio::sync::oneshot::Sender<Result<()>>);
+
+fn commit(inner: &Inner, wal: &mut Wal, group: Vec<Pending>) {
+    if group.is_empty() {
+        return;
+    }
+    let payloads: Vec<Vec<u8>> = group.iter().map(|(_, p, _)| p.clone()).collect();
+    match wal.append_group(&payloads) {
+        Ok(()) => {
+            let mut replies = Vec::with_capacity(group.len());
+            {
+                let mut state = write(&inner.state);
+                for (batch, _, reply) in group {
+                    state.active.insert(batch);
+                    replies.push(reply);
+                }
+            }
+            for reply in replies {
+                let _ = reply.send(Ok(()));
+            }
+        }
+        Err(e) => {
+            warn!("WAL append failed, refusing {} pushes: {e}", group.len());
+            let msg = e.to_string();
+            for (_, _, reply) in group {
+                let _ = reply.send(Err(StorageError::Encode(format!(
+                    "WAL append failed: {msg}"
+                ))));
+            }
+        }
+    }
+}
+
+fn rotate(inner: &Inner, wal: &mut Wal) -> Result<()> {
+    if read(&inner.state).active.is_empty() {
+        return Ok(());
+    }
+    let closed = wal.rotate()?;
+    let mut state = write(&inner.state);
+    let head = std::mem::take(&mut state.active);
+    state.frozen.push(Arc::new(Frozen {
+        head,
+        wal_seq: closed,
+    }));
+    Ok(())
+}
+
+/// Deletes part files the manifest does not name: a crash between writing a
+/// part and recording it, or between unrecording one and deleting it.
+fn remove_leftovers(parts_dir: &Path, live: &HashSet<PathBuf>) -> Result<()> {
+    let Ok(tenants) = fs::read_dir(parts_dir) else {
+        return Ok(());
+    };
+    for tenant in tenants.flatten() {
+        let Ok(days) = fs::read_dir(tenant.path()) else {
+            continue;
+        };
+        for day in days.flatten() {
+            let Ok(files) = fs::read_dir(day.path()) else {
+                continue;
+            };
+            for file in files.flatten() {
+                let path = file.path();
+                if !live.contains(&path) {
+                    warn!(file = %path.display(), "removing part file not in the manifest");
+                    fs::remove_file(&path).map_err(|e| StorageError::io("remove", &path, e))?;
+                }
+            }
+            let _ = fs::remove_dir(day.path());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[path = "engine_tests.rs"]
+mod tests;

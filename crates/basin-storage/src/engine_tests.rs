@@ -1,0 +1,201 @@
+use std::time::Duration;
+
+use basin_model::{Entry, Labels, PushBatch, StreamBatch, TenantId};
+
+use super::*;
+
+const DAY_NS: i64 = 86_400 * 1_000_000_000;
+
+fn cfg(dir: &Path) -> StorageConfig {
+    let mut cfg = StorageConfig::new(dir);
+    cfg.wal_sync = false;
+    cfg.flush_interval = Duration::from_secs(3600);
+    cfg.merge_interval = Duration::from_secs(3600);
+    cfg
+}
+
+fn batch(tenant: &str, labels: &str, entries: Vec<Entry>) -> PushBatch {
+    PushBatch {
+        tenant: TenantId::new(tenant).unwrap(),
+        streams: vec![StreamBatch {
+            labels: Labels::parse(labels).unwrap(),
+            entries,
+        }],
+    }
+}
+
+/// All lines of a tenant, sorted, with the stats of the scan.
+fn lines_with(storage: &Storage, tenant: &str, tokens: &[String]) -> (Vec<String>, ScanStats) {
+    let tenant = TenantId::new(tenant).unwrap();
+    let all = |_: &Labels| true;
+    let req = ScanRequest {
+        tenant: &tenant,
+        start: i64::MIN,
+        end: i64::MAX,
+        stream_filter: &all,
+        required_tokens: tokens,
+    };
+    let mut out = Vec::new();
+    let stats = storage
+        .scan(&req, &mut |_, e| {
+            out.push(e.line.clone());
+            true
+        })
+        .unwrap();
+    out.sort();
+    (out, stats)
+}
+
+fn lines(storage: &Storage, tenant: &str) -> Vec<String> {
+    lines_with(storage, tenant, &[]).0
+}
+
+#[test]
+fn appends_are_visible_then_survive_flush_and_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(cfg(dir.path())).unwrap();
+    storage
+        .append_blocking(batch(
+            "a",
+            r#"{job="x"}"#,
+            vec![Entry::new(2, "two"), Entry::new(1, "one")],
+        ))
+        .unwrap();
+    storage
+        .append_blocking(batch("b", r#"{job="x"}"#, vec![Entry::new(1, "other")]))
+        .unwrap();
+    assert_eq!(lines(&storage, "a"), ["one", "two"]);
+    storage.flush().unwrap();
+    assert_eq!(lines(&storage, "a"), ["one", "two"]);
+    assert_eq!(lines(&storage, "b"), ["other"]);
+    assert_eq!(storage.parts().len(), 2);
+    // The WAL no longer holds what the parts hold.
+    assert_eq!(wal::list_segments(dir.path()).unwrap().len(), 1);
+    storage
+        .append_blocking(batch("a", r#"{job="x"}"#, vec![Entry::new(3, "three")]))
+        .unwrap();
+    drop(storage);
+
+    // Reopen: parts from the manifest, the last append from the WAL.
+    let storage = Storage::open(cfg(dir.path())).unwrap();
+    assert_eq!(lines(&storage, "a"), ["one", "three", "two"]);
+    storage.shutdown().unwrap();
+    let storage = Storage::open(cfg(dir.path())).unwrap();
+    assert_eq!(lines(&storage, "a"), ["one", "three", "two"]);
+}
+
+#[test]
+fn parts_split_by_day_and_keep_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(cfg(dir.path())).unwrap();
+    let mut with_fields = Entry::new(DAY_NS + 5, "day two");
+    with_fields.fields = vec![
+        ("trace_id".into(), "abc".into()),
+        ("__private".into(), "p".into()),
+    ];
+    storage
+        .append_blocking(batch(
+            "a",
+            r#"{job="x"}"#,
+            vec![Entry::new(5, "day one"), with_fields.clone()],
+        ))
+        .unwrap();
+    storage.flush().unwrap();
+    let days: Vec<String> = storage.parts().iter().map(|p| p.day.clone()).collect();
+    assert_eq!(days.len(), 2);
+    assert!(days.contains(&"1970-01-02".to_string()));
+    let tenant = TenantId::new("a").unwrap();
+    let all = |_: &Labels| true;
+    let mut got = Vec::new();
+    storage
+        .scan(
+            &ScanRequest {
+                tenant: &tenant,
+                start: DAY_NS,
+                end: 2 * DAY_NS,
+                stream_filter: &all,
+                required_tokens: &[],
+            },
+            &mut |_, e| {
+                got.push(e.clone());
+                true
+            },
+        )
+        .unwrap();
+    let mut want = with_fields;
+    want.fields.sort();
+    got[0].fields.sort();
+    assert_eq!(got, [want]);
+}
+
+#[test]
+fn token_filter_prunes_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(cfg(dir.path())).unwrap();
+    let entries = (0..3 * crate::limits::BLOCK_ROWS as i64)
+        .map(|i| Entry::new(i, format!("request {i} ok")))
+        .collect();
+    storage
+        .append_blocking(batch("a", r#"{job="x"}"#, entries))
+        .unwrap();
+    storage.flush().unwrap();
+    let (got, stats) = lines_with(&storage, "a", &["100".to_string()]);
+    assert!(got.contains(&"request 100 ok".to_string()));
+    assert_eq!(stats.blocks_total, 3);
+    assert_eq!(stats.blocks_read, 1);
+    assert_eq!(stats.blocks_pruned_by_tokens, 2);
+}
+
+#[test]
+fn merges_keep_every_row_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(cfg(dir.path())).unwrap();
+    let mut want = Vec::new();
+    for round in 0..crate::limits::MERGE_MIN_PARTS {
+        let line = format!("round {round}");
+        want.push(line.clone());
+        storage
+            .append_blocking(batch(
+                "a",
+                r#"{job="x"}"#,
+                vec![Entry::new(round as i64, line)],
+            ))
+            .unwrap();
+        storage.flush().unwrap();
+    }
+    assert_eq!(storage.parts().len(), crate::limits::MERGE_MIN_PARTS);
+    storage.compact().unwrap();
+    assert_eq!(storage.parts().len(), 1);
+    assert_eq!(lines(&storage, "a"), want);
+    drop(storage);
+    let storage = Storage::open(cfg(dir.path())).unwrap();
+    assert_eq!(lines(&storage, "a"), want);
+    // Only the merged part is left on disk.
+    let files = std::fs::read_dir(dir.path().join("parts/a/1970-01-01"))
+        .unwrap()
+        .count();
+    assert_eq!(files, 1);
+}
+
+#[test]
+fn retention_drops_old_parts_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = cfg(dir.path());
+    config.retention_period = Some(Duration::from_secs(3600));
+    let storage = Storage::open(config).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as i64;
+    storage
+        .append_blocking(batch(
+            "a",
+            r#"{job="x"}"#,
+            vec![Entry::new(now - 3 * DAY_NS, "old"), Entry::new(now, "new")],
+        ))
+        .unwrap();
+    storage.flush().unwrap();
+    storage.compact().unwrap();
+    assert_eq!(lines(&storage, "a"), ["new"]);
+    assert_eq!(storage.parts().len(), 1);
+}

@@ -1,0 +1,46 @@
+use std::io;
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+/// What went wrong in storage.
+#[derive(Debug, Error)]
+pub enum StorageError {
+    /// A file system operation failed.
+    #[error("{op} {path}: {source}")]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    /// A file on disk is not what Basin wrote.
+    #[error("corrupt file {path}: {detail}")]
+    Corruption { path: PathBuf, detail: String },
+    /// Parquet encoding or decoding failed.
+    #[error("parquet: {0}")]
+    Parquet(#[from] parquet::errors::ParquetError),
+    /// Arrow array handling failed.
+    #[error("arrow: {0}")]
+    Arrow(#[from] arrow_schema::ArrowError),
+    /// A record could not be serialised.
+    #[error("encoding: {0}")]
+    Encode(String),
+    /// The store is shutting down and takes no more writes.
+    #[error("storage is closed")]
+    Closed,
+}
+
+impl StorageError {
+    /// Wraps an I/O error with the operation and path it concerned.
+    pub fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
+        StorageError::Io {
+            op,
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// Storage's result type.
+pub type Result<T, E = StorageError> = std::result::Result<T, E>;

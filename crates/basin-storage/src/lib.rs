@@ -1,0 +1,34 @@
+//! Storage: where log lines are kept, durably and compressed.
+//!
+//! A push goes to the write-ahead log ([`wal`]) in groups, one fsync a group,
+//! and is acknowledged once durable; it then sits in the in-memory [`head`],
+//! queryable at once. The maintenance thread freezes the head, writes it as
+//! immutable Parquet [`part`]s (per tenant and day, rows sorted by stream then
+//! time, one block index per part), records them in the [`manifest`], and
+//! deletes the WAL segments they cover. It also merges small parts
+//! ([`merge`]) and drops expired ones ([`retention`]).
+//!
+//! Depends on `basin-model` only; queries reach it through [`Storage::scan`].
+
+mod config;
+mod engine;
+mod error;
+pub mod filenames;
+mod head;
+pub mod limits;
+mod maintenance;
+mod manifest;
+mod merge;
+pub mod part;
+mod retention;
+mod scan;
+mod time;
+pub mod token_filter;
+pub mod tokens;
+pub mod wal;
+
+pub use config::StorageConfig;
+pub use engine::Storage;
+pub use error::StorageError;
+pub use scan::{ScanRequest, ScanStats};
+pub use time::day_of;

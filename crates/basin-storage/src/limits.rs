@@ -1,0 +1,35 @@
+//! Every fixed size and the format version, each with why it is what it is.
+
+/// Version of the part format written now; readers accept this and older ones.
+/// 1: columns `_time`, `_stream_id`, `_stream`, `_line`, one per field; index in
+/// the footer key `basin.index`.
+pub const PART_FORMAT_VERSION: u32 = 1;
+
+/// Rows per block (Parquet row group). A block is the unit the index skips;
+/// 8192 lines of ~200 bytes is ~1.6 MB raw, about a Loki chunk, big enough for
+/// zstd to find the repetition and small enough to skip precisely.
+pub const BLOCK_ROWS: usize = 8192;
+
+/// Bloom filter bits per distinct token: 10 bits and 7 hashes give ~1% false
+/// positives, the usual trade of index size against blocks read in vain.
+pub const BLOOM_BITS_PER_TOKEN: usize = 10;
+
+/// Hash functions per token in the bloom filter (optimal for 10 bits/token).
+pub const BLOOM_HASHES: u32 = 7;
+
+/// Most payload bytes written in one WAL group before an fsync; bounds the
+/// latency one slow group adds to the pushes queued behind it.
+pub const WAL_MAX_GROUP_BYTES: usize = 16 * 1024 * 1024;
+
+/// A (tenant, day) with at least this many parts gets its small parts merged.
+pub const MERGE_MIN_PARTS: usize = 4;
+
+/// Most parts one merge reads; bounds merge time and memory.
+pub const MERGE_MAX_PARTS: usize = 16;
+
+/// Parts with more rows than this are left alone by merges: they are already
+/// large enough to scan well, and merges hold their rows in memory.
+pub const MERGE_MAX_PART_ROWS: u64 = 2_000_000;
+
+/// Magic bytes opening every WAL segment, so a stray file is not replayed.
+pub const WAL_MAGIC: &[u8; 8] = b"BASINWL1";

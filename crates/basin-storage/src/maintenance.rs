@@ -1,0 +1,143 @@
+//! The maintenance thread: flushes the head to parts, merges, applies retention.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use basin_model::{Entry, Labels, StreamId};
+use tracing::{debug, error};
+
+use crate::engine::{lock, read, write, Frozen, Inner, WalMsg};
+use crate::error::{Result, StorageError};
+use crate::part::{write_part, Part};
+use crate::time::day_of;
+use crate::wal;
+
+pub use crate::merge::merge_all;
+pub use crate::retention::apply_retention;
+
+/// Wakes the maintenance thread before its next tick.
+pub(crate) enum Nudge {
+    /// The head passed `head_max_bytes`.
+    HeadFull,
+}
+
+/// How often the thread looks at the head's age and at retention.
+const TICK: Duration = Duration::from_millis(500);
+
+pub(crate) fn run(inner: &Inner, nudges: &Receiver<Nudge>) {
+    let mut last_merge = Instant::now();
+    loop {
+        let nudged = match nudges.recv_timeout(TICK) {
+            Ok(Nudge::HeadFull) => true,
+            Err(RecvTimeoutError::Timeout) => false,
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
+        let due = {
+            let state = read(&inner.state);
+            let head = &state.active;
+            !state.frozen.is_empty()
+                || (!head.is_empty()
+                    && (head.size_bytes() >= inner.cfg.head_max_bytes
+                        || head.created().elapsed() >= inner.cfg.flush_interval))
+        };
+        if nudged || due {
+            if let Err(e) = flush(inner) {
+                error!("flush failed, will retry: {e}");
+            }
+        }
+        if last_merge.elapsed() >= inner.cfg.merge_interval {
+            last_merge = Instant::now();
+            if let Err(e) = merge_all(inner) {
+                error!("merge failed: {e}");
+            }
+        }
+        if let Err(e) = apply_retention(inner) {
+            error!("retention failed: {e}");
+        }
+    }
+}
+
+/// Freezes the head and writes every frozen head to parts, oldest first.
+pub(crate) fn flush(inner: &Inner) -> Result<()> {
+    let _guard = lock(&inner.maintenance);
+    request_rotate(inner)?;
+    let pending: Vec<Arc<Frozen>> = read(&inner.state).frozen.clone();
+    for frozen in pending {
+        write_frozen(inner, &frozen)?;
+    }
+    Ok(())
+}
+
+fn request_rotate(inner: &Inner) -> Result<()> {
+    let Some(tx) = lock(&inner.wal_tx).clone() else {
+        return Ok(());
+    };
+    let (reply, rx) = mpsc::channel();
+    if tx.send(WalMsg::Rotate { reply }).is_err() {
+        return Ok(());
+    }
+    rx.recv().map_err(|_| StorageError::Closed)?
+}
+
+/// Streams of one tenant and day, ready for [`write_part`].
+type DayStreams<'a> = HashMap<StreamId, (Arc<Labels>, Vec<&'a Entry>)>;
+
+fn write_frozen(inner: &Inner, frozen: &Arc<Frozen>) -> Result<()> {
+    let dir = &inner.cfg.data_dir;
+    let mut written = Vec::new();
+    for (tenant, streams) in &frozen.head.tenants {
+        let mut by_day: BTreeMap<String, DayStreams<'_>> = BTreeMap::new();
+        for (id, stream) in streams {
+            for entry in &stream.entries {
+                by_day
+                    .entry(day_of(entry.ts))
+                    .or_default()
+                    .entry(*id)
+                    .or_insert_with(|| (stream.labels.clone(), Vec::new()))
+                    .1
+                    .push(entry);
+            }
+        }
+        for (day, streams) in by_day {
+            let id = lock(&inner.manifest).allocate_id();
+            let mut meta = crate::manifest::PartMeta {
+                id,
+                tenant: tenant.as_str().to_string(),
+                day,
+                rows: 0,
+                min_ts: 0,
+                max_ts: 0,
+                size_bytes: 0,
+            };
+            let path = meta.path(dir);
+            let w = write_part(&path, streams.into_values().collect())?;
+            meta.rows = w.rows;
+            meta.min_ts = w.min_ts;
+            meta.max_ts = w.max_ts;
+            meta.size_bytes = w.size_bytes;
+            written.push(Arc::new(Part::open(&path, meta)?));
+        }
+    }
+    {
+        let mut manifest = lock(&inner.manifest);
+        let mut next = manifest.clone();
+        next.parts.extend(written.iter().map(|p| p.meta.clone()));
+        next.wal_flushed_seq = frozen.wal_seq;
+        next.save(dir)?;
+        *manifest = next;
+    }
+    {
+        let mut state = write(&inner.state);
+        state.frozen.retain(|f| !Arc::ptr_eq(f, frozen));
+        state.parts.extend(written.iter().cloned());
+    }
+    debug!(
+        parts = written.len(),
+        entries = frozen.head.len(),
+        wal_seq = frozen.wal_seq,
+        "flushed head"
+    );
+    wal::delete_segments_through(dir, frozen.wal_seq)
+}

@@ -1,0 +1,12 @@
+//! Parts: immutable Parquet files of one tenant and day, rows sorted by
+//! stream then time, cut into blocks (row groups) that the [`index`] lets a
+//! scan skip.
+
+mod file;
+pub mod index;
+mod read;
+pub mod schema;
+mod write;
+
+pub use read::Part;
+pub use write::{write_part, WrittenPart};

@@ -1,0 +1,174 @@
+use std::collections::{BTreeSet, HashMap};
+use std::fs::{self, File};
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, RecordBatch, StringArray, TimestampNanosecondArray, UInt64Array};
+use basin_model::{Entry, Labels};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
+
+use super::index::{BlockIndex, PartIndex, INDEX_KEY, VERSION_KEY};
+use super::schema::{part_schema, STREAM, STREAM_ID};
+use crate::error::{Result, StorageError};
+use crate::filenames::tmp_of;
+use crate::limits::{BLOCK_ROWS, PART_FORMAT_VERSION};
+use crate::token_filter::{field_hash, token_hash, TokenFilter};
+use crate::tokens::for_each_token;
+use crate::wal::sync_dir;
+
+/// What a written part holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WrittenPart {
+    /// Rows written.
+    pub rows: u64,
+    /// Earliest entry time.
+    pub min_ts: i64,
+    /// Latest entry time.
+    pub max_ts: i64,
+    /// File size.
+    pub size_bytes: u64,
+}
+
+/// Writes `streams` as a part at `path`: written under a temporary name,
+/// fsynced, then renamed into place, so a part file is whole or absent.
+///
+/// Streams are sorted by label text and each stream's entries by time here.
+pub fn write_part(path: &Path, streams: Vec<(Arc<Labels>, Vec<&Entry>)>) -> Result<WrittenPart> {
+    let dir = path.parent().ok_or_else(|| {
+        StorageError::Encode(format!("part path {} has no parent", path.display()))
+    })?;
+    fs::create_dir_all(dir).map_err(|e| StorageError::io("create dir", dir, e))?;
+    let mut ordered: Vec<(String, u64, Vec<&Entry>)> = streams
+        .into_iter()
+        .map(|(labels, mut entries)| {
+            entries.sort_by_key(|e| e.ts);
+            (labels.to_string(), labels.stream_id().0, entries)
+        })
+        .collect();
+    ordered.sort_by(|a, b| a.0.cmp(&b.0));
+
+    let field_names: Vec<String> = ordered
+        .iter()
+        .flat_map(|(_, _, entries)| entries.iter())
+        .flat_map(|e| e.fields.iter().map(|(k, _)| k.clone()))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let schema = part_schema(&field_names);
+    let tmp = tmp_of(path);
+    let file = File::create(&tmp).map_err(|e| StorageError::io("create", &tmp, e))?;
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
+        .set_max_row_group_row_count(Some(BLOCK_ROWS))
+        .set_created_by(format!("basin {}", env!("CARGO_PKG_VERSION")))
+        .build();
+    let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props))?;
+
+    let rows: Vec<(u32, &Entry)> = ordered
+        .iter()
+        .enumerate()
+        .flat_map(|(i, (_, _, entries))| entries.iter().map(move |e| (i as u32, *e)))
+        .collect();
+    let field_pos: HashMap<&str, usize> = field_names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i))
+        .collect();
+    let mut index = PartIndex {
+        streams: ordered
+            .iter()
+            .map(|(text, id, _)| (*id, text.clone()))
+            .collect(),
+        blocks: Vec::new(),
+    };
+    for block in rows.chunks(BLOCK_ROWS) {
+        let (batch, block_index) = encode_block(&schema, block, &ordered, &field_pos)?;
+        writer.write(&batch)?;
+        writer.flush()?;
+        index.blocks.push(block_index);
+    }
+    let encoded = index
+        .encode()
+        .map_err(|e| StorageError::Encode(format!("part index: {e}")))?;
+    writer.append_key_value_metadata(KeyValue::new(INDEX_KEY.to_string(), encoded));
+    writer.append_key_value_metadata(KeyValue::new(
+        VERSION_KEY.to_string(),
+        PART_FORMAT_VERSION.to_string(),
+    ));
+    let file = writer.into_inner()?;
+    file.sync_all()
+        .map_err(|e| StorageError::io("fsync", &tmp, e))?;
+    let size_bytes = file
+        .metadata()
+        .map_err(|e| StorageError::io("stat", &tmp, e))?
+        .len();
+    drop(file);
+    fs::rename(&tmp, path).map_err(|e| StorageError::io("rename", &tmp, e))?;
+    sync_dir(dir)?;
+    Ok(WrittenPart {
+        rows: rows.len() as u64,
+        min_ts: rows.iter().map(|(_, e)| e.ts).min().unwrap_or(0),
+        max_ts: rows.iter().map(|(_, e)| e.ts).max().unwrap_or(0),
+        size_bytes,
+    })
+}
+
+fn encode_block(
+    schema: &Arc<arrow_schema::Schema>,
+    block: &[(u32, &Entry)],
+    streams: &[(String, u64, Vec<&Entry>)],
+    field_pos: &HashMap<&str, usize>,
+) -> Result<(RecordBatch, BlockIndex)> {
+    let mut fields: Vec<Vec<Option<&str>>> = vec![vec![None; block.len()]; field_pos.len()];
+    let mut hashes = Vec::with_capacity(block.len() * 8);
+    let mut block_streams: Vec<u32> = Vec::new();
+    for (row, (stream, entry)) in block.iter().enumerate() {
+        if block_streams.last() != Some(stream) {
+            block_streams.push(*stream);
+        }
+        for_each_token(&entry.line, |t| hashes.push(token_hash(t)));
+        for (name, value) in &entry.fields {
+            if let Some(&col) = field_pos.get(name.as_str()) {
+                fields[col][row] = Some(value.as_str());
+            }
+            for_each_token(value, |t| hashes.push(token_hash(t)));
+            hashes.push(field_hash(name, value));
+        }
+    }
+    hashes.sort_unstable();
+    hashes.dedup();
+    let mut columns: Vec<ArrayRef> = vec![
+        Arc::new(
+            TimestampNanosecondArray::from_iter_values(block.iter().map(|(_, e)| e.ts))
+                .with_timezone("UTC"),
+        ),
+        Arc::new(UInt64Array::from_iter_values(
+            block.iter().map(|(s, _)| streams[*s as usize].1),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            block.iter().map(|(s, _)| streams[*s as usize].0.as_str()),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            block.iter().map(|(_, e)| e.line.as_str()),
+        )),
+    ];
+    columns.extend(
+        fields
+            .into_iter()
+            .map(|values| Arc::new(StringArray::from(values)) as ArrayRef),
+    );
+    debug_assert_eq!(schema.field(1).name(), STREAM_ID);
+    debug_assert_eq!(schema.field(2).name(), STREAM);
+    let batch = RecordBatch::try_new(schema.clone(), columns)?;
+    let index = BlockIndex {
+        min_ts: block.iter().map(|(_, e)| e.ts).min().unwrap_or(0),
+        max_ts: block.iter().map(|(_, e)| e.ts).max().unwrap_or(0),
+        rows: block.len() as u32,
+        streams: block_streams,
+        tokens: TokenFilter::build(&hashes),
+    };
+    Ok((batch, index))
+}

@@ -1,0 +1,39 @@
+//! What a read asks of storage, and what it cost.
+
+use basin_model::{Labels, TenantId, TimestampNs};
+
+/// A read: one tenant, a time range, the streams wanted, and tokens every
+/// matching line holds (so blocks whose token filter lacks one are skipped).
+pub struct ScanRequest<'a> {
+    /// Whose logs.
+    pub tenant: &'a TenantId,
+    /// Inclusive start.
+    pub start: TimestampNs,
+    /// Exclusive end.
+    pub end: TimestampNs,
+    /// Which streams are wanted.
+    pub stream_filter: &'a (dyn Fn(&Labels) -> bool + Sync),
+    /// Whole tokens every matching line contains.
+    pub required_tokens: &'a [String],
+}
+
+/// Work a scan did, reported in query answers (`stats`).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ScanStats {
+    /// Parts of the tenant overlapping the time range.
+    pub parts_considered: u64,
+    /// Blocks in those parts.
+    pub blocks_total: u64,
+    /// Blocks ruled out by time range or stream ids.
+    pub blocks_pruned_by_range_or_stream: u64,
+    /// Blocks ruled out by the token filter.
+    pub blocks_pruned_by_tokens: u64,
+    /// Blocks decoded.
+    pub blocks_read: u64,
+    /// Rows decoded from blocks.
+    pub rows_read: u64,
+    /// Bytes of compressed block data read.
+    pub bytes_read: u64,
+    /// Entries looked at in the head.
+    pub head_entries_read: u64,
+}

@@ -1,0 +1,99 @@
+//! A bloom filter over a block's tokens: "may hold" or "surely does not".
+
+use serde::{Deserialize, Serialize};
+use xxhash_rust::xxh3::xxh3_64;
+
+use crate::limits::{BLOOM_BITS_PER_TOKEN, BLOOM_HASHES};
+
+/// Hash of a token as the filter stores it.
+pub fn token_hash(token: &str) -> u64 {
+    xxh3_64(token.as_bytes())
+}
+
+/// Hash of an exact `field=value` pair, so equality filters on fields prune too.
+pub fn field_hash(name: &str, value: &str) -> u64 {
+    let mut key = Vec::with_capacity(name.len() + value.len() + 1);
+    key.extend_from_slice(name.as_bytes());
+    key.push(0);
+    key.extend_from_slice(value.as_bytes());
+    xxh3_64(&key)
+}
+
+/// A bloom filter of 64-bit words, probed by double hashing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenFilter {
+    words: Vec<u64>,
+}
+
+impl TokenFilter {
+    /// Builds a filter holding `hashes` (duplicates allowed).
+    pub fn build(hashes: &[u64]) -> Self {
+        let bits = (hashes.len() * BLOOM_BITS_PER_TOKEN).max(64);
+        let mut filter = Self {
+            words: vec![0; bits.div_ceil(64)],
+        };
+        for &h in hashes {
+            filter.for_each_bit(h, |words, word, mask| words[word] |= mask);
+        }
+        filter
+    }
+
+    /// Whether `hash` may have been inserted; `false` is certain.
+    pub fn may_contain(&self, hash: u64) -> bool {
+        let mut all = true;
+        let words = &self.words;
+        let nbits = (words.len() * 64) as u64;
+        let (h1, h2) = split(hash);
+        for i in 0..u64::from(BLOOM_HASHES) {
+            let bit = h1.wrapping_add(i.wrapping_mul(h2)) % nbits;
+            if words[(bit / 64) as usize] & (1 << (bit % 64)) == 0 {
+                all = false;
+                break;
+            }
+        }
+        all
+    }
+
+    /// Bytes the filter occupies.
+    pub fn size_bytes(&self) -> usize {
+        self.words.len() * 8
+    }
+
+    fn for_each_bit(&mut self, hash: u64, mut f: impl FnMut(&mut [u64], usize, u64)) {
+        let nbits = (self.words.len() * 64) as u64;
+        let (h1, h2) = split(hash);
+        for i in 0..u64::from(BLOOM_HASHES) {
+            let bit = h1.wrapping_add(i.wrapping_mul(h2)) % nbits;
+            f(&mut self.words, (bit / 64) as usize, 1 << (bit % 64));
+        }
+    }
+}
+
+fn split(hash: u64) -> (u64, u64) {
+    (hash & 0xffff_ffff, (hash >> 32) | 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_false_negatives_and_few_false_positives() {
+        let present: Vec<u64> = (0..10_000)
+            .map(|i| token_hash(&format!("tok{i}")))
+            .collect();
+        let filter = TokenFilter::build(&present);
+        assert!(present.iter().all(|&h| filter.may_contain(h)));
+        let false_positives = (0..10_000)
+            .filter(|i| filter.may_contain(token_hash(&format!("other{i}"))))
+            .count();
+        assert!(false_positives < 300, "{false_positives} false positives");
+    }
+
+    #[test]
+    fn empty_filter_holds_nothing() {
+        let filter = TokenFilter::build(&[]);
+        assert!(!filter.may_contain(token_hash("x")));
+        assert_eq!(filter.size_bytes(), 8);
+    }
+}

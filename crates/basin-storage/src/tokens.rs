@@ -1,0 +1,85 @@
+//! Tokens: the words the block index records, and the ones a needle requires.
+//!
+//! A token is a maximal run of ASCII letters, digits and `_`, or of non-ASCII
+//! bytes (so words in any script count). Tokens are case-sensitive, as `|=` is.
+
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
+}
+
+/// Calls `f` with every token of `text`, in order, repeats included.
+pub fn for_each_token<'a>(text: &'a str, mut f: impl FnMut(&'a str)) {
+    let bytes = text.as_bytes();
+    let mut start = None;
+    for (i, &b) in bytes.iter().enumerate() {
+        match (is_token_byte(b), start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                f(token_slice(text, s, i));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        f(token_slice(text, s, bytes.len()));
+    }
+}
+
+/// Token boundaries fall on ASCII bytes, which are always char boundaries.
+fn token_slice(text: &str, start: usize, end: usize) -> &str {
+    text.get(start..end).unwrap_or_default()
+}
+
+/// The tokens a line must hold as whole tokens if it contains `needle`.
+///
+/// Only tokens bounded inside the needle qualify: in `"user 42 failed"` the
+/// line may read `superuser 42 failedover`, so only `42` is certain.
+pub fn required_tokens(needle: &str) -> Vec<String> {
+    let bytes = needle.as_bytes();
+    let mut out = Vec::new();
+    let offset_of = |tok: &str| tok.as_ptr() as usize - needle.as_ptr() as usize;
+    let mut found = Vec::new();
+    for_each_token(needle, |tok| found.push((offset_of(tok), tok)));
+    for (start, tok) in found {
+        let end = start + tok.len();
+        let open_left = start == 0;
+        let open_right = end == bytes.len();
+        if !open_left && !open_right {
+            out.push(tok.to_string());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens(text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for_each_token(text, |t| out.push(t.to_string()));
+        out
+    }
+
+    #[test]
+    fn tokenizes() {
+        assert_eq!(
+            tokens("GET /api/v1?id=42 took 3.5ms"),
+            ["GET", "api", "v1", "id", "42", "took", "3", "5ms"]
+        );
+        assert_eq!(tokens("trace_id=ab-cd"), ["trace_id", "ab", "cd"]);
+        assert_eq!(tokens("café ok"), ["café", "ok"]);
+        assert!(tokens(" ,;").is_empty());
+    }
+
+    #[test]
+    fn needle_tokens_are_the_bounded_ones() {
+        let check = |needle: &str, want: &[&str]| assert_eq!(required_tokens(needle), want);
+        check("user 42 failed", &["42"]);
+        check("needle", &[]);
+        check(" needle ", &["needle"]);
+        check("id=abc123 ", &["abc123"]);
+        check("a b c d", &["b", "c"]);
+    }
+}

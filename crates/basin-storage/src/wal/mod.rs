@@ -1,0 +1,149 @@
+//! The write-ahead log: checksummed records in numbered segment files.
+//!
+//! A record is `len: u32 LE | crc32(payload): u32 LE | payload`, the payload a
+//! postcard-encoded [`PushBatch`]. Records are appended in groups with one
+//! fsync per group ([`Wal::append_group`]); a group that fails half-way is cut
+//! off again so the segment never holds a record that was not acknowledged.
+//! Segments are replayed in order at start ([`replay`]); a torn or corrupt
+//! tail is truncated with a warning.
+
+mod replay;
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use basin_model::PushBatch;
+
+pub use replay::{replay, ReplayOutcome};
+
+use crate::error::{Result, StorageError};
+use crate::filenames;
+use crate::limits::WAL_MAGIC;
+
+/// Bytes of a record header: length and checksum.
+pub const RECORD_HEADER: usize = 8;
+
+/// Encodes one batch as a WAL record payload.
+pub fn encode_batch(batch: &PushBatch) -> Result<Vec<u8>> {
+    postcard::to_allocvec(batch).map_err(|e| StorageError::Encode(e.to_string()))
+}
+
+/// The segment being appended to.
+pub struct Wal {
+    data_dir: PathBuf,
+    seq: u64,
+    file: File,
+    len: u64,
+    sync: bool,
+}
+
+impl Wal {
+    /// Creates segment `seq` (which must not exist) and appends to it.
+    pub fn create(data_dir: &Path, seq: u64, sync: bool) -> Result<Self> {
+        let dir = data_dir.join(filenames::WAL_DIR);
+        fs::create_dir_all(&dir).map_err(|e| StorageError::io("create dir", &dir, e))?;
+        let path = filenames::wal_segment(data_dir, seq);
+        let mut file = OpenOptions::new()
+            .create_new(true)
+            .write(true)
+            .open(&path)
+            .map_err(|e| StorageError::io("create", &path, e))?;
+        file.write_all(WAL_MAGIC)
+            .map_err(|e| StorageError::io("write", &path, e))?;
+        if sync {
+            file.sync_all()
+                .map_err(|e| StorageError::io("fsync", &path, e))?;
+            sync_dir(&dir)?;
+        }
+        Ok(Self {
+            data_dir: data_dir.to_path_buf(),
+            seq,
+            file,
+            len: WAL_MAGIC.len() as u64,
+            sync,
+        })
+    }
+
+    /// Sequence number of the current segment.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// Appends the payloads as records and makes them durable (one fsync).
+    pub fn append_group(&mut self, payloads: &[Vec<u8>]) -> Result<()> {
+        let total: usize = payloads.iter().map(|p| p.len() + RECORD_HEADER).sum();
+        let mut buf = Vec::with_capacity(total);
+        for payload in payloads {
+            let len = u32::try_from(payload.len())
+                .map_err(|_| StorageError::Encode("WAL record over 4 GiB".into()))?;
+            buf.extend_from_slice(&len.to_le_bytes());
+            buf.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+            buf.extend_from_slice(payload);
+        }
+        let path = filenames::wal_segment(&self.data_dir, self.seq);
+        let written = self.file.write_all(&buf).and_then(|()| {
+            if self.sync {
+                self.file.sync_data()
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(e) = written {
+            // Cut the partial group off so a later group is not stranded
+            // behind it; if even that fails, replay truncates it.
+            let _ = self.file.set_len(self.len);
+            return Err(StorageError::io("append", path, e));
+        }
+        self.len += buf.len() as u64;
+        Ok(())
+    }
+
+    /// Closes this segment and starts segment `seq + 1`; returns the closed seq.
+    pub fn rotate(&mut self) -> Result<u64> {
+        let next = Wal::create(&self.data_dir, self.seq + 1, self.sync)?;
+        let closed = self.seq;
+        *self = next;
+        Ok(closed)
+    }
+}
+
+/// Deletes every segment with a sequence number up to `seq`.
+pub fn delete_segments_through(data_dir: &Path, seq: u64) -> Result<()> {
+    for (s, path) in list_segments(data_dir)? {
+        if s <= seq {
+            fs::remove_file(&path).map_err(|e| StorageError::io("remove", &path, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// The segments present, sorted by sequence number.
+pub fn list_segments(data_dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
+    let dir = data_dir.join(filenames::WAL_DIR);
+    let mut out = Vec::new();
+    let entries = match fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(StorageError::io("list", &dir, e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| StorageError::io("list", &dir, e))?;
+        if let Some(seq) = entry
+            .file_name()
+            .to_str()
+            .and_then(filenames::wal_segment_seq)
+        {
+            out.push((seq, entry.path()));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// fsyncs a directory so a file created or renamed in it survives a crash.
+pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| StorageError::io("fsync dir", dir, e))
+}

@@ -1,0 +1,55 @@
+//! `basin.yaml`: every `serve` flag has a key here; flags win over the file.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+
+/// The configuration file's keys, all optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// Address to listen on (`--listen`).
+    pub listen: Option<String>,
+    /// Data directory (`--data-dir`).
+    pub data_dir: Option<PathBuf>,
+    /// How long to keep logs, e.g. `30d` (`--retention`); absent: forever.
+    pub retention_period: Option<String>,
+    /// fsync the WAL before acknowledging a push (default true).
+    pub wal_sync: Option<bool>,
+    /// Longest time a line waits in memory before it goes to a part (default 2m).
+    pub flush_interval: Option<String>,
+    /// Head size that triggers a flush (default 128 MiB).
+    pub head_max_bytes: Option<usize>,
+    /// How often small parts are merged (default 30s).
+    pub merge_interval: Option<String>,
+    /// Longest accepted line (default 262144).
+    pub max_line_size_bytes: Option<usize>,
+    /// Largest accepted request body (default 16777216).
+    pub max_request_size_bytes: Option<usize>,
+    /// Most labels per stream (default 15).
+    pub max_label_names_per_series: Option<usize>,
+    /// Most entries one log query returns (default 5000).
+    pub max_entries_limit_per_query: Option<usize>,
+}
+
+impl FileConfig {
+    /// Reads a YAML config file; unknown keys are errors, so typos show.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        if text.trim().is_empty() {
+            return Ok(Self::default());
+        }
+        serde_yaml::from_str(&text)
+            .with_context(|| format!("invalid config file {}", path.display()))
+    }
+}
+
+/// Parses a duration such as `30s`, `2m`, `744h`, `30d`.
+pub fn parse_duration(key: &str, value: &str) -> Result<Duration> {
+    humantime::parse_duration(value.trim()).with_context(|| {
+        format!("invalid {key} {value:?}: use a duration like 30s, 2m, 744h or 30d")
+    })
+}

@@ -1,0 +1,317 @@
+//! `basin import`: streams files or stdin to a server's Loki push API in
+//! batches, detecting JSON lines (fields kept as structured metadata, time
+//! taken from `timestamp`/`time`/`ts`/`@timestamp`) versus plain text.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, IsTerminal, Read};
+use std::path::PathBuf;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context, Result};
+use basin_model::Labels;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{json, Map, Value};
+
+/// Flags of `basin import`.
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// Server to send to.
+    #[arg(long, default_value = "http://127.0.0.1:3100")]
+    server: String,
+    /// Stream labels for every line, e.g. '{job="batch"}'; files also get `filename`.
+    #[arg(long, default_value = r#"{job="import"}"#)]
+    labels: String,
+    /// Tenant (sent as X-Scope-OrgID).
+    #[arg(long)]
+    tenant: Option<String>,
+    /// Most lines per push request.
+    #[arg(long, default_value_t = 5000)]
+    batch_lines: usize,
+    /// Files to send; `-` reads stdin.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+}
+
+/// Most bytes of lines per push request; stays well under the server's
+/// default 16 MiB body limit.
+const BATCH_BYTES: usize = 2 * 1024 * 1024;
+/// Keys a JSON line's time is read from, in order of preference.
+const TIME_KEYS: [&str; 4] = ["timestamp", "time", "ts", "@timestamp"];
+
+pub fn run(args: ImportArgs) -> Result<()> {
+    let base_labels = Labels::parse(&args.labels).map_err(|e| anyhow::anyhow!("--labels: {e}"))?;
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let url = format!("{}/loki/api/v1/push", args.server.trim_end_matches('/'));
+    let total_bytes: Option<u64> = args
+        .files
+        .iter()
+        .map(|f| {
+            (f.as_os_str() != "-")
+                .then(|| f.metadata().map(|m| m.len()).ok())
+                .flatten()
+        })
+        .sum();
+    let progress = progress_bar(total_bytes);
+    let mut sender = Sender {
+        agent,
+        url,
+        tenant: args.tenant.clone(),
+        lines: 0,
+        bytes: 0,
+        progress: progress.clone(),
+    };
+    let started = Instant::now();
+    for path in &args.files {
+        let (reader, labels): (Box<dyn Read>, Labels) = if path.as_os_str() == "-" {
+            (Box::new(io::stdin().lock()), base_labels.clone())
+        } else {
+            let file =
+                File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+            (Box::new(file), with_filename(&base_labels, path)?)
+        };
+        send_lines(
+            &mut sender,
+            BufReader::new(reader),
+            &labels,
+            args.batch_lines,
+        )
+        .with_context(|| format!("while importing {}", path.display()))?;
+    }
+    progress.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64().max(1e-9);
+    println!(
+        "imported {} lines ({:.1} MiB) in {:.2}s: {:.0} lines/s",
+        sender.lines,
+        sender.bytes as f64 / (1024.0 * 1024.0),
+        secs,
+        sender.lines as f64 / secs
+    );
+    Ok(())
+}
+
+fn progress_bar(total_bytes: Option<u64>) -> ProgressBar {
+    if !io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    match total_bytes {
+        Some(total) => ProgressBar::new(total).with_style(
+            ProgressStyle::with_template(
+                "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} {msg} eta {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ),
+        None => ProgressBar::new_spinner().with_style(
+            ProgressStyle::with_template("{spinner} {bytes} {binary_bytes_per_sec} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        ),
+    }
+}
+
+fn with_filename(base: &Labels, path: &std::path::Path) -> Result<Labels> {
+    if base.get("filename").is_some() {
+        return Ok(base.clone());
+    }
+    let mut pairs = base.pairs().to_vec();
+    pairs.push(("filename".into(), path.display().to_string()));
+    Labels::from_pairs(pairs).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+struct Sender {
+    agent: ureq::Agent,
+    url: String,
+    tenant: Option<String>,
+    lines: u64,
+    bytes: u64,
+    progress: ProgressBar,
+}
+
+impl Sender {
+    fn push(&mut self, labels: &Labels, values: Vec<Value>, bytes: usize) -> Result<()> {
+        if values.is_empty() {
+            return Ok(());
+        }
+        let stream: Map<String, Value> = labels
+            .pairs()
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
+        let count = values.len() as u64;
+        let body =
+            serde_json::to_vec(&json!({ "streams": [{ "stream": stream, "values": values }] }))?;
+        let mut req = self
+            .agent
+            .post(&self.url)
+            .header("Content-Type", "application/json");
+        if let Some(t) = &self.tenant {
+            req = req.header("X-Scope-OrgID", t);
+        }
+        let mut resp = req
+            .send(&body[..])
+            .with_context(|| format!("cannot reach {}", self.url))?;
+        let status = resp.status();
+        if !status.is_success() {
+            let msg = resp.body_mut().read_to_string().unwrap_or_default();
+            bail!("server refused a batch ({status}): {}", msg.trim());
+        }
+        self.lines += count;
+        self.bytes += bytes as u64;
+        self.progress.inc(bytes as u64);
+        self.progress.set_message(format!("{} lines", self.lines));
+        Ok(())
+    }
+}
+
+fn send_lines(
+    sender: &mut Sender,
+    mut reader: impl BufRead,
+    labels: &Labels,
+    batch_lines: usize,
+) -> Result<()> {
+    let mut values = Vec::new();
+    let mut batch_bytes = 0;
+    let mut buf = Vec::new();
+    let mut clock = Clock::default();
+    loop {
+        buf.clear();
+        let n = reader.read_until(b'\n', &mut buf)?;
+        if n == 0 {
+            break;
+        }
+        let text = String::from_utf8_lossy(&buf);
+        let line = text.trim_end_matches(['\n', '\r']);
+        if line.is_empty() {
+            batch_bytes += n;
+            continue;
+        }
+        values.push(to_value(line, &mut clock));
+        batch_bytes += n;
+        if values.len() >= batch_lines.max(1) || batch_bytes >= BATCH_BYTES {
+            sender.push(labels, std::mem::take(&mut values), batch_bytes)?;
+            batch_bytes = 0;
+        }
+    }
+    sender.push(labels, values, batch_bytes)
+}
+
+/// Gives lines without a time of their own increasing times, so their order
+/// survives.
+#[derive(Default)]
+struct Clock {
+    last: i64,
+}
+
+impl Clock {
+    fn next(&mut self) -> i64 {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as i64)
+            .unwrap_or(0);
+        self.last = now.max(self.last + 1);
+        self.last
+    }
+}
+
+/// A line as a Loki push value: `[ts, line]` or `[ts, line, {fields}]`.
+fn to_value(line: &str, clock: &mut Clock) -> Value {
+    let object = line
+        .trim_start()
+        .starts_with('{')
+        .then(|| serde_json::from_str::<Map<String, Value>>(line).ok())
+        .flatten();
+    let Some(object) = object else {
+        return json!([clock.next().to_string(), line]);
+    };
+    let ts = TIME_KEYS
+        .iter()
+        .find_map(|k| object.get(*k).and_then(parse_json_time))
+        .unwrap_or_else(|| clock.next());
+    let fields: Map<String, Value> = object
+        .iter()
+        .map(|(k, v)| {
+            let text = match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (sanitize_key(k), Value::String(text))
+        })
+        .collect();
+    json!([ts.to_string(), line, fields])
+}
+
+/// Field names as Loki accepts label names: invalid characters become `_`.
+fn sanitize_key(key: &str) -> String {
+    let mut out: String = key
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert(0, '_');
+    }
+    out
+}
+
+/// A JSON time: RFC 3339 text, or epoch seconds/millis/micros/nanos by size.
+fn parse_json_time(v: &Value) -> Option<i64> {
+    match v {
+        Value::String(s) => chrono::DateTime::parse_from_rfc3339(s.trim())
+            .ok()
+            .and_then(|t| t.timestamp_nanos_opt())
+            .or_else(|| s.trim().parse::<f64>().ok().and_then(epoch_to_ns)),
+        Value::Number(n) => n.as_f64().and_then(epoch_to_ns),
+        _ => None,
+    }
+}
+
+fn epoch_to_ns(n: f64) -> Option<i64> {
+    if !n.is_finite() || n <= 0.0 {
+        return None;
+    }
+    let ns = if n < 1e11 {
+        n * 1e9
+    } else if n < 1e14 {
+        n * 1e6
+    } else if n < 1e17 {
+        n * 1e3
+    } else {
+        n
+    };
+    Some(ns as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_lines_keep_fields_and_time() {
+        let mut clock = Clock::default();
+        let v = to_value(
+            r#"{"ts":"2023-11-14T22:13:20Z","level":"info","http.status":200}"#,
+            &mut clock,
+        );
+        assert_eq!(v[0], "1700000000000000000");
+        assert_eq!(v[2]["level"], "info");
+        assert_eq!(v[2]["http_status"], "200");
+        let v = to_value("plain text {not json", &mut clock);
+        assert_eq!(v.as_array().map(Vec::len), Some(2));
+    }
+
+    #[test]
+    fn epoch_units() {
+        let check = |n: f64, want: i64| assert_eq!(epoch_to_ns(n), Some(want), "{n}");
+        check(1_700_000_000.0, 1_700_000_000_000_000_000);
+        check(1_700_000_000_000.0, 1_700_000_000_000_000_000);
+        check(1_700_000_000_000_000.0, 1_700_000_000_000_000_000);
+        check(1.7e18, 1_700_000_000_000_000_000);
+    }
+}

@@ -1,0 +1,47 @@
+//! `basin`: the one binary. Parses the command line and hands over to `serve`
+//! (the server with embedded storage) or to a client command (`import`).
+
+mod config;
+mod import;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Self-hosted log monitoring: collect, store, search and watch logs.
+#[derive(Parser)]
+#[command(name = "basin", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server with its embedded storage.
+    Serve(serve::ServeArgs),
+    /// Send log files (or stdin, `-`) to a server.
+    Import(import::ImportArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Import(args) => import::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The default data directory, relative to where the server starts.
+pub(crate) fn default_data_dir() -> PathBuf {
+    PathBuf::from("./basin-data")
+}

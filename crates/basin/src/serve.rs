@@ -1,0 +1,184 @@
+//! `basin serve`: opens the store, serves the API, flushes on SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use basin_api::{router, ApiLimits, AppState};
+use basin_storage::{Storage, StorageConfig};
+use clap::Args;
+use tracing::{error, info, warn};
+
+use crate::config::{parse_duration, FileConfig};
+
+/// Flags of `basin serve`; each has a key of the same name in the config file.
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// YAML config file (keys: listen, data_dir, retention_period, wal_sync,
+    /// flush_interval, head_max_bytes, merge_interval, max_line_size_bytes,
+    /// max_request_size_bytes, max_label_names_per_series,
+    /// max_entries_limit_per_query).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Where data lives [config: data_dir] [default: ./basin-data]
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Address to listen on [config: listen] [default: 127.0.0.1:3100]
+    #[arg(long)]
+    listen: Option<String>,
+    /// Keep logs this long, e.g. 30d [config: retention_period] [default: forever]
+    #[arg(long)]
+    retention: Option<String>,
+}
+
+/// How long in-flight requests get to finish after SIGTERM.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub fn run(args: ServeArgs) -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("BASIN_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let file = match &args.config {
+        Some(path) => FileConfig::load(path)?,
+        None => FileConfig::default(),
+    };
+    let listen = args
+        .listen
+        .or(file.listen.clone())
+        .unwrap_or_else(|| "127.0.0.1:3100".into());
+    let addr: SocketAddr = listen
+        .parse()
+        .with_context(|| format!("invalid listen address {listen:?}: use HOST:PORT"))?;
+    let data_dir = args
+        .data_dir
+        .or(file.data_dir.clone())
+        .unwrap_or_else(crate::default_data_dir);
+    let mut storage = StorageConfig::new(&data_dir);
+    if let Some(r) = args.retention.or(file.retention_period.clone()) {
+        storage.retention_period = Some(parse_duration("retention_period", &r)?);
+    }
+    if let Some(v) = file.wal_sync {
+        storage.wal_sync = v;
+    }
+    if let Some(v) = &file.flush_interval {
+        storage.flush_interval = parse_duration("flush_interval", v)?;
+    }
+    if let Some(v) = file.head_max_bytes {
+        storage.head_max_bytes = v;
+    }
+    if let Some(v) = &file.merge_interval {
+        storage.merge_interval = parse_duration("merge_interval", v)?;
+    }
+    let mut limits = ApiLimits::default();
+    if let Some(v) = file.max_line_size_bytes {
+        limits.ingest.max_line_size_bytes = v;
+    }
+    if let Some(v) = file.max_request_size_bytes {
+        limits.ingest.max_request_size_bytes = v;
+    }
+    if let Some(v) = file.max_label_names_per_series {
+        limits.ingest.max_label_names_per_series = v;
+    }
+    if let Some(v) = file.max_entries_limit_per_query {
+        limits.max_entries_limit_per_query = v;
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?
+        .block_on(serve(addr, storage, limits))
+}
+
+async fn serve(addr: SocketAddr, storage_cfg: StorageConfig, limits: ApiLimits) -> Result<()> {
+    let state = Arc::new(AppState::new(limits));
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    info!(
+        "listening on http://{}, data in {}",
+        listener.local_addr().unwrap_or(addr),
+        storage_cfg.data_dir.display()
+    );
+    let opening = {
+        let state = state.clone();
+        tokio::task::spawn_blocking(move || -> Result<Arc<Storage>> {
+            let dir = storage_cfg.data_dir.clone();
+            let storage = Arc::new(
+                Storage::open(storage_cfg)
+                    .with_context(|| format!("cannot open storage in {}", dir.display()))?,
+            );
+            state.set_storage(storage.clone());
+            info!("ready");
+            Ok(storage)
+        })
+    };
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let app = router(state.clone());
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stop_rx.await;
+            })
+            .await
+    });
+    let opened = tokio::select! {
+        opened = opening => opened.context("storage task failed")?,
+        () = shutdown_signal() => {
+            info!("signal received while opening storage");
+            return Ok(());
+        }
+    };
+    let storage = match opened {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = stop_tx.send(());
+            return Err(e);
+        }
+    };
+    shutdown_signal().await;
+    info!("shutting down: draining requests");
+    let _ = stop_tx.send(());
+    match tokio::time::timeout(DRAIN_TIMEOUT, server).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => error!("server error: {e}"),
+        Ok(Err(e)) => error!("server task failed: {e}"),
+        Err(_) => warn!("requests still open after {DRAIN_TIMEOUT:?}; closing them"),
+    }
+    info!("flushing to parts");
+    tokio::task::spawn_blocking(move || storage.shutdown())
+        .await
+        .context("shutdown task failed")?
+        .context("flush on shutdown failed")?;
+    info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                error!("cannot listen for SIGTERM: {e}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

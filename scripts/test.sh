@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Runs Basin's whole test suite on a fresh machine: installs what the tests
+# need (pyarrow, the independent Parquet reader), then unit, end-to-end and
+# benchmark-compile checks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! python3 -c "import pyarrow" 2>/dev/null; then
+    python3 -m pip install --quiet --root-user-action=ignore pyarrow
+fi
+
+cargo test --workspace --all-targets
+cargo bench --workspace --no-run

@@ -1,0 +1,13 @@
+//! End-to-end tests: each starts the real `basin` binary on a free loopback
+//! port with a temporary data directory and talks to it over HTTP.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+mod crash;
+mod import;
+mod limits;
+mod parquet_files;
+mod push;
+mod retention;
+mod tenants;

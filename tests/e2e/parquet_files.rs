@@ -1,0 +1,88 @@
+//! After SIGTERM the data directory holds Parquet parts that an independent
+//! reader (pyarrow) opens, with every pushed row and its line intact.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use serde_json::json;
+
+use crate::common::{json_body, now_ns, part_files, Server};
+
+const READER: &str = r#"
+import json, sys
+import pyarrow as pa
+import pyarrow.parquet as pq
+rows = []
+for path in sys.argv[1:]:
+    table = pq.read_table(path)
+    times = table.column("_time").cast(pa.int64()).to_pylist()
+    for ts, row in zip(times, table.drop_columns(["_time"]).to_pylist()):
+        fields = {k: v for k, v in row.items() if not k.startswith("_") and v is not None}
+        rows.append([ts, row["_stream"], row["_line"], fields])
+print(json.dumps(rows))
+"#;
+
+#[test]
+fn sigterm_flushes_to_parquet_that_pyarrow_reads() {
+    let mut server = Server::start("flush_interval: 1h\nmax_entries_limit_per_query: 20000\n");
+    let ts = now_ns() - 10_000_000_000;
+    let mut pushed: BTreeMap<String, (i64, String, Option<String>)> = BTreeMap::new();
+    for (s, svc) in ["api", "web", "db"].iter().enumerate() {
+        let values: Vec<_> = (0..3000)
+            .map(|i| {
+                let line = format!("{svc} request {i} took {}ms ünïcode \"quoted\"", i % 97);
+                let trace = (i % 2 == 0).then(|| format!("trace-{s}-{i}"));
+                pushed.insert(
+                    line.clone(),
+                    (ts + i, format!(r#"{{job="{svc}"}}"#), trace.clone()),
+                );
+                match trace {
+                    Some(t) => json!([(ts + i).to_string(), line, {"trace_id": t}]),
+                    None => json!([(ts + i).to_string(), line]),
+                }
+            })
+            .collect();
+        server.push_json(None, &json_body(json!({"job": svc}), values));
+    }
+    assert!(
+        part_files(&server.data_dir()).is_empty(),
+        "flushed before SIGTERM"
+    );
+    let (code, took) = server.terminate();
+    assert_eq!(code, Some(0), "exit code after SIGTERM:\n{}", server.log());
+    assert!(took.as_secs() < 10, "took {took:?} to stop");
+
+    let files = part_files(&server.data_dir());
+    assert!(!files.is_empty());
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(READER)
+        .args(&files)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "pyarrow failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows.len(), pushed.len());
+    for row in &rows {
+        let line = row[2].as_str().unwrap();
+        let (ts, labels, trace) = pushed
+            .get(line)
+            .unwrap_or_else(|| panic!("unexpected line {line:?}"));
+        assert_eq!(row[0].as_i64().unwrap(), *ts);
+        assert_eq!(row[1].as_str().unwrap(), labels);
+        assert_eq!(
+            row[3].get("trace_id").and_then(|v| v.as_str()),
+            trace.as_deref()
+        );
+    }
+    // The WAL no longer needs to hold any of it, and a restart sees it all once.
+    server.spawn();
+    assert_eq!(
+        server.lines(None, r#"{job=~"api|web|db"}"#).len(),
+        pushed.len()
+    );
+}
