@@ -1,14 +1,21 @@
-//! LogQL syntax: lexer, parser and syntax tree.
+//! LogQL syntax: lexer, parser, syntax tree and printer.
 //!
-//! Covers, so far, log queries made of a stream selector and line filters:
-//! `{app="api", env=~"prod|staging"} |= "error" != "timeout" |~ "5\\d\\d"`.
-//! Depends on `basin-model` only; execution lives in `basin-query`.
+//! Parses the whole language of Grafana Loki: stream selectors, line filters,
+//! parsers, label filters, formatting stages, range and vector aggregations,
+//! binary operators with vector matching. Errors name the line and column.
+//! Depends on nothing but `thiserror`; execution lives in `basin-query`.
 
 mod ast;
 mod error;
 mod lexer;
 mod parser;
+mod printer;
 
-pub use ast::{LineFilter, LineFilterOp, LogQuery, MatchOp, Matcher};
+pub use ast::*;
 pub use error::ParseError;
-pub use parser::parse_log_query;
+pub use lexer::{parse_bytes, parse_duration};
+pub use parser::{parse_expr, parse_log_query};
+pub use printer::{format_duration, quote};
+
+#[cfg(test)]
+mod tests;

@@ -11,6 +11,9 @@ pub enum QueryError {
     /// A regex in the query does not compile.
     #[error("invalid regex {regex:?}: {msg}")]
     InvalidRegex { regex: String, msg: String },
+    /// The query is valid LogQL but cannot be run as written.
+    #[error("{0}")]
+    Plan(String),
     /// The request asks for more than the limits allow.
     #[error("{0}")]
     Limit(String),

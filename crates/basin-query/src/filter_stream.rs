@@ -77,5 +77,6 @@ mod tests {
         check(r#"{env="prod", app!~"web|db"}"#, true);
         check(r#"{app="api", team=""}"#, true);
         check(r#"{app="api", team!=""}"#, false);
+        check(r#"{app="api", env=~"prod|dev"}"#, true);
     }
 }

@@ -1,15 +1,21 @@
 //! Query execution: runs LogQL over the store.
 //!
-//! So far: log queries (stream selector and line filters) with a time range,
-//! a limit and a direction, the read path of Loki's `query_range` for
-//! `streams` results. The planner turns `|=` needles into tokens that let the
-//! store skip blocks; the executor checks each candidate line exactly.
+//! Log queries run the stream selector and time range down to storage (with
+//! the tokens of leading `|=` filters, so blocks that cannot match are
+//! skipped), then each candidate line through the compiled [`pipeline`].
 //! Depends on `basin-model`, `basin-logql` and `basin-storage`.
 
 mod error;
 mod filter_line;
 mod filter_stream;
+mod ip;
+pub mod label_set;
+mod pipe_label_filter;
+mod pipe_parse;
+pub mod pipeline;
 mod select;
+mod template;
 
 pub use error::QueryError;
-pub use select::{select_logs, Direction, LogSelect, LogSelection, StreamEntries};
+pub use filter_stream::StreamFilter;
+pub use select::{select_logs, Direction, LogRow, LogSelect, LogSelection};

@@ -2,16 +2,15 @@
 //! `limit` first (forward) or last (backward) of them, grouped by stream.
 
 use std::cmp::{Ordering, Reverse};
-use std::collections::{BinaryHeap, HashMap};
-use std::sync::Arc;
+use std::collections::BinaryHeap;
 
-use basin_logql::{LineFilterOp, LogQuery};
-use basin_model::{Entry, Labels, StreamId, TenantId, TimestampNs};
-use basin_storage::tokens::required_tokens;
+use basin_logql::{LogExpr, Stage};
+use basin_model::{Labels, TenantId, TimestampNs};
 use basin_storage::{ScanRequest, ScanStats, Storage};
 
-use crate::filter_line::LineFilters;
 use crate::filter_stream::StreamFilter;
+use crate::label_set::LabelSet;
+use crate::pipeline::{Pipeline, Row};
 use crate::QueryError;
 
 /// Which end of the time range a limited answer keeps.
@@ -29,7 +28,7 @@ pub struct LogSelect<'a> {
     /// Whose logs.
     pub tenant: &'a TenantId,
     /// The parsed query.
-    pub query: &'a LogQuery,
+    pub query: &'a LogExpr,
     /// Inclusive start.
     pub start: TimestampNs,
     /// Exclusive end.
@@ -40,20 +39,22 @@ pub struct LogSelect<'a> {
     pub direction: Direction,
 }
 
-/// One stream's entries in the answer, ordered by `direction`.
+/// One line of the answer, after the pipeline.
 #[derive(Debug, Clone)]
-pub struct StreamEntries {
-    /// The stream's labels.
-    pub labels: Arc<Labels>,
-    /// Its entries.
-    pub entries: Vec<Entry>,
+pub struct LogRow {
+    /// Entry time.
+    pub ts: TimestampNs,
+    /// The line, as the pipeline left it.
+    pub line: String,
+    /// Stream labels, structured metadata and extracted labels.
+    pub labels: LabelSet,
 }
 
 /// A log query's answer.
 #[derive(Debug, Clone, Default)]
 pub struct LogSelection {
-    /// Streams with their entries.
-    pub streams: Vec<StreamEntries>,
+    /// Lines, ordered by `direction`.
+    pub rows: Vec<LogRow>,
     /// What the scan cost.
     pub stats: ScanStats,
 }
@@ -62,8 +63,7 @@ pub struct LogSelection {
 struct Candidate {
     ts: TimestampNs,
     seq: u64,
-    labels: Arc<Labels>,
-    entry: Entry,
+    row: Row,
 }
 
 impl PartialEq for Candidate {
@@ -92,22 +92,28 @@ enum TopK {
 }
 
 impl TopK {
+    /// Whether an entry at `ts` (arriving after all so far) could enter.
+    fn admits(&self, ts: TimestampNs, limit: usize) -> bool {
+        match self {
+            TopK::Oldest(heap) => heap.len() < limit || heap.peek().is_some_and(|top| ts < top.ts),
+            TopK::Newest(heap) => {
+                heap.len() < limit || heap.peek().is_some_and(|Reverse(top)| ts > top.ts)
+            }
+        }
+    }
+
     fn push(&mut self, c: Candidate, limit: usize) {
         match self {
             TopK::Oldest(heap) => {
-                if heap.len() < limit {
-                    heap.push(c);
-                } else if heap.peek().is_some_and(|top| c < *top) {
+                heap.push(c);
+                if heap.len() > limit {
                     heap.pop();
-                    heap.push(c);
                 }
             }
             TopK::Newest(heap) => {
-                if heap.len() < limit {
-                    heap.push(Reverse(c));
-                } else if heap.peek().is_some_and(|Reverse(top)| c > *top) {
+                heap.push(Reverse(c));
+                if heap.len() > limit {
                     heap.pop();
-                    heap.push(Reverse(c));
                 }
             }
         }
@@ -123,22 +129,25 @@ impl TopK {
 
 /// Runs a log query.
 pub fn select_logs(storage: &Storage, req: &LogSelect<'_>) -> Result<LogSelection, QueryError> {
-    let streams = StreamFilter::new(&req.query.matchers)?;
-    let lines = LineFilters::new(&req.query.filters)?;
-    let tokens: Vec<String> = req
+    if req
         .query
-        .filters
+        .stages
         .iter()
-        .filter(|f| f.op == LineFilterOp::Contains)
-        .flat_map(|f| required_tokens(&f.value))
-        .collect();
+        .any(|s| matches!(s, Stage::Unwrap { .. }))
+    {
+        return Err(QueryError::Plan(
+            "unwrap is only allowed in range aggregations such as sum_over_time(... | unwrap x [5m])".into(),
+        ));
+    }
+    let streams = StreamFilter::new(&req.query.matchers)?;
+    let pipeline = Pipeline::new(&req.query.stages)?;
     let stream_filter = |labels: &Labels| streams.matches(labels);
     let scan = ScanRequest {
         tenant: req.tenant,
         start: req.start,
         end: req.end,
         stream_filter: &stream_filter,
-        required_tokens: &tokens,
+        required_tokens: pipeline.required_tokens(),
     };
     let mut top = match req.direction {
         Direction::Forward => TopK::Oldest(BinaryHeap::new()),
@@ -149,17 +158,18 @@ pub fn select_logs(storage: &Storage, req: &LogSelect<'_>) -> Result<LogSelectio
         ScanStats::default()
     } else {
         storage.scan(&scan, &mut |labels, entry| {
-            if lines.matches(&entry.line) {
-                seq += 1;
-                top.push(
-                    Candidate {
-                        ts: entry.ts,
-                        seq,
-                        labels: labels.clone(),
-                        entry: entry.clone(),
-                    },
-                    req.limit,
-                );
+            if top.admits(entry.ts, req.limit) {
+                if let Some(row) = pipeline.run(entry.ts, &entry.line, labels, &entry.fields) {
+                    seq += 1;
+                    top.push(
+                        Candidate {
+                            ts: entry.ts,
+                            seq,
+                            row,
+                        },
+                        req.limit,
+                    );
+                }
             }
             true
         })?
@@ -169,20 +179,15 @@ pub fn select_logs(storage: &Storage, req: &LogSelect<'_>) -> Result<LogSelectio
     if req.direction == Direction::Backward {
         kept.reverse();
     }
-    let mut by_stream: HashMap<StreamId, usize> = HashMap::new();
-    let mut out: Vec<StreamEntries> = Vec::new();
-    for c in kept {
-        let slot = *by_stream.entry(c.labels.stream_id()).or_insert_with(|| {
-            out.push(StreamEntries {
-                labels: c.labels.clone(),
-                entries: Vec::new(),
-            });
-            out.len() - 1
-        });
-        out[slot].entries.push(c.entry);
-    }
     Ok(LogSelection {
-        streams: out,
+        rows: kept
+            .into_iter()
+            .map(|c| LogRow {
+                ts: c.ts,
+                line: c.row.line,
+                labels: c.row.labels,
+            })
+            .collect(),
         stats,
     })
 }

@@ -29,7 +29,12 @@ pub const MERGE_MAX_PARTS: usize = 16;
 
 /// Parts with more rows than this are left alone by merges: they are already
 /// large enough to scan well, and merges hold their rows in memory.
-pub const MERGE_MAX_PART_ROWS: u64 = 2_000_000;
+pub const MERGE_MAX_PART_ROWS: u64 = 500_000;
+
+/// Most rows one merge reads, over all its sources: merges hold the rows in
+/// memory (a streaming k-way merge would lift this), so this bounds their RAM
+/// to a few hundred MB.
+pub const MERGE_MAX_ROWS: u64 = 1_000_000;
 
 /// Magic bytes opening every WAL segment, so a stray file is not replayed.
 pub const WAL_MAGIC: &[u8; 8] = b"BASINWL1";

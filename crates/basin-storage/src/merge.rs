@@ -9,7 +9,7 @@ use tracing::{info, warn};
 
 use crate::engine::{lock, read, write, Inner};
 use crate::error::Result;
-use crate::limits::{MERGE_MAX_PARTS, MERGE_MAX_PART_ROWS, MERGE_MIN_PARTS};
+use crate::limits::{MERGE_MAX_PARTS, MERGE_MAX_PART_ROWS, MERGE_MAX_ROWS, MERGE_MIN_PARTS};
 use crate::manifest::PartMeta;
 use crate::part::{write_part, Part};
 use crate::scan::{ScanRequest, ScanStats};
@@ -31,8 +31,18 @@ pub fn merge_all(inner: &Inner) -> Result<()> {
             continue;
         }
         parts.sort_by_key(|p| p.meta.rows);
-        parts.truncate(MERGE_MAX_PARTS);
-        merge(inner, &tenant, &day, &parts)?;
+        let mut rows = 0;
+        let take = parts
+            .iter()
+            .take(MERGE_MAX_PARTS)
+            .take_while(|p| {
+                rows += p.meta.rows;
+                rows <= MERGE_MAX_ROWS
+            })
+            .count();
+        if take >= 2 {
+            merge(inner, &tenant, &day, &parts[..take])?;
+        }
     }
     Ok(())
 }

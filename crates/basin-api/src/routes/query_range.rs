@@ -1,4 +1,4 @@
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -6,6 +6,7 @@ use axum::extract::{Form, Query, State};
 use axum::http::HeaderMap;
 use axum::Json;
 use basin_logql::parse_log_query;
+use basin_query::label_set::Origin;
 use basin_query::{select_logs, Direction, LogSelect, LogSelection};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -129,58 +130,58 @@ async fn run(
     Ok(Json(streams_response(&selection, categorize, started)))
 }
 
-/// Loki's `streams` answer. Without `categorize-labels`, structured metadata
-/// joins the stream labels (splitting streams), as Loki does.
+/// Loki's `streams` answer. Without `categorize-labels`, every label of a
+/// line (stream, structured metadata, extracted) makes up its stream, as
+/// Loki does; with it, streams are the stream labels and the rest rides in
+/// each entry's third element.
 fn streams_response(sel: &LogSelection, categorize: bool, started: Instant) -> Value {
-    let mut result = Vec::new();
-    let mut returned = 0usize;
-    for stream in &sel.streams {
-        let base: Map<String, Value> = stream
-            .labels
-            .pairs()
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-            .collect();
-        if categorize {
-            let values: Vec<Value> = stream
-                .entries
-                .iter()
-                .map(|e| {
-                    let mut v = vec![json!(e.ts.to_string()), json!(e.line)];
-                    if !e.fields.is_empty() {
-                        let md: Map<String, Value> = e
-                            .fields
-                            .iter()
-                            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-                            .collect();
-                        v.push(json!({ "structuredMetadata": md }));
-                    }
-                    Value::Array(v)
-                })
-                .collect();
-            returned += values.len();
-            result.push(json!({ "stream": base, "values": values }));
+    let to_map = |pairs: Vec<(String, String)>| -> Map<String, Value> {
+        pairs
+            .into_iter()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect()
+    };
+    let mut groups: Vec<(Map<String, Value>, Vec<Value>)> = Vec::new();
+    let mut slots: HashMap<Vec<(String, String)>, usize> = HashMap::new();
+    for row in &sel.rows {
+        let key: Vec<(String, String)> = if categorize {
+            row.labels.of(Origin::Stream)
         } else {
-            let mut split: Vec<(BTreeMap<String, String>, Vec<Value>)> = Vec::new();
-            let mut slots: HashMap<BTreeMap<String, String>, usize> = HashMap::new();
-            for e in &stream.entries {
-                let fields: BTreeMap<String, String> = e.fields.iter().cloned().collect();
-                let slot = *slots.entry(fields.clone()).or_insert_with(|| {
-                    split.push((fields, Vec::new()));
-                    split.len() - 1
-                });
-                split[slot].1.push(json!([e.ts.to_string(), e.line]));
+            row.labels
+                .pairs()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let slot = match slots.get(&key) {
+            Some(&slot) => slot,
+            None => {
+                groups.push((to_map(key.clone()), Vec::new()));
+                slots.insert(key, groups.len() - 1);
+                groups.len() - 1
             }
-            for (fields, values) in split {
-                let mut labels = base.clone();
-                for (k, v) in fields {
-                    labels.entry(k).or_insert(Value::String(v));
+        };
+        let mut value = vec![json!(row.ts.to_string()), json!(row.line)];
+        if categorize {
+            let metadata = row.labels.of(Origin::Metadata);
+            let parsed = row.labels.of(Origin::Parsed);
+            if !metadata.is_empty() || !parsed.is_empty() {
+                let mut extra = Map::new();
+                if !metadata.is_empty() {
+                    extra.insert("structuredMetadata".into(), Value::Object(to_map(metadata)));
                 }
-                returned += values.len();
-                result.push(json!({ "stream": labels, "values": values }));
+                if !parsed.is_empty() {
+                    extra.insert("parsed".into(), Value::Object(to_map(parsed)));
+                }
+                value.push(Value::Object(extra));
             }
         }
+        groups[slot].1.push(Value::Array(value));
     }
+    let returned = sel.rows.len();
+    let result: Vec<Value> = groups
+        .into_iter()
+        .map(|(stream, values)| json!({ "stream": stream, "values": values }))
+        .collect();
     let s = &sel.stats;
     let secs = started.elapsed().as_secs_f64();
     let mut data = json!({

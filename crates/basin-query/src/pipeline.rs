@@ -1,0 +1,338 @@
+//! A compiled log pipeline: runs every stage of a query on one line.
+
+use std::sync::LazyLock;
+
+use basin_logql::{
+    LabelFormatOp, LabelSel, LineFilterOp, LineFilterValue, MatchOp, ParserStage, Stage,
+};
+use basin_model::Labels;
+use basin_storage::tokens::required_tokens;
+use regex::Regex;
+
+use crate::filter_line::{compile_regex, LineFilters};
+use crate::label_set::{LabelSet, Origin};
+use crate::pipe_label_filter::CompiledFilter;
+use crate::pipe_parse::{self, PathStep, Pattern};
+use crate::template::{Context, Template};
+use crate::QueryError;
+
+/// A line after the pipeline.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// The line, possibly rewritten by `line_format`.
+    pub line: String,
+    /// Its labels.
+    pub labels: LabelSet,
+}
+
+struct Sel {
+    name: String,
+    op: Option<(MatchOp, String)>,
+    re: Option<Regex>,
+}
+
+impl Sel {
+    fn new(s: &LabelSel) -> Result<Self, QueryError> {
+        let re = match &s.matcher {
+            Some((MatchOp::Re | MatchOp::NotRe, v)) => Some(compile_regex(&format!("^(?s:{v})$"))?),
+            _ => None,
+        };
+        Ok(Self {
+            name: s.name.clone(),
+            op: s.matcher.clone(),
+            re,
+        })
+    }
+
+    fn applies(&self, name: &str, value: &str) -> bool {
+        if name != self.name {
+            return false;
+        }
+        match &self.op {
+            None => true,
+            Some((MatchOp::Eq, v)) => value == v,
+            Some((MatchOp::Neq, v)) => value != v,
+            Some((MatchOp::Re, _)) => self.re.as_ref().is_some_and(|re| re.is_match(value)),
+            Some((MatchOp::NotRe, _)) => !self.re.as_ref().is_some_and(|re| re.is_match(value)),
+        }
+    }
+}
+
+enum Step {
+    Filter(LineFilters),
+    JsonAll,
+    JsonPaths(Vec<(String, Vec<PathStep>)>),
+    Logfmt {
+        strict: bool,
+        keep_empty: bool,
+        params: Vec<(String, String)>,
+    },
+    Regexp(Regex),
+    Pattern(Pattern),
+    Unpack,
+    LabelFilter(CompiledFilter),
+    LineFormat(Template),
+    LabelFormat(Vec<(String, Result<String, Template>)>),
+    Drop(Vec<Sel>),
+    Keep(Vec<Sel>),
+    Decolorize,
+}
+
+/// ANSI colour and cursor sequences, removed by `decolorize`.
+static ANSI: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"\x1b\[[0-9;?]*[ -/]*[@-~]").ok());
+
+/// A compiled pipeline.
+pub struct Pipeline {
+    steps: Vec<Step>,
+    tokens: Vec<String>,
+}
+
+impl Pipeline {
+    /// Compiles stages (everything before `unwrap`; the caller handles it).
+    pub fn new(stages: &[Stage]) -> Result<Self, QueryError> {
+        let mut steps = Vec::new();
+        let mut tokens = Vec::new();
+        let mut leading = true;
+        for stage in stages {
+            let step = match stage {
+                Stage::LineFilter(f) => {
+                    // Tokens are certain only for filters every kept line passed.
+                    if leading && f.op == LineFilterOp::Contains && f.values.len() == 1 {
+                        if let LineFilterValue::Text(t) = &f.values[0] {
+                            tokens.extend(required_tokens(t));
+                        }
+                    }
+                    Step::Filter(LineFilters::new([f])?)
+                }
+                Stage::Parser(ParserStage::Json(params)) if params.is_empty() => Step::JsonAll,
+                Stage::Parser(ParserStage::Json(params)) => Step::JsonPaths(
+                    params
+                        .iter()
+                        .map(|(label, path)| {
+                            Ok((label.clone(), pipe_parse::parse_json_path(path)?))
+                        })
+                        .collect::<Result<_, QueryError>>()?,
+                ),
+                Stage::Parser(ParserStage::Logfmt {
+                    strict,
+                    keep_empty,
+                    params,
+                }) => Step::Logfmt {
+                    strict: *strict,
+                    keep_empty: *keep_empty,
+                    params: params.clone(),
+                },
+                Stage::Parser(ParserStage::Regexp(re)) => {
+                    Step::Regexp(pipe_parse::compile_regexp_stage(re)?)
+                }
+                Stage::Parser(ParserStage::Pattern(p)) => Step::Pattern(Pattern::new(p)?),
+                Stage::Parser(ParserStage::Unpack) => Step::Unpack,
+                Stage::LabelFilter(f) => Step::LabelFilter(CompiledFilter::new(f)?),
+                Stage::LineFormat(t) => Step::LineFormat(Template::new(t)?),
+                Stage::LabelFormat(ops) => Step::LabelFormat(
+                    ops.iter()
+                        .map(|op| {
+                            Ok(match op {
+                                LabelFormatOp::Rename { dst, src } => {
+                                    (dst.clone(), Ok(src.clone()))
+                                }
+                                LabelFormatOp::Template { dst, template } => {
+                                    (dst.clone(), Err(Template::new(template)?))
+                                }
+                            })
+                        })
+                        .collect::<Result<_, QueryError>>()?,
+                ),
+                Stage::Drop(sels) => {
+                    Step::Drop(sels.iter().map(Sel::new).collect::<Result<_, _>>()?)
+                }
+                Stage::Keep(sels) => {
+                    Step::Keep(sels.iter().map(Sel::new).collect::<Result<_, _>>()?)
+                }
+                Stage::Decolorize => Step::Decolorize,
+                Stage::Unwrap { .. } => break,
+            };
+            if !matches!(step, Step::Filter(_)) {
+                leading = false;
+            }
+            steps.push(step);
+        }
+        Ok(Self { steps, tokens })
+    }
+
+    /// Whole tokens every line the pipeline keeps contains (for block pruning).
+    pub fn required_tokens(&self) -> &[String] {
+        &self.tokens
+    }
+
+    /// Runs the pipeline on one line; `None` if a stage drops it.
+    pub fn run(
+        &self,
+        ts: i64,
+        line: &str,
+        stream: &Labels,
+        fields: &[(String, String)],
+    ) -> Option<Row> {
+        // Leading line filters run on the borrowed line, before any copy.
+        let mut rest = self.steps.as_slice();
+        while let Some((Step::Filter(f), tail)) = rest.split_first() {
+            if !f.matches(line) {
+                return None;
+            }
+            rest = tail;
+        }
+        let mut row = Row {
+            line: line.to_string(),
+            labels: LabelSet::new(stream, fields),
+        };
+        for step in rest {
+            if !apply(step, ts, &mut row) {
+                return None;
+            }
+        }
+        Some(row)
+    }
+}
+
+fn apply(step: &Step, ts: i64, row: &mut Row) -> bool {
+    let labels = &mut row.labels;
+    match step {
+        Step::Filter(f) => return f.matches(&row.line),
+        Step::JsonAll => pipe_parse::json_all(&row.line, labels),
+        Step::JsonPaths(paths) => pipe_parse::json_paths(&row.line, paths, labels),
+        Step::Logfmt {
+            strict,
+            keep_empty,
+            params,
+        } => pipe_parse::logfmt(&row.line, *strict, *keep_empty, params, labels),
+        Step::Regexp(re) => pipe_parse::regexp(&row.line, re, labels),
+        Step::Pattern(p) => pipe_parse::pattern(&row.line, p, labels),
+        Step::Unpack => pipe_parse::unpack(&mut row.line, labels),
+        Step::LabelFilter(f) => return f.keep(labels),
+        Step::LineFormat(t) => {
+            let ctx = Context {
+                labels,
+                line: &row.line,
+                ts,
+            };
+            match t.render(&ctx) {
+                Ok(line) => row.line = line,
+                Err(e) => labels.set_error("TemplateFormatErr", e),
+            }
+        }
+        Step::LabelFormat(ops) => {
+            let before = labels.clone();
+            let ctx = Context {
+                labels: &before,
+                line: &row.line,
+                ts,
+            };
+            for (dst, op) in ops {
+                match op {
+                    Ok(src) => {
+                        let value = before.get(src).unwrap_or("").to_string();
+                        labels.remove(src);
+                        labels.set(dst, value, Origin::Parsed);
+                    }
+                    Err(t) => match t.render(&ctx) {
+                        Ok(value) => labels.set(dst, value, Origin::Parsed),
+                        Err(e) => labels.set_error("TemplateFormatErr", e),
+                    },
+                }
+            }
+        }
+        Step::Drop(sels) => labels.retain(|k, v| !sels.iter().any(|s| s.applies(k, v))),
+        Step::Keep(sels) => labels.retain(|k, v| sels.iter().any(|s| s.applies(k, v))),
+        Step::Decolorize => {
+            if let Some(re) = ANSI.as_ref() {
+                if row.line.contains('\x1b') {
+                    row.line = re.replace_all(&row.line, "").into_owned();
+                }
+            }
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use basin_logql::parse_log_query;
+
+    use super::*;
+
+    fn run(q: &str, line: &str) -> Option<(String, String)> {
+        let query = parse_log_query(q).unwrap();
+        let p = Pipeline::new(&query.stages).unwrap();
+        let stream = Labels::parse(r#"{app="api"}"#).unwrap();
+        p.run(
+            1_700_000_000_000_000_000,
+            line,
+            &stream,
+            &[("trace".into(), "t1".into())],
+        )
+        .map(|r| (r.line, r.labels.to_string()))
+    }
+
+    #[test]
+    fn stages_in_order() {
+        let line = r#"{"level":"error","status":503,"msg":"upstream down","took":"1.5s"}"#;
+        assert_eq!(
+            run(
+                r#"{a="b"} | json | status >= 500 | line_format "{{.level}}: {{.msg}}" | drop took"#,
+                line
+            ),
+            Some((
+                "error: upstream down".into(),
+                r#"{app="api", level="error", msg="upstream down", status="503", trace="t1"}"#
+                    .into()
+            ))
+        );
+        assert_eq!(run(r#"{a="b"} | json | status < 500"#, line), None);
+        assert_eq!(
+            run(r#"{a="b"} |= "upstream" | json | keep level"#, line).map(|r| r.1),
+            Some(r#"{level="error"}"#.into())
+        );
+        assert_eq!(
+            run(r#"{a="b"} | json | label_format lvl=level, code="{{.status}}x""#, line).map(|r| r.1),
+            Some(r#"{app="api", code="503x", lvl="error", msg="upstream down", status="503", took="1.5s", trace="t1"}"#.into())
+        );
+        assert_eq!(run(r#"{a="b"} | json | __error__="""#, "not json"), None);
+        assert_eq!(
+            run(
+                r#"{a="b"} | json | drop __error__, __error_details__"#,
+                "not json"
+            )
+            .map(|r| r.1),
+            Some(r#"{app="api", trace="t1"}"#.into())
+        );
+        assert_eq!(
+            run(r#"{a="b"} | decolorize"#, "\x1b[31mred\x1b[0m text").map(|r| r.0),
+            Some("red text".into())
+        );
+        assert_eq!(
+            run(
+                r#"{a="b"} | logfmt | line_format "{{.msg}}""#,
+                r#"msg="hi there" level=info"#
+            )
+            .map(|r| r.0),
+            Some("hi there".into())
+        );
+        assert_eq!(
+            run(
+                r#"{a="b"} | pattern "<method> <path>" | path="/x""#,
+                "GET /x"
+            )
+            .map(|r| r.1),
+            Some(r#"{app="api", method="GET", path="/x", trace="t1"}"#.into())
+        );
+    }
+
+    #[test]
+    fn tokens_come_from_leading_contains_filters() {
+        let q = parse_log_query(r#"{a="b"} |= "user 42 failed" |= "x" or "y" | json |= " late ""#)
+            .unwrap();
+        let p = Pipeline::new(&q.stages).unwrap();
+        assert_eq!(p.required_tokens(), ["42"]);
+    }
+}
