@@ -47,12 +47,18 @@ pub fn agent() -> ureq::Agent {
 
 impl Server {
     /// Starts a server with extra config keys (YAML) and waits until ready.
+    /// Tests read over all time, so the query range limit is lifted unless
+    /// the config sets it.
     pub fn start(config: &str) -> Server {
         let dir = tempfile::tempdir().unwrap();
+        let mut config = config.to_string();
+        if !config.contains("max_query_range:") {
+            config.push_str("max_query_range: 0s\n");
+        }
         let mut server = Server {
             dir,
             url: String::new(),
-            config: config.to_string(),
+            config,
             child: None,
             agent: agent(),
         };

@@ -4,6 +4,7 @@
 //! `basin-storage`, read through `basin-query`, and answer in Loki's shapes.
 //! [`ApiError`] is the one place errors become HTTP statuses.
 
+mod encode;
 mod error;
 mod params;
 mod routes;

@@ -21,6 +21,14 @@ pub fn tenant(headers: &HeaderMap) -> Result<TenantId, ApiError> {
     }
 }
 
+/// Now, in nanoseconds since the epoch.
+pub fn now_ns() -> TimestampNs {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}
+
 /// A header's value as text, if present and readable.
 pub fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())

@@ -12,6 +12,11 @@ pub struct ApiLimits {
     pub ingest: IngestLimits,
     /// Most entries one log query may return (`max_entries_limit_per_query`).
     pub max_entries_limit_per_query: usize,
+    /// Longest time range one query may cover (`max_query_range`, Loki's
+    /// 721h); 0 lifts the limit.
+    pub max_query_range_ns: i64,
+    /// Most series a metric query may produce (`max_query_series`, Loki's 500).
+    pub max_query_series: usize,
 }
 
 impl Default for ApiLimits {
@@ -19,6 +24,8 @@ impl Default for ApiLimits {
         Self {
             ingest: IngestLimits::default(),
             max_entries_limit_per_query: 5000,
+            max_query_range_ns: 721 * 3_600_000_000_000,
+            max_query_series: 500,
         }
     }
 }

@@ -14,6 +14,9 @@ pub enum QueryError {
     /// The query is valid LogQL but cannot be run as written.
     #[error("{0}")]
     Plan(String),
+    /// The query failed while running (Loki's pipeline and matching errors).
+    #[error("{0}")]
+    Execution(String),
     /// The request asks for more than the limits allow.
     #[error("{0}")]
     Limit(String),

@@ -32,6 +32,10 @@ pub struct FileConfig {
     pub max_label_names_per_series: Option<usize>,
     /// Most entries one log query returns (default 5000).
     pub max_entries_limit_per_query: Option<usize>,
+    /// Longest time range one query may cover (default 721h; 0s lifts it).
+    pub max_query_range: Option<String>,
+    /// Most series one metric query may return (default 500).
+    pub max_query_series: Option<usize>,
 }
 
 impl FileConfig {

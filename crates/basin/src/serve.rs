@@ -19,7 +19,7 @@ pub struct ServeArgs {
     /// YAML config file (keys: listen, data_dir, retention_period, wal_sync,
     /// flush_interval, head_max_bytes, merge_interval, max_line_size_bytes,
     /// max_request_size_bytes, max_label_names_per_series,
-    /// max_entries_limit_per_query).
+    /// max_entries_limit_per_query, max_query_range, max_query_series).
     #[arg(long)]
     config: Option<PathBuf>,
     /// Where data lives [config: data_dir] [default: ./basin-data]
@@ -87,6 +87,12 @@ pub fn run(args: ServeArgs) -> Result<()> {
     }
     if let Some(v) = file.max_entries_limit_per_query {
         limits.max_entries_limit_per_query = v;
+    }
+    if let Some(v) = &file.max_query_range {
+        limits.max_query_range_ns = parse_duration("max_query_range", v)?.as_nanos() as i64;
+    }
+    if let Some(v) = file.max_query_series {
+        limits.max_query_series = v;
     }
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -2,7 +2,7 @@
 
 mod buildinfo;
 mod push;
-mod query_range;
+mod query;
 mod ready;
 
 use std::sync::Arc;
@@ -20,7 +20,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/loki/api/v1/push", post(push::push))
         .route(
             "/loki/api/v1/query_range",
-            get(query_range::get).post(query_range::post),
+            get(query::range_get).post(query::range_post),
+        )
+        .route(
+            "/loki/api/v1/query",
+            get(query::instant_get).post(query::instant_post),
         )
         .route("/loki/api/v1/status/buildinfo", get(buildinfo::buildinfo))
         // Handlers read bodies themselves with the configured cap.

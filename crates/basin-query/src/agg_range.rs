@@ -1,0 +1,326 @@
+//! Range aggregations: `count_over_time`, `rate`, `*_over_time` with
+//! `unwrap`, ... The store is read once over the whole range; each series'
+//! samples are then swept by a window `(t - offset - range, t - offset]` for
+//! every step `t`, as Prometheus and Loki define it.
+
+use std::collections::HashMap;
+
+use basin_logql::{Grouping, LogRange, MatchOp, RangeOp, Stage, UnwrapConv};
+use basin_model::Labels;
+use basin_storage::ScanRequest;
+
+use crate::filter_stream::StreamFilter;
+use crate::label_set::{LabelSet, Origin, ERROR_LABEL};
+use crate::metric::{Eval, Series, Value};
+use crate::pipe_label_filter::{parse_go_duration, CompiledFilter};
+use crate::pipeline::Pipeline;
+use crate::QueryError;
+
+/// One extracted sample: entry time and value.
+type Sample = (i64, f64);
+
+pub(crate) fn eval_range(
+    ev: &mut Eval<'_>,
+    op: RangeOp,
+    param: Option<f64>,
+    range: &LogRange,
+    grouping: Option<&Grouping>,
+) -> Result<Value, QueryError> {
+    let stages = &range.log.stages;
+    let unwrap_at = stages
+        .iter()
+        .position(|s| matches!(s, Stage::Unwrap { .. }));
+    let pipeline = Pipeline::new(&stages[..unwrap_at.unwrap_or(stages.len())])?;
+    let (unwrap, post) = match unwrap_at {
+        Some(i) => {
+            let Stage::Unwrap { label, conv } = &stages[i] else {
+                return Err(QueryError::Plan("bug: unwrap stage expected".into()));
+            };
+            let post = stages[i + 1..]
+                .iter()
+                .map(|s| match s {
+                    Stage::LabelFilter(f) => CompiledFilter::new(f),
+                    _ => Err(QueryError::Plan(
+                        "only label filters may follow unwrap".into(),
+                    )),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            (Some((label.as_str(), *conv)), post)
+        }
+        None => (None, Vec::new()),
+    };
+    let streams = StreamFilter::new(&range.log.matchers)?;
+    let steps = ev.steps;
+    let lo = steps.start - range.offset - range.range;
+    let hi = steps.end - range.offset;
+    let stream_filter = |labels: &Labels| streams.matches(labels);
+    let scan = ScanRequest {
+        tenant: ev.tenant,
+        start: lo + 1,
+        end: hi + 1,
+        stream_filter: &stream_filter,
+        required_tokens: pipeline.required_tokens(),
+    };
+    let mut samples: HashMap<LabelSet, Vec<Sample>> = HashMap::new();
+    let stats = ev.storage.scan(&scan, &mut |labels, entry| {
+        let Some(mut row) = pipeline.run(entry.ts, &entry.line, labels, &entry.fields) else {
+            return true;
+        };
+        let value = match unwrap {
+            Some((label, conv)) => {
+                let v = row.labels.get(label).and_then(|raw| convert(raw, conv));
+                if v.is_none() && !row.labels.has_error() {
+                    let raw = row.labels.get(label).unwrap_or("").to_string();
+                    row.labels.set_error(
+                        "SampleExtractionErr",
+                        format!("cannot unwrap {label}={raw:?} as a number"),
+                    );
+                }
+                if !post.iter().all(|f| f.keep(&mut row.labels)) {
+                    return true;
+                }
+                row.labels.remove(label);
+                v.unwrap_or(0.0)
+            }
+            None => match op {
+                RangeOp::BytesOverTime | RangeOp::BytesRate => row.line.len() as f64,
+                _ => 1.0,
+            },
+        };
+        let mut key = row.labels.flattened();
+        if let Some(g) = grouping {
+            key = group_labels(&key, g);
+        }
+        samples.entry(key).or_default().push((entry.ts, value));
+        true
+    })?;
+    add_stats(&mut ev.stats, &stats);
+
+    if let Some(bad) = samples.keys().find(|k| k.get(ERROR_LABEL).is_some()) {
+        return Err(QueryError::Execution(format!(
+            "pipeline error: '{}' for series: '{bad}'. Use a label filter to intentionally skip this error (e.g. | __error__!=\"{}\"); to skip all errors match empty errors (e.g. | __error__=\"\")",
+            bad.get(ERROR_LABEL).unwrap_or(""),
+            bad.get(ERROR_LABEL).unwrap_or(""),
+        )));
+    }
+
+    let range_s = range.range as f64 / 1e9;
+    let window = |i: usize| {
+        let t = steps.at(i) - range.offset;
+        (t - range.range, t)
+    };
+    if op == RangeOp::AbsentOverTime {
+        return Ok(absent(samples, &range.log.matchers, steps.len(), window));
+    }
+    let mut out = Vec::with_capacity(samples.len());
+    for (labels, mut points) in samples {
+        points.sort_by_key(|p| p.0);
+        let mut values = vec![None; steps.len()];
+        let (mut from, mut to) = (0, 0);
+        for (i, slot) in values.iter_mut().enumerate() {
+            let (lo, hi) = window(i);
+            while to < points.len() && points[to].0 <= hi {
+                to += 1;
+            }
+            while from < to && points[from].0 <= lo {
+                from += 1;
+            }
+            if from < to {
+                *slot = aggregate(op, param, &points[from..to], range_s, (lo, hi));
+            }
+        }
+        if values.iter().any(Option::is_some) {
+            out.push(Series {
+                labels,
+                points: values,
+            });
+        }
+    }
+    out.sort_by(|a, b| a.labels.cmp(&b.labels));
+    Ok(Value::Vector(out))
+}
+
+fn add_stats(total: &mut basin_storage::ScanStats, s: &basin_storage::ScanStats) {
+    total.parts_considered += s.parts_considered;
+    total.blocks_total += s.blocks_total;
+    total.blocks_pruned_by_range_or_stream += s.blocks_pruned_by_range_or_stream;
+    total.blocks_pruned_by_tokens += s.blocks_pruned_by_tokens;
+    total.blocks_read += s.blocks_read;
+    total.rows_read += s.rows_read;
+    total.bytes_read += s.bytes_read;
+    total.head_entries_read += s.head_entries_read;
+}
+
+fn convert(raw: &str, conv: UnwrapConv) -> Option<f64> {
+    let raw = raw.trim();
+    match conv {
+        UnwrapConv::Number => raw.parse::<f64>().ok(),
+        UnwrapConv::Duration | UnwrapConv::DurationSeconds => {
+            parse_go_duration(raw).map(|ns| ns as f64 / 1e9)
+        }
+        UnwrapConv::Bytes => basin_logql::parse_bytes(&raw.replace(' ', "")).map(|b| b as f64),
+    }
+}
+
+/// The labels a series keeps under `by (...)` or `without (...)`.
+pub(crate) fn group_labels(labels: &LabelSet, g: &Grouping) -> LabelSet {
+    let mut out = labels.clone();
+    if g.without {
+        out.retain(|k, _| !g.labels.iter().any(|l| l == k));
+    } else {
+        out.retain(|k, _| g.labels.iter().any(|l| l == k));
+    }
+    out
+}
+
+/// `absent_over_time`: 1 where no series has a sample in the window, with
+/// the selector's equality matchers as labels.
+fn absent(
+    samples: HashMap<LabelSet, Vec<Sample>>,
+    matchers: &[basin_logql::Matcher],
+    steps: usize,
+    window: impl Fn(usize) -> (i64, i64),
+) -> Value {
+    let mut all: Vec<i64> = samples.values().flatten().map(|p| p.0).collect();
+    all.sort_unstable();
+    let points: Vec<Option<f64>> = (0..steps)
+        .map(|i| {
+            let (lo, hi) = window(i);
+            let first_after = all.partition_point(|&t| t <= lo);
+            let present = all.get(first_after).is_some_and(|&t| t <= hi);
+            (!present).then_some(1.0)
+        })
+        .collect();
+    if points.iter().all(Option::is_none) {
+        return Value::Vector(Vec::new());
+    }
+    let labels = LabelSet::from_pairs(
+        matchers
+            .iter()
+            .filter(|m| m.op == MatchOp::Eq)
+            .map(|m| (m.name.clone(), m.value.clone())),
+        Origin::Stream,
+    );
+    Value::Vector(vec![Series { labels, points }])
+}
+
+fn aggregate(
+    op: RangeOp,
+    param: Option<f64>,
+    points: &[Sample],
+    range_s: f64,
+    window: (i64, i64),
+) -> Option<f64> {
+    let n = points.len() as f64;
+    let values = || points.iter().map(|p| p.1);
+    let sum = || values().sum::<f64>();
+    let variance = || {
+        let mean = sum() / n;
+        values().map(|v| (v - mean).powi(2)).sum::<f64>() / n
+    };
+    Some(match op {
+        RangeOp::CountOverTime => n,
+        RangeOp::Rate => n / range_s,
+        RangeOp::BytesOverTime | RangeOp::SumOverTime => sum(),
+        RangeOp::BytesRate => sum() / range_s,
+        RangeOp::AvgOverTime => sum() / n,
+        RangeOp::MinOverTime => values().fold(f64::INFINITY, f64::min),
+        RangeOp::MaxOverTime => values().fold(f64::NEG_INFINITY, f64::max),
+        RangeOp::StdvarOverTime => variance(),
+        RangeOp::StddevOverTime => variance().sqrt(),
+        RangeOp::QuantileOverTime => {
+            let mut v: Vec<f64> = values().collect();
+            v.sort_by(f64::total_cmp);
+            quantile(param.unwrap_or(0.5), &v)
+        }
+        RangeOp::FirstOverTime => points.first()?.1,
+        RangeOp::LastOverTime => points.last()?.1,
+        RangeOp::RateCounter => extrapolated_rate(points, window, range_s)?,
+        RangeOp::AbsentOverTime => return None,
+    })
+}
+
+/// Prometheus' quantile of sorted values: linear interpolation between ranks.
+pub(crate) fn quantile(q: f64, sorted: &[f64]) -> f64 {
+    if sorted.is_empty() || q.is_nan() {
+        return f64::NAN;
+    }
+    if q < 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    if q > 1.0 {
+        return f64::INFINITY;
+    }
+    let rank = q * (sorted.len() - 1) as f64;
+    let lower = rank.floor() as usize;
+    let upper = (lower + 1).min(sorted.len() - 1);
+    let weight = rank - lower as f64;
+    sorted[lower] * (1.0 - weight) + sorted[upper] * weight
+}
+
+/// Prometheus' `rate()` of a counter: resets corrected, extrapolated to the
+/// window's edges when the samples come close to them.
+fn extrapolated_rate(points: &[Sample], (lo, hi): (i64, i64), range_s: f64) -> Option<f64> {
+    if points.len() < 2 {
+        return None;
+    }
+    let first = points[0];
+    let last = points[points.len() - 1];
+    let mut result = last.1 - first.1;
+    for w in points.windows(2) {
+        if w[1].1 < w[0].1 {
+            result += w[0].1;
+        }
+    }
+    let secs = |ns: i64| ns as f64 / 1e9;
+    let mut to_start = secs(first.0 - lo);
+    let to_end = secs(hi - last.0);
+    let sampled = secs(last.0 - first.0);
+    if sampled <= 0.0 {
+        return None;
+    }
+    let average = sampled / (points.len() - 1) as f64;
+    if result > 0.0 && first.1 >= 0.0 {
+        let to_zero = sampled * (first.1 / result);
+        if to_zero < to_start {
+            to_start = to_zero;
+        }
+    }
+    let threshold = average * 1.1;
+    let mut interval = sampled;
+    interval += if to_start < threshold {
+        to_start
+    } else {
+        average / 2.0
+    };
+    interval += if to_end < threshold {
+        to_end
+    } else {
+        average / 2.0
+    };
+    Some(result * (interval / sampled) / range_s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles() {
+        let v = [1.0, 2.0, 3.0, 4.0];
+        assert_eq!(quantile(0.5, &v), 2.5);
+        assert_eq!(quantile(0.0, &v), 1.0);
+        assert_eq!(quantile(1.0, &v), 4.0);
+        assert!((quantile(0.99, &v) - 3.97).abs() < 1e-9);
+    }
+
+    #[test]
+    fn counter_rate() {
+        // A counter rising 1/s, sampled every 10 s across a 60 s window.
+        let pts: Vec<Sample> = (1..=5)
+            .map(|i| (i * 10_000_000_000, (i * 10) as f64))
+            .collect();
+        let r = extrapolated_rate(&pts, (0, 60_000_000_000), 60.0).unwrap();
+        assert!((r - 1.0).abs() < 1e-9, "{r}");
+    }
+}
