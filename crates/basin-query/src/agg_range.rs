@@ -88,7 +88,8 @@ pub(crate) fn eval_range(
             },
         };
         let mut key = row.labels.flattened();
-        if let Some(g) = grouping {
+        // An error must survive grouping, or it would vanish into a silent 0.
+        if let (Some(g), false) = (grouping, row.labels.has_error()) {
             key = group_labels(&key, g);
         }
         samples.entry(key).or_default().push((entry.ts, value));
