@@ -9,5 +9,6 @@ mod import;
 mod limits;
 mod parquet_files;
 mod push;
+mod read_api;
 mod retention;
 mod tenants;

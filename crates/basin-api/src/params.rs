@@ -140,3 +140,49 @@ mod tests {
         assert!(parse_duration("d", "5x").is_err());
     }
 }
+
+/// Request parameters as pairs, from the URL or a form body; a name may
+/// repeat (`match[]`).
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Params(pub Vec<(String, String)>);
+
+impl Params {
+    /// The last value of `name`, if non-empty.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, v)| k == name && !v.is_empty())
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of `name`.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// `start`/`end`/`since` as Loki reads them, with `default_since` back
+    /// from `end` when neither `start` nor `since` is given.
+    pub fn time_range(&self, default_since: i64) -> Result<(TimestampNs, TimestampNs), ApiError> {
+        let end = match self.get("end") {
+            Some(v) => parse_time("end", v)?,
+            None => now_ns(),
+        };
+        let start = match (self.get("start"), self.get("since")) {
+            (Some(v), _) => parse_time("start", v)?,
+            (None, Some(since)) => end.saturating_sub(parse_duration("since", since)?),
+            (None, None) => end.saturating_sub(default_since),
+        };
+        if end < start {
+            return Err(ApiError::BadRequest(
+                "invalid time range: end is before start".into(),
+            ));
+        }
+        Ok((start, end))
+    }
+}

@@ -218,6 +218,42 @@ impl Storage {
         Ok(stats)
     }
 
+    /// The streams of `tenant` with entries in `[start, end)` that `filter`
+    /// admits, each once, from the head and the part indexes (no block is
+    /// read).
+    pub fn streams(
+        &self,
+        tenant: &basin_model::TenantId,
+        start: i64,
+        end: i64,
+        filter: &dyn Fn(&Labels) -> bool,
+    ) -> Vec<Arc<Labels>> {
+        let mut seen: std::collections::HashMap<basin_model::StreamId, Arc<Labels>> =
+            std::collections::HashMap::new();
+        let (frozen, parts) = {
+            let state = read(&self.inner.state);
+            state
+                .active
+                .streams_in(tenant, start, end, filter, &mut seen);
+            let parts: Vec<Arc<Part>> = state
+                .parts
+                .iter()
+                .filter(|p| p.meta.tenant == tenant.as_str())
+                .cloned()
+                .collect();
+            (state.frozen.clone(), parts)
+        };
+        for f in &frozen {
+            f.head.streams_in(tenant, start, end, filter, &mut seen);
+        }
+        for part in &parts {
+            part.streams_in(start, end, filter, &mut seen);
+        }
+        let mut out: Vec<Arc<Labels>> = seen.into_values().collect();
+        out.sort();
+        out
+    }
+
     /// Writes everything in memory to parts now.
     pub fn flush(&self) -> Result<()> {
         maintenance::flush(&self.inner)

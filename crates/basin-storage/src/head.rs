@@ -76,6 +76,28 @@ impl Head {
         self.created
     }
 
+    /// Adds to `out` the streams of `tenant` with an entry in `[start, end)`.
+    pub fn streams_in(
+        &self,
+        tenant: &TenantId,
+        start: i64,
+        end: i64,
+        filter: &dyn Fn(&Labels) -> bool,
+        out: &mut HashMap<StreamId, Arc<Labels>>,
+    ) {
+        let Some(streams) = self.tenants.get(tenant) else {
+            return;
+        };
+        for (id, stream) in streams {
+            if !out.contains_key(id)
+                && stream.entries.iter().any(|e| e.ts >= start && e.ts < end)
+                && filter(&stream.labels)
+            {
+                out.insert(*id, stream.labels.clone());
+            }
+        }
+    }
+
     /// Passes the entries matching `req` to `emit`; stops when it returns false.
     pub fn scan(
         &self,

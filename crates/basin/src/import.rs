@@ -7,11 +7,13 @@ use std::io::{self, BufRead, BufReader, IsTerminal, Read};
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use basin_model::Labels;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Map, Value};
+
+use crate::client::Client;
 
 /// Flags of `basin import`.
 #[derive(Args, Debug)]
@@ -41,11 +43,6 @@ const TIME_KEYS: [&str; 4] = ["timestamp", "time", "ts", "@timestamp"];
 
 pub fn run(args: ImportArgs) -> Result<()> {
     let base_labels = Labels::parse(&args.labels).map_err(|e| anyhow::anyhow!("--labels: {e}"))?;
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let url = format!("{}/loki/api/v1/push", args.server.trim_end_matches('/'));
     let total_bytes: Option<u64> = args
         .files
         .iter()
@@ -57,9 +54,7 @@ pub fn run(args: ImportArgs) -> Result<()> {
         .sum();
     let progress = progress_bar(total_bytes);
     let mut sender = Sender {
-        agent,
-        url,
-        tenant: args.tenant.clone(),
+        client: Client::new(&args.server, args.tenant.clone()),
         lines: 0,
         bytes: 0,
         progress: progress.clone(),
@@ -121,9 +116,7 @@ fn with_filename(base: &Labels, path: &std::path::Path) -> Result<Labels> {
 }
 
 struct Sender {
-    agent: ureq::Agent,
-    url: String,
-    tenant: Option<String>,
+    client: Client,
     lines: u64,
     bytes: u64,
     progress: ProgressBar,
@@ -142,21 +135,8 @@ impl Sender {
         let count = values.len() as u64;
         let body =
             serde_json::to_vec(&json!({ "streams": [{ "stream": stream, "values": values }] }))?;
-        let mut req = self
-            .agent
-            .post(&self.url)
-            .header("Content-Type", "application/json");
-        if let Some(t) = &self.tenant {
-            req = req.header("X-Scope-OrgID", t);
-        }
-        let mut resp = req
-            .send(&body[..])
-            .with_context(|| format!("cannot reach {}", self.url))?;
-        let status = resp.status();
-        if !status.is_success() {
-            let msg = resp.body_mut().read_to_string().unwrap_or_default();
-            bail!("server refused a batch ({status}): {}", msg.trim());
-        }
+        self.client
+            .post("/loki/api/v1/push", "application/json", &body)?;
         self.lines += count;
         self.bytes += bytes as u64;
         self.progress.inc(bytes as u64);

@@ -1,8 +1,10 @@
 //! `basin`: the one binary. Parses the command line and hands over to `serve`
 //! (the server with embedded storage) or to a client command (`import`).
 
+mod client;
 mod config;
 mod import;
+mod query;
 mod serve;
 
 use std::path::PathBuf;
@@ -24,6 +26,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Send log files (or stdin, `-`) to a server.
     Import(import::ImportArgs),
+    /// Run a LogQL query against a server.
+    Query(query::QueryArgs),
 }
 
 fn main() -> ExitCode {
@@ -31,6 +35,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Import(args) => import::run(args),
+        Command::Query(args) => query::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

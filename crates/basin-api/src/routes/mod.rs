@@ -1,6 +1,8 @@
 //! The routes, one file per endpoint family.
 
 mod buildinfo;
+mod labels;
+mod misc;
 mod push;
 mod query;
 mod ready;
@@ -27,6 +29,23 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(query::instant_get).post(query::instant_post),
         )
         .route("/loki/api/v1/status/buildinfo", get(buildinfo::buildinfo))
+        .route(
+            "/loki/api/v1/labels",
+            get(labels::labels_get).post(labels::labels_post),
+        )
+        .route(
+            "/loki/api/v1/label/{name}/values",
+            get(labels::label_values),
+        )
+        .route(
+            "/loki/api/v1/series",
+            get(labels::series_get).post(labels::series_post),
+        )
+        .route(
+            "/loki/api/v1/format_query",
+            get(misc::format_query).post(misc::format_query),
+        )
+        .route("/loki/api/v1/drilldown-limits", get(misc::drilldown_limits))
         // Handlers read bodies themselves with the configured cap.
         .layer(DefaultBodyLimit::disable())
         .with_state(state)

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{TimestampNanosecondType, UInt64Type};
 use arrow_array::{Array, RecordBatch};
-use basin_model::{Entry, Labels};
+use basin_model::{Entry, Labels, StreamId};
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
 };
@@ -107,6 +107,31 @@ impl Part {
     /// The block index.
     pub fn index(&self) -> &PartIndex {
         &self.index
+    }
+
+    /// Adds to `out` the streams with a block overlapping `[start, end)`.
+    pub fn streams_in(
+        &self,
+        start: i64,
+        end: i64,
+        filter: &dyn Fn(&Labels) -> bool,
+        out: &mut HashMap<StreamId, Arc<Labels>>,
+    ) {
+        if self.meta.max_ts < start || self.meta.min_ts >= end {
+            return;
+        }
+        for block in &self.index.blocks {
+            if block.max_ts < start || block.min_ts >= end {
+                continue;
+            }
+            for &s in &block.streams {
+                let id = StreamId(self.index.streams[s as usize].0);
+                let labels = &self.stream_labels[s as usize];
+                if !out.contains_key(&id) && filter(labels) {
+                    out.insert(id, labels.clone());
+                }
+            }
+        }
     }
 
     /// Passes the entries matching `req` to `emit`; returns false if `emit` stopped.
