@@ -11,4 +11,5 @@ mod parquet_files;
 mod push;
 mod read_api;
 mod retention;
+mod tail;
 mod tenants;

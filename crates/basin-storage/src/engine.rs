@@ -21,6 +21,9 @@ use crate::part::Part;
 use crate::scan::{ScanRequest, ScanStats};
 use crate::wal::{self, Wal};
 
+/// Batches a live-tail subscriber may fall behind before it loses some.
+const LIVE_BUFFER: usize = 4096;
+
 /// The embedded store. Cheap to share behind an `Arc`.
 pub struct Storage {
     pub(crate) inner: Arc<Inner>,
@@ -37,6 +40,8 @@ pub(crate) struct Inner {
     /// Held by whatever changes the manifest: flush, merge, retention.
     pub(crate) maintenance: Mutex<()>,
     pub(crate) wal_tx: Mutex<Option<Sender<WalMsg>>>,
+    /// Acknowledged batches, for live tail; sent only while someone listens.
+    pub(crate) live: tokio::sync::broadcast::Sender<Arc<PushBatch>>,
 }
 
 /// What a query sees: the active head, frozen heads being written, and parts.
@@ -118,6 +123,7 @@ impl Storage {
             manifest: Mutex::new(manifest),
             maintenance: Mutex::new(()),
             wal_tx: Mutex::new(Some(wal_tx.clone())),
+            live: tokio::sync::broadcast::channel(LIVE_BUFFER).0,
         });
         let writer = {
             let inner = inner.clone();
@@ -181,6 +187,13 @@ impl Storage {
         })
         .map_err(|_| StorageError::Closed)?;
         Ok(Some(rx))
+    }
+
+    /// Every batch acknowledged from now on, as it becomes visible. A
+    /// receiver that falls more than a few thousand batches behind loses the
+    /// oldest (and is told how many).
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<PushBatch>> {
+        self.inner.live.subscribe()
     }
 
     /// Passes every entry matching `req` to `emit` until it returns false.
@@ -352,7 +365,11 @@ fn commit(inner: &Inner, wal: &mut Wal, group: Vec<Pending>) {
             let mut replies = Vec::with_capacity(group.len());
             {
                 let mut state = write(&inner.state);
+                let live = inner.live.receiver_count() > 0;
                 for (batch, _, reply) in group {
+                    if live {
+                        let _ = inner.live.send(Arc::new(batch.clone()));
+                    }
                     state.active.insert(batch);
                     replies.push(reply);
                 }

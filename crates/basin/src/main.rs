@@ -6,6 +6,7 @@ mod config;
 mod import;
 mod query;
 mod serve;
+mod tail;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -28,6 +29,8 @@ enum Command {
     Import(import::ImportArgs),
     /// Run a LogQL query against a server.
     Query(query::QueryArgs),
+    /// Follow a LogQL query live.
+    Tail(tail::TailArgs),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +39,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Import(args) => import::run(args),
         Command::Query(args) => query::run(args),
+        Command::Tail(args) => tail::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -82,7 +82,8 @@ pub fn run(args: QueryArgs) -> Result<()> {
     Ok(())
 }
 
-fn labels_text(labels: &Value) -> String {
+/// Labels as `{a="b", ...}`.
+pub(crate) fn labels_text(labels: &Value) -> String {
     let Some(map) = labels.as_object() else {
         return "{}".into();
     };
@@ -97,7 +98,8 @@ fn quote_value(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
 }
 
-fn rfc3339(ns: i64) -> String {
+/// A timestamp as RFC 3339 with nanoseconds.
+pub(crate) fn rfc3339(ns: i64) -> String {
     chrono::DateTime::from_timestamp_nanos(ns).to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
 }
 

@@ -6,6 +6,7 @@ mod misc;
 mod push;
 mod query;
 mod ready;
+mod tail;
 
 use std::sync::Arc;
 
@@ -46,6 +47,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(misc::format_query).post(misc::format_query),
         )
         .route("/loki/api/v1/drilldown-limits", get(misc::drilldown_limits))
+        .route("/loki/api/v1/tail", get(tail::tail))
         // Handlers read bodies themselves with the configured cap.
         .layer(DefaultBodyLimit::disable())
         .with_state(state)
