@@ -5,6 +5,7 @@
 mod common;
 
 mod crash;
+mod drilldown;
 mod import;
 mod limits;
 mod parquet_files;

@@ -10,6 +10,7 @@
 mod agg_range;
 mod agg_vector;
 mod binary;
+pub mod detect;
 mod error;
 mod filter_line;
 mod filter_stream;

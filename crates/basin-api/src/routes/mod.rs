@@ -1,6 +1,8 @@
 //! The routes, one file per endpoint family.
 
 mod buildinfo;
+mod detected;
+mod index;
 mod labels;
 mod misc;
 mod push;
@@ -48,6 +50,22 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/loki/api/v1/drilldown-limits", get(misc::drilldown_limits))
         .route("/loki/api/v1/tail", get(tail::tail))
+        .route("/loki/api/v1/index/stats", get(index::stats))
+        .route("/loki/api/v1/index/volume", get(index::volume_instant))
+        .route("/loki/api/v1/index/volume_range", get(index::volume_range))
+        .route(
+            "/loki/api/v1/detected_labels",
+            get(detected::detected_labels),
+        )
+        .route(
+            "/loki/api/v1/detected_fields",
+            get(detected::detected_fields),
+        )
+        .route(
+            "/loki/api/v1/detected_field/{name}/values",
+            get(detected::detected_field_values),
+        )
+        .route("/loki/api/v1/patterns", get(detected::patterns))
         // Handlers read bodies themselves with the configured cap.
         .layer(DefaultBodyLimit::disable())
         .with_state(state)
