@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs Basin's whole test suite on a fresh machine: installs what the tests
-# need (pyarrow, the independent Parquet reader), then unit, golden and
+# need (pyarrow, the independent Parquet reader; Node and Grafana's LogQL
+# grammar), then unit, golden and
 # end-to-end tests. --all-targets also builds the criterion benchmarks and
 # runs each once in test mode, so they are checked without a release build.
 set -euo pipefail
@@ -9,5 +10,11 @@ cd "$(dirname "$0")/.."
 if ! python3 -c "import pyarrow" 2>/dev/null; then
     python3 -m pip install --quiet --root-user-action=ignore pyarrow
 fi
+
+# Grafana's LogQL grammar, for the grammar conformance test.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    apt-get update -qq && apt-get install -y -qq nodejs npm
+fi
+npm ci --prefix tests/grammar --no-audit --no-fund --loglevel=error
 
 cargo test --workspace --all-targets

@@ -16,7 +16,15 @@ pub fn parse_expr(input: &str) -> Result<Expr, ParseError> {
         return Err(p.err(0, "empty query"));
     }
     let expr = if p.peek() == Some(&Tok::LBrace) {
-        Expr::Log(p.log_expr()?)
+        let log = p.log_expr()?;
+        if log.stages.iter().any(|s| matches!(s, Stage::Unwrap { .. })) {
+            let at = input.rfind("unwrap").unwrap_or(0);
+            return Err(p.err(
+                at,
+                "unwrap is only allowed in range aggregations such as sum_over_time({...} | unwrap x [5m])",
+            ));
+        }
+        Expr::Log(log)
     } else {
         Expr::Metric(p.metric_expr(0)?)
     };
@@ -168,7 +176,6 @@ impl Parser<'_> {
             let value = self.string("a quoted label value")?;
             matchers.push(Matcher { name, op, value });
             match self.expect_next("',' or '}'")? {
-                (_, Tok::Comma) if self.eat(&Tok::RBrace) => break,
                 (_, Tok::Comma) => continue,
                 (_, Tok::RBrace) => break,
                 (at, other) => {

@@ -19,7 +19,7 @@ fn log_queries_print_back() {
     };
     check(r#"{app="api"}"#, r#"{app="api"}"#);
     check(
-        r#"{ app = "api", env=~"prod|dev", x!="", }"#,
+        r#"{ app = "api", env=~"prod|dev", x!="" }"#,
         r#"{app="api", env=~"prod|dev", x!=""}"#,
     );
     check(
@@ -258,5 +258,7 @@ fn errors_name_the_position() {
     check(r#"rate({a="b"}[1m]) +"#, "unexpected end of query");
     check(r#"{a="b"} | logfmt --fast"#, "unknown logfmt flag --fast");
     check(r#"{a="b"} [5m]"#, "unexpected '['");
+    check(r#"{a="b",}"#, "col 8: expected a label name");
+    check(r#"{a="b"} | unwrap x"#, "col 11: unwrap is only allowed in range aggregations");
     check("", "empty query");
 }
