@@ -259,6 +259,9 @@ fn errors_name_the_position() {
     check(r#"{a="b"} | logfmt --fast"#, "unknown logfmt flag --fast");
     check(r#"{a="b"} [5m]"#, "unexpected '['");
     check(r#"{a="b",}"#, "col 8: expected a label name");
-    check(r#"{a="b"} | unwrap x"#, "col 11: unwrap is only allowed in range aggregations");
+    check(
+        r#"{a="b"} | unwrap x"#,
+        "col 11: unwrap is only allowed in range aggregations",
+    );
     check("", "empty query");
 }

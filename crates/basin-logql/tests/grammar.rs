@@ -28,7 +28,12 @@ fn grafana_verdicts(corpus: &str) -> Vec<bool> {
         .stdout(Stdio::piped())
         .spawn()
         .expect("node runs (scripts/test.sh installs what the tests need)");
-    child.stdin.take().unwrap().write_all(corpus.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(corpus.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "check.mjs failed");
     serde_json::from_slice(&out.stdout).expect("a JSON array of verdicts")
@@ -58,7 +63,11 @@ fn basin_agrees_with_grafanas_grammar() {
     let grafana = grafana_verdicts(&corpus);
     assert_eq!(grafana.len(), queries.len());
     let valid = grafana.iter().filter(|v| **v).count();
-    assert!(valid >= 100 && queries.len() - valid >= 100, "{valid} valid of {}", queries.len());
+    assert!(
+        valid >= 100 && queries.len() - valid >= 100,
+        "{valid} valid of {}",
+        queries.len()
+    );
     let listed = listed();
     let mut unexplained = Vec::new();
     let mut differing = Vec::new();
@@ -71,7 +80,15 @@ fn basin_agrees_with_grafanas_grammar() {
             }
         }
     }
-    assert!(unexplained.is_empty(), "{} unexplained differences:\n{}", unexplained.len(), unexplained.join("\n"));
+    assert!(
+        unexplained.is_empty(),
+        "{} unexplained differences:\n{}",
+        unexplained.len(),
+        unexplained.join("\n")
+    );
     let stale: Vec<&String> = listed.keys().filter(|q| !differing.contains(q)).collect();
-    assert!(stale.is_empty(), "listed differences that no longer differ: {stale:?}");
+    assert!(
+        stale.is_empty(),
+        "listed differences that no longer differ: {stale:?}"
+    );
 }
