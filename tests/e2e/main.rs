@@ -8,6 +8,7 @@ mod crash;
 mod drilldown;
 mod import;
 mod limits;
+mod needle;
 mod parquet_files;
 mod push;
 mod read_api;

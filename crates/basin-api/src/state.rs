@@ -17,6 +17,8 @@ pub struct ApiLimits {
     pub max_query_range_ns: i64,
     /// Most series a metric query may produce (`max_query_series`, Loki's 500).
     pub max_query_series: usize,
+    /// Longest a query may run (`query_timeout`, Loki's 1m).
+    pub query_timeout: std::time::Duration,
 }
 
 impl Default for ApiLimits {
@@ -26,6 +28,7 @@ impl Default for ApiLimits {
             max_entries_limit_per_query: 5000,
             max_query_range_ns: 721 * 3_600_000_000_000,
             max_query_series: 500,
+            query_timeout: std::time::Duration::from_secs(60),
         }
     }
 }

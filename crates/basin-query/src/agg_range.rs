@@ -9,6 +9,7 @@ use basin_logql::{Grouping, LogRange, MatchOp, RangeOp, Stage, UnwrapConv};
 use basin_model::Labels;
 use basin_storage::ScanRequest;
 
+use crate::context::Checker;
 use crate::filter_stream::StreamFilter;
 use crate::label_set::{LabelSet, Origin, ERROR_LABEL};
 use crate::metric::{Eval, Series, Value};
@@ -62,7 +63,11 @@ pub(crate) fn eval_range(
         required_tokens: pipeline.required_tokens(),
     };
     let mut samples: HashMap<LabelSet, Vec<Sample>> = HashMap::new();
+    let mut checker = Checker::new(ev.ctx);
     let stats = ev.storage.scan(&scan, &mut |labels, entry| {
+        if !checker.go_on() {
+            return false;
+        }
         let Some(mut row) = pipeline.run(entry.ts, &entry.line, labels, &entry.fields) else {
             return true;
         };
@@ -95,6 +100,7 @@ pub(crate) fn eval_range(
         samples.entry(key).or_default().push((entry.ts, value));
         true
     })?;
+    checker.finish()?;
     add_stats(&mut ev.stats, &stats);
 
     if let Some(bad) = samples.keys().find(|k| k.get(ERROR_LABEL).is_some()) {

@@ -20,6 +20,9 @@ pub enum QueryError {
     /// The request asks for more than the limits allow.
     #[error("{0}")]
     Limit(String),
+    /// The client went away; nobody will read the answer.
+    #[error("query cancelled")]
+    Cancelled,
     /// Reading the store failed.
     #[error(transparent)]
     Storage(#[from] StorageError),

@@ -10,6 +10,7 @@
 mod agg_range;
 mod agg_vector;
 mod binary;
+mod context;
 pub mod detect;
 mod error;
 mod filter_line;
@@ -23,6 +24,7 @@ pub mod pipeline;
 mod select;
 mod template;
 
+pub use context::{CancelOnDrop, QueryContext};
 pub use error::QueryError;
 pub use filter_stream::StreamFilter;
 pub use metric::{eval_metric, MetricQuery, MetricResult, Series, Steps, Value};

@@ -12,6 +12,7 @@ use basin_storage::{ScanStats, Storage};
 use crate::agg_range::eval_range;
 use crate::agg_vector::eval_vector;
 use crate::binary::eval_binary;
+use crate::context::QueryContext;
 use crate::label_set::{LabelSet, Origin};
 use crate::QueryError;
 
@@ -71,6 +72,8 @@ pub struct MetricQuery<'a> {
     pub steps: Steps,
     /// Most series any step of the evaluation may hold.
     pub max_series: usize,
+    /// Deadline and cancellation.
+    pub ctx: &'a QueryContext,
 }
 
 /// A metric query's answer and what reading the store cost.
@@ -89,6 +92,7 @@ pub(crate) struct Eval<'a> {
     pub steps: Steps,
     pub max_series: usize,
     pub stats: ScanStats,
+    pub ctx: &'a QueryContext,
 }
 
 /// Runs a metric query.
@@ -99,6 +103,7 @@ pub fn eval_metric(storage: &Storage, q: &MetricQuery<'_>) -> Result<MetricResul
         steps: q.steps,
         max_series: q.max_series,
         stats: ScanStats::default(),
+        ctx: q.ctx,
     };
     let value = ev.eval(q.expr)?;
     Ok(MetricResult {

@@ -8,6 +8,7 @@ use basin_logql::{LogExpr, Stage};
 use basin_model::{Labels, TenantId, TimestampNs};
 use basin_storage::{ScanRequest, ScanStats, Storage};
 
+use crate::context::{Checker, QueryContext};
 use crate::filter_stream::StreamFilter;
 use crate::label_set::LabelSet;
 use crate::pipeline::{Pipeline, Row};
@@ -37,6 +38,8 @@ pub struct LogSelect<'a> {
     pub limit: usize,
     /// Which end to keep, and the order of entries.
     pub direction: Direction,
+    /// Deadline and cancellation.
+    pub ctx: &'a QueryContext,
 }
 
 /// One line of the answer, after the pipeline.
@@ -154,10 +157,14 @@ pub fn select_logs(storage: &Storage, req: &LogSelect<'_>) -> Result<LogSelectio
         Direction::Backward => TopK::Newest(BinaryHeap::new()),
     };
     let mut seq = 0;
+    let mut checker = Checker::new(req.ctx);
     let stats = if req.limit == 0 {
         ScanStats::default()
     } else {
         storage.scan(&scan, &mut |labels, entry| {
+            if !checker.go_on() {
+                return false;
+            }
             if top.admits(entry.ts, req.limit) {
                 if let Some(row) = pipeline.run(entry.ts, &entry.line, labels, &entry.fields) {
                     seq += 1;
@@ -174,6 +181,7 @@ pub fn select_logs(storage: &Storage, req: &LogSelect<'_>) -> Result<LogSelectio
             true
         })?
     };
+    checker.finish()?;
     let mut kept = top.into_vec();
     kept.sort();
     if req.direction == Direction::Backward {

@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use basin_logql::{parse_expr, Expr};
 use basin_model::{Entry, Labels, PushBatch, StreamBatch, TenantId};
-use basin_query::{eval_metric, select_logs, Direction, LogSelect, MetricQuery, Steps, Value};
+use basin_query::{
+    eval_metric, select_logs, Direction, LogSelect, MetricQuery, QueryContext, Steps, Value,
+};
 use basin_storage::{Storage, StorageConfig};
 
 /// 2024-01-01T00:00:00Z: offsets in the fixture and golden files count from here.
@@ -129,6 +131,7 @@ fn run(storage: &Storage, case: &Case) -> Vec<String> {
         Err(e) => return vec![format!("error: {e}")],
     };
     let tenant = TenantId::default_tenant();
+    let ctx = QueryContext::new(None);
     let range = case.param("range").map(|r| {
         let (a, b) = r.split_once(' ').unwrap();
         (a.parse::<i64>().unwrap(), b.parse::<i64>().unwrap())
@@ -149,6 +152,7 @@ fn run(storage: &Storage, case: &Case) -> Vec<String> {
                     end: T0 + end * SEC + 1,
                     limit: case.param("limit").map_or(1000, |l| l.parse().unwrap()),
                     direction,
+                    ctx: &ctx,
                 },
             )
             .map(|sel| {
@@ -183,6 +187,7 @@ fn run(storage: &Storage, case: &Case) -> Vec<String> {
                     expr: &metric,
                     steps,
                     max_series: 500,
+                    ctx: &ctx,
                 },
             )
             .map(|res| match res.value {

@@ -36,6 +36,8 @@ pub struct FileConfig {
     pub max_query_range: Option<String>,
     /// Most series one metric query may return (default 500).
     pub max_query_series: Option<usize>,
+    /// Longest a query may run before it is stopped with a 400 (default 1m).
+    pub query_timeout: Option<String>,
 }
 
 impl FileConfig {

@@ -19,7 +19,8 @@ pub struct ServeArgs {
     /// YAML config file (keys: listen, data_dir, retention_period, wal_sync,
     /// flush_interval, head_max_bytes, merge_interval, max_line_size_bytes,
     /// max_request_size_bytes, max_label_names_per_series,
-    /// max_entries_limit_per_query, max_query_range, max_query_series).
+    /// max_entries_limit_per_query, max_query_range, max_query_series,
+    /// query_timeout).
     #[arg(long)]
     config: Option<PathBuf>,
     /// Where data lives [config: data_dir] [default: ./basin-data]
@@ -93,6 +94,9 @@ pub fn run(args: ServeArgs) -> Result<()> {
     }
     if let Some(v) = file.max_query_series {
         limits.max_query_series = v;
+    }
+    if let Some(v) = &file.query_timeout {
+        limits.query_timeout = parse_duration("query_timeout", v)?;
     }
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

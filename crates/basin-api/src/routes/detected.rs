@@ -11,7 +11,7 @@ use basin_logql::parse_log_query;
 use basin_model::Labels;
 use basin_query::detect::{detect_fields, field_type};
 use basin_query::label_set::Origin;
-use basin_query::{select_logs, Direction, LogSelect, StreamFilter};
+use basin_query::{select_logs, Direction, LogSelect, QueryContext, StreamFilter};
 use serde_json::{json, Value};
 
 use crate::params::{self, Params};
@@ -80,6 +80,8 @@ async fn sample_fields(
         None => DEFAULT_LINE_LIMIT,
     }
     .min(state.limits.max_entries_limit_per_query);
+    let ctx = QueryContext::new(Some(state.limits.query_timeout));
+    let _cancel = ctx.cancel_on_drop();
     let sel = tokio::task::spawn_blocking(move || {
         select_logs(
             &storage,
@@ -90,6 +92,7 @@ async fn sample_fields(
                 end: end.saturating_add(1),
                 limit,
                 direction: Direction::Backward,
+                ctx: &ctx,
             },
         )
     })

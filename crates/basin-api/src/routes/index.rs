@@ -10,7 +10,9 @@ use axum::http::HeaderMap;
 use axum::Json;
 use basin_logql::{parse_log_query, Grouping, LogExpr, LogRange, MetricExpr, RangeOp, VectorOp};
 use basin_model::Labels;
-use basin_query::{eval_metric, MetricQuery, Steps, StreamFilter, Value as MetricValue};
+use basin_query::{
+    eval_metric, MetricQuery, QueryContext, Steps, StreamFilter, Value as MetricValue,
+};
 use basin_storage::ScanRequest;
 use serde_json::{json, Value};
 
@@ -150,6 +152,8 @@ async fn volume(
         }),
     };
     let max_series = state.limits.max_query_series.max(limit);
+    let ctx = QueryContext::new(Some(state.limits.query_timeout));
+    let _cancel = ctx.cancel_on_drop();
     let result = tokio::task::spawn_blocking(move || {
         eval_metric(
             &storage,
@@ -158,6 +162,7 @@ async fn volume(
                 expr: &expr,
                 steps,
                 max_series,
+                ctx: &ctx,
             },
         )
     })

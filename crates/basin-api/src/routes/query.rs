@@ -9,7 +9,8 @@ use axum::http::HeaderMap;
 use axum::Json;
 use basin_logql::{parse_expr, Expr};
 use basin_query::{
-    eval_metric, select_logs, Direction, LogSelect, MetricQuery, Steps, Value as MetricValue,
+    eval_metric, select_logs, Direction, LogSelect, MetricQuery, QueryContext, Steps,
+    Value as MetricValue,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -128,6 +129,9 @@ async fn run(
             basin_logql::format_duration(limits.max_query_range_ns)
         )));
     }
+    let ctx = QueryContext::new(Some(limits.query_timeout));
+    // Dropped when the client goes away, which stops the scan.
+    let _cancel = ctx.cancel_on_drop();
     let categorize = header(&headers, ENCODING_FLAGS)
         .is_some_and(|v| v.split(',').any(|f| f.trim() == "categorize-labels"));
     match expr {
@@ -177,6 +181,7 @@ async fn run(
                         end: end.saturating_add(1),
                         limit,
                         direction,
+                        ctx: &ctx,
                     },
                 )
             })
@@ -221,6 +226,7 @@ async fn run(
                         expr: &metric,
                         steps,
                         max_series,
+                        ctx: &ctx,
                     },
                 )
             })

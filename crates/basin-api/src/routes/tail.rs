@@ -11,7 +11,9 @@ use axum::response::Response;
 use basin_logql::{parse_log_query, LogExpr};
 use basin_model::TenantId;
 use basin_query::pipeline::Pipeline;
-use basin_query::{select_logs, Direction, LogRow, LogSelect, LogSelection, StreamFilter};
+use basin_query::{
+    select_logs, Direction, LogRow, LogSelect, LogSelection, QueryContext, StreamFilter,
+};
 use basin_storage::Storage;
 use serde_json::{json, Value};
 use tokio::sync::broadcast::error::RecvError;
@@ -78,6 +80,7 @@ async fn run(
     let mut live = storage.subscribe();
     let history = {
         let (storage, tenant, log) = (storage.clone(), tenant.clone(), log.clone());
+        let ctx = QueryContext::new(None);
         tokio::task::spawn_blocking(move || {
             select_logs(
                 &storage,
@@ -88,6 +91,7 @@ async fn run(
                     end: now_ns() + 1,
                     limit,
                     direction: Direction::Backward,
+                    ctx: &ctx,
                 },
             )
         })

@@ -1,0 +1,110 @@
+//! A running query's deadline and cancellation flag, checked while scanning.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::QueryError;
+
+/// When a query must stop: at its deadline, or when its client went away.
+#[derive(Debug, Clone, Default)]
+pub struct QueryContext {
+    deadline: Option<(Instant, Duration)>,
+    cancelled: Arc<AtomicBool>,
+}
+
+impl QueryContext {
+    /// A query that may run for `timeout` (none: no limit).
+    pub fn new(timeout: Option<Duration>) -> Self {
+        Self {
+            deadline: timeout.map(|t| (Instant::now() + t, t)),
+            cancelled: Arc::default(),
+        }
+    }
+
+    /// A guard that cancels the query when dropped: keep it in the request
+    /// handler, so a client that disconnects stops the work it started.
+    pub fn cancel_on_drop(&self) -> CancelOnDrop {
+        CancelOnDrop(self.cancelled.clone())
+    }
+
+    /// Whether the query must stop, and why.
+    pub fn check(&self) -> Result<(), QueryError> {
+        if self.cancelled.load(Ordering::Relaxed) {
+            return Err(QueryError::Cancelled);
+        }
+        if let Some((deadline, timeout)) = self.deadline {
+            if Instant::now() >= deadline {
+                return Err(QueryError::Limit(format!(
+                    "query timed out after {timeout:?} (query_timeout); narrow the time range or the selector"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Cancels its query when dropped.
+pub struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Checks a context every `EVERY` calls, remembering why it stopped.
+pub(crate) struct Checker<'a> {
+    ctx: &'a QueryContext,
+    count: u32,
+    pub(crate) stopped: Option<QueryError>,
+}
+
+/// Entries between two checks: often enough to stop within milliseconds,
+/// rarely enough to cost nothing.
+const EVERY: u32 = 4096;
+
+impl<'a> Checker<'a> {
+    pub(crate) fn new(ctx: &'a QueryContext) -> Self {
+        Self {
+            ctx,
+            count: 0,
+            stopped: None,
+        }
+    }
+
+    /// False once the query must stop.
+    pub(crate) fn go_on(&mut self) -> bool {
+        self.count += 1;
+        if self.count.is_multiple_of(EVERY) {
+            if let Err(e) = self.ctx.check() {
+                self.stopped = Some(e);
+                return false;
+            }
+        }
+        true
+    }
+
+    /// The reason the scan stopped early, if it did.
+    pub(crate) fn finish(self) -> Result<(), QueryError> {
+        match self.stopped {
+            Some(e) => Err(e),
+            None => self.ctx.check(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadline_and_cancel() {
+        assert!(QueryContext::new(None).check().is_ok());
+        let ctx = QueryContext::new(Some(Duration::ZERO));
+        assert!(matches!(ctx.check(), Err(QueryError::Limit(_))));
+        let ctx = QueryContext::new(None);
+        drop(ctx.cancel_on_drop());
+        assert!(matches!(ctx.check(), Err(QueryError::Cancelled)));
+    }
+}
