@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::common::{now_ns, proto_body, Server};
+use crate::common::{now_ns, proto_body, ProtoEntry, Server};
 
 #[test]
 fn needle_query_reads_only_admitted_blocks() {
@@ -25,7 +25,7 @@ fn needle_query_reads_only_admitted_blocks() {
         })
         .collect();
     for (chunk_no, chunk) in lines.chunks(20_000).enumerate() {
-        let entries: Vec<(i64, &str, Vec<(&str, &str)>)> = chunk
+        let entries: Vec<ProtoEntry<'_>> = chunk
             .iter()
             .enumerate()
             .map(|(j, l)| {
