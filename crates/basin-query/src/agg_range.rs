@@ -6,7 +6,9 @@
 use std::collections::HashMap;
 
 use basin_logql::{Grouping, LogRange, MatchOp, RangeOp, Stage, UnwrapConv};
-use basin_model::Labels;
+use std::sync::Arc;
+
+use basin_model::{Entry, Labels};
 use basin_storage::ScanRequest;
 
 use crate::context::Checker;
@@ -62,10 +64,16 @@ pub(crate) fn eval_range(
         stream_filter: &stream_filter,
         required_tokens: pipeline.required_tokens(),
     };
-    let mut samples: HashMap<LabelSet, Vec<Sample>> = HashMap::new();
-    let mut checker = Checker::new(ev.ctx);
-    let stats = ev.storage.scan(&scan, &mut |labels, entry| {
-        if !checker.go_on() {
+    let make_sink = || {
+        (
+            HashMap::<LabelSet, Vec<Sample>>::new(),
+            Checker::new(ev.ctx),
+        )
+    };
+    let emit = |sink: &mut (HashMap<LabelSet, Vec<Sample>>, Checker<'_>),
+                labels: &Arc<Labels>,
+                entry: &Entry| {
+        if !sink.1.go_on() {
             return false;
         }
         let Some(mut row) = pipeline.run(entry.ts, &entry.line, labels, &entry.fields) else {
@@ -97,11 +105,18 @@ pub(crate) fn eval_range(
         if let (Some(g), false) = (grouping, row.labels.has_error()) {
             key = group_labels(&key, g);
         }
-        samples.entry(key).or_default().push((entry.ts, value));
+        sink.0.entry(key).or_default().push((entry.ts, value));
         true
-    })?;
-    checker.finish()?;
-    add_stats(&mut ev.stats, &stats);
+    };
+    let (sinks, stats) = ev.storage.scan_parallel(&scan, &make_sink, &emit)?;
+    let mut samples: HashMap<LabelSet, Vec<Sample>> = HashMap::new();
+    for (part, checker) in sinks {
+        checker.finish()?;
+        for (k, mut v) in part {
+            samples.entry(k).or_default().append(&mut v);
+        }
+    }
+    ev.stats.add(&stats);
 
     if let Some(bad) = samples.keys().find(|k| k.get(ERROR_LABEL).is_some()) {
         return Err(QueryError::Execution(format!(
@@ -145,17 +160,6 @@ pub(crate) fn eval_range(
     }
     out.sort_by(|a, b| a.labels.cmp(&b.labels));
     Ok(Value::Vector(out))
-}
-
-fn add_stats(total: &mut basin_storage::ScanStats, s: &basin_storage::ScanStats) {
-    total.parts_considered += s.parts_considered;
-    total.blocks_total += s.blocks_total;
-    total.blocks_pruned_by_range_or_stream += s.blocks_pruned_by_range_or_stream;
-    total.blocks_pruned_by_tokens += s.blocks_pruned_by_tokens;
-    total.blocks_read += s.blocks_read;
-    total.rows_read += s.rows_read;
-    total.bytes_read += s.bytes_read;
-    total.head_entries_read += s.head_entries_read;
 }
 
 fn convert(raw: &str, conv: UnwrapConv) -> Option<f64> {

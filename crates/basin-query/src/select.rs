@@ -5,7 +5,9 @@ use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 
 use basin_logql::{LogExpr, Stage};
-use basin_model::{Labels, TenantId, TimestampNs};
+use std::sync::Arc;
+
+use basin_model::{Entry, Labels, TenantId, TimestampNs};
 use basin_storage::{ScanRequest, ScanStats, Storage};
 
 use crate::context::{Checker, QueryContext};
@@ -82,8 +84,16 @@ impl PartialOrd for Candidate {
 }
 impl Ord for Candidate {
     fn cmp(&self, other: &Self) -> Ordering {
-        (self.ts, self.seq).cmp(&(other.ts, other.seq))
+        // The line breaks ties between workers deterministically.
+        (self.ts, &self.row.line, self.seq).cmp(&(other.ts, &other.row.line, other.seq))
     }
+}
+
+/// One scan worker's share: its own top-`limit` and stop check.
+struct Sink<'a> {
+    top: TopK,
+    checker: Checker<'a>,
+    seq: u64,
 }
 
 /// Keeps the `limit` entries nearest the chosen end of the range.
@@ -152,40 +162,51 @@ pub fn select_logs(storage: &Storage, req: &LogSelect<'_>) -> Result<LogSelectio
         stream_filter: &stream_filter,
         required_tokens: pipeline.required_tokens(),
     };
-    let mut top = match req.direction {
+    let new_top = || match req.direction {
         Direction::Forward => TopK::Oldest(BinaryHeap::new()),
         Direction::Backward => TopK::Newest(BinaryHeap::new()),
     };
-    let mut seq = 0;
-    let mut checker = Checker::new(req.ctx);
-    let stats = if req.limit == 0 {
-        ScanStats::default()
-    } else {
-        storage.scan(&scan, &mut |labels, entry| {
-            if !checker.go_on() {
-                return false;
-            }
-            if top.admits(entry.ts, req.limit) {
-                if let Some(row) = pipeline.run(entry.ts, &entry.line, labels, &entry.fields) {
-                    seq += 1;
-                    top.push(
-                        Candidate {
-                            ts: entry.ts,
-                            seq,
-                            row,
-                        },
-                        req.limit,
-                    );
-                }
-            }
-            true
-        })?
+    if req.limit == 0 {
+        return Ok(LogSelection::default());
+    }
+    let make_sink = || Sink {
+        top: new_top(),
+        checker: Checker::new(req.ctx),
+        seq: 0,
     };
-    checker.finish()?;
-    let mut kept = top.into_vec();
+    let emit = |sink: &mut Sink<'_>, labels: &Arc<Labels>, entry: &Entry| {
+        if !sink.checker.go_on() {
+            return false;
+        }
+        if sink.top.admits(entry.ts, req.limit) {
+            if let Some(row) = pipeline.run(entry.ts, &entry.line, labels, &entry.fields) {
+                sink.seq += 1;
+                let seq = sink.seq;
+                sink.top.push(
+                    Candidate {
+                        ts: entry.ts,
+                        seq,
+                        row,
+                    },
+                    req.limit,
+                );
+            }
+        }
+        true
+    };
+    let (sinks, stats) = storage.scan_parallel(&scan, &make_sink, &emit)?;
+    let mut kept = Vec::new();
+    for sink in sinks {
+        sink.checker.finish()?;
+        kept.extend(sink.top.into_vec());
+    }
     kept.sort();
-    if req.direction == Direction::Backward {
-        kept.reverse();
+    match req.direction {
+        Direction::Forward => kept.truncate(req.limit),
+        Direction::Backward => {
+            kept.reverse();
+            kept.truncate(req.limit);
+        }
     }
     Ok(LogSelection {
         rows: kept

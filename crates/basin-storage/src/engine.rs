@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::thread::JoinHandle;
@@ -20,6 +21,10 @@ use crate::manifest::Manifest;
 use crate::part::Part;
 use crate::scan::{ScanRequest, ScanStats};
 use crate::wal::{self, Wal};
+
+/// Blocks one scan worker takes at a time: small enough to spread a big
+/// part over every core, large enough that handing out work costs nothing.
+const BLOCKS_PER_UNIT: usize = 4;
 
 /// Batches a live-tail subscriber may fall behind before it loses some.
 const LIVE_BUFFER: usize = 4096;
@@ -265,6 +270,109 @@ impl Storage {
         let mut out: Vec<Arc<Labels>> = seen.into_values().collect();
         out.sort();
         out
+    }
+
+    /// Like [`Storage::scan`], but reads the parts' blocks on every core:
+    /// each worker feeds its own sink (made by `make_sink`), and the sinks
+    /// are returned for the caller to merge. The head goes to the first sink.
+    /// Entries come in no particular order; `emit` returning false stops all.
+    pub fn scan_parallel<S: Send>(
+        &self,
+        req: &ScanRequest<'_>,
+        make_sink: &(dyn Fn() -> S + Sync),
+        emit: &(dyn Fn(&mut S, &Arc<Labels>, &Entry) -> bool + Sync),
+    ) -> Result<(Vec<S>, ScanStats)> {
+        let mut stats = ScanStats::default();
+        let mut first = make_sink();
+        let (frozen, parts) = {
+            let state = read(&self.inner.state);
+            if !state
+                .active
+                .scan(req, &mut stats, &mut |l, e| emit(&mut first, l, e))
+            {
+                return Ok((vec![first], stats));
+            }
+            let parts: Vec<Arc<Part>> = state
+                .parts
+                .iter()
+                .filter(|p| p.meta.tenant == req.tenant.as_str())
+                .cloned()
+                .collect();
+            (state.frozen.clone(), parts)
+        };
+        for f in &frozen {
+            if !f
+                .head
+                .scan(req, &mut stats, &mut |l, e| emit(&mut first, l, e))
+            {
+                return Ok((vec![first], stats));
+            }
+        }
+        let mut units: Vec<(usize, Vec<usize>)> = Vec::new();
+        for (i, part) in parts.iter().enumerate() {
+            let blocks = part.plan(req, &mut stats);
+            units.extend(
+                blocks
+                    .chunks(BLOCKS_PER_UNIT)
+                    .map(|chunk| (i, chunk.to_vec())),
+            );
+        }
+        let workers = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(units.len());
+        if workers <= 1 {
+            for (i, blocks) in units {
+                if !parts[i]
+                    .read_blocks(req, blocks, &mut stats, &mut |l, e| emit(&mut first, l, e))?
+                {
+                    break;
+                }
+            }
+            return Ok((vec![first], stats));
+        }
+        let next = AtomicUsize::new(0);
+        let stop = AtomicBool::new(false);
+        let results: Vec<Result<(S, ScanStats)>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut sink = make_sink();
+                        let mut local = ScanStats::default();
+                        while !stop.load(Ordering::Relaxed) {
+                            let n = next.fetch_add(1, Ordering::Relaxed);
+                            let Some((i, blocks)) = units.get(n) else {
+                                break;
+                            };
+                            let go_on = parts[*i].read_blocks(
+                                req,
+                                blocks.clone(),
+                                &mut local,
+                                &mut |l, e| emit(&mut sink, l, e),
+                            )?;
+                            if !go_on {
+                                stop.store(true, Ordering::Relaxed);
+                            }
+                        }
+                        Ok((sink, local))
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(StorageError::Encode("scan worker panicked".into()))
+                    })
+                })
+                .collect()
+        });
+        let mut sinks = vec![first];
+        for r in results {
+            let (sink, local) = r?;
+            stats.add(&local);
+            sinks.push(sink);
+        }
+        Ok((sinks, stats))
     }
 
     /// Writes everything in memory to parts now.

@@ -199,3 +199,46 @@ fn retention_drops_old_parts_only() {
     assert_eq!(lines(&storage, "a"), ["new"]);
     assert_eq!(storage.parts().len(), 1);
 }
+
+#[test]
+fn parallel_scan_sees_what_the_plain_scan_sees() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(cfg(dir.path())).unwrap();
+    let rows = 5 * crate::limits::BLOCK_ROWS as i64;
+    for part in 0..3 {
+        let entries = (0..rows)
+            .map(|i| Entry::new(part * rows + i, format!("line {part} {i}")))
+            .collect();
+        storage
+            .append_blocking(batch("a", &format!("{{job=\"j{part}\"}}"), entries))
+            .unwrap();
+        storage.flush().unwrap();
+    }
+    storage
+        .append_blocking(batch(
+            "a",
+            r#"{job="head"}"#,
+            vec![Entry::new(1, "in the head")],
+        ))
+        .unwrap();
+    let tenant = TenantId::new("a").unwrap();
+    let all = |_: &Labels| true;
+    let req = ScanRequest {
+        tenant: &tenant,
+        start: i64::MIN,
+        end: i64::MAX,
+        stream_filter: &all,
+        required_tokens: &[],
+    };
+    let (sinks, stats) = storage
+        .scan_parallel(&req, &|| 0u64, &|n: &mut u64, _, _| {
+            *n += 1;
+            true
+        })
+        .unwrap();
+    assert!(sinks.len() > 1, "no parallel workers");
+    assert_eq!(sinks.iter().sum::<u64>(), 3 * rows as u64 + 1);
+    assert_eq!(stats.blocks_read, 15);
+    let (_, plain) = lines_with(&storage, "a", &[]);
+    assert_eq!(plain.rows_read, stats.rows_read, "{plain:?} {stats:?}");
+}

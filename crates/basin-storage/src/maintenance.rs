@@ -34,18 +34,25 @@ pub(crate) fn run(inner: &Inner, nudges: &Receiver<Nudge>) {
             Err(RecvTimeoutError::Timeout) => false,
             Err(RecvTimeoutError::Disconnected) => return,
         };
-        let due = {
+        let (head_due, pending) = {
             let state = read(&inner.state);
             let head = &state.active;
-            !state.frozen.is_empty()
-                || (!head.is_empty()
-                    && (head.size_bytes() >= inner.cfg.head_max_bytes
-                        || head.created().elapsed() >= inner.cfg.flush_interval))
+            let due = !head.is_empty()
+                && (head.size_bytes() >= inner.cfg.head_max_bytes
+                    || head.created().elapsed() >= inner.cfg.flush_interval);
+            (due, !state.frozen.is_empty())
         };
-        if nudged || due {
-            if let Err(e) = flush(inner) {
-                error!("flush failed, will retry: {e}");
-            }
+        let flushed = if nudged || head_due {
+            flush(inner)
+        } else if pending {
+            // A flush that failed earlier: retry writing, without freezing
+            // the head again.
+            write_pending(inner)
+        } else {
+            Ok(())
+        };
+        if let Err(e) = flushed {
+            error!("flush failed, will retry: {e}");
         }
         if last_merge.elapsed() >= inner.cfg.merge_interval {
             last_merge = Instant::now();
@@ -63,6 +70,16 @@ pub(crate) fn run(inner: &Inner, nudges: &Receiver<Nudge>) {
 pub(crate) fn flush(inner: &Inner) -> Result<()> {
     let _guard = lock(&inner.maintenance);
     request_rotate(inner)?;
+    write_frozen_heads(inner)
+}
+
+/// Writes the heads frozen earlier whose writing failed.
+fn write_pending(inner: &Inner) -> Result<()> {
+    let _guard = lock(&inner.maintenance);
+    write_frozen_heads(inner)
+}
+
+fn write_frozen_heads(inner: &Inner) -> Result<()> {
     let pending: Vec<Arc<Frozen>> = read(&inner.state).frozen.clone();
     for frozen in pending {
         write_frozen(inner, &frozen)?;

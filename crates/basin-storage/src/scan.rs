@@ -37,3 +37,17 @@ pub struct ScanStats {
     /// Entries looked at in the head.
     pub head_entries_read: u64,
 }
+
+impl ScanStats {
+    /// Adds another scan's work to this one.
+    pub fn add(&mut self, o: &ScanStats) {
+        self.parts_considered += o.parts_considered;
+        self.blocks_total += o.blocks_total;
+        self.blocks_pruned_by_range_or_stream += o.blocks_pruned_by_range_or_stream;
+        self.blocks_pruned_by_tokens += o.blocks_pruned_by_tokens;
+        self.blocks_read += o.blocks_read;
+        self.rows_read += o.rows_read;
+        self.bytes_read += o.bytes_read;
+        self.head_entries_read += o.head_entries_read;
+    }
+}

@@ -141,15 +141,18 @@ impl Part {
         stats: &mut ScanStats,
         emit: &mut dyn FnMut(&Arc<Labels>, &Entry) -> bool,
     ) -> Result<bool> {
+        let blocks = self.plan(req, stats);
+        self.read_blocks(req, blocks, stats, emit)
+    }
+
+    /// The blocks `req` must read: those whose time range, streams and token
+    /// filter admit it. Counts the pruning in `stats`.
+    pub fn plan(&self, req: &ScanRequest<'_>, stats: &mut ScanStats) -> Vec<usize> {
         if self.meta.max_ts < req.start || self.meta.min_ts >= req.end {
-            return Ok(true);
+            return Vec::new();
         }
         stats.parts_considered += 1;
-        let wanted: Vec<bool> = self
-            .stream_labels
-            .iter()
-            .map(|l| (req.stream_filter)(l))
-            .collect();
+        let wanted = self.wanted_streams(req);
         let token_hashes: Vec<u64> = req.required_tokens.iter().map(|t| token_hash(t)).collect();
         let mut blocks = Vec::new();
         for (i, block) in self.index.blocks.iter().enumerate() {
@@ -163,6 +166,25 @@ impl Part {
                 blocks.push(i);
             }
         }
+        blocks
+    }
+
+    fn wanted_streams(&self, req: &ScanRequest<'_>) -> Vec<bool> {
+        self.stream_labels
+            .iter()
+            .map(|l| (req.stream_filter)(l))
+            .collect()
+    }
+
+    /// Decodes `blocks` (from [`Part::plan`]) and passes the matching entries
+    /// to `emit`; returns false if `emit` stopped.
+    pub fn read_blocks(
+        &self,
+        req: &ScanRequest<'_>,
+        blocks: Vec<usize>,
+        stats: &mut ScanStats,
+        emit: &mut dyn FnMut(&Arc<Labels>, &Entry) -> bool,
+    ) -> Result<bool> {
         if blocks.is_empty() {
             return Ok(true);
         }
@@ -171,6 +193,7 @@ impl Part {
             stats.blocks_read += 1;
             stats.bytes_read += parquet_meta.row_group(b).compressed_size() as u64;
         }
+        let wanted = self.wanted_streams(req);
         let by_id: HashMap<u64, &Arc<Labels>> = self
             .index
             .streams
