@@ -95,6 +95,20 @@ pub enum CmpOp {
     Lte,
 }
 
+impl CmpOp {
+    /// Whether `a op b` holds.
+    pub fn holds<T: PartialOrd>(self, a: T, b: T) -> bool {
+        match self {
+            CmpOp::Eq => a == b,
+            CmpOp::Neq => a != b,
+            CmpOp::Gt => a > b,
+            CmpOp::Gte => a >= b,
+            CmpOp::Lt => a < b,
+            CmpOp::Lte => a <= b,
+        }
+    }
+}
+
 /// A label filter expression: `status >= 500 and method="GET"`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LabelFilter {

@@ -23,6 +23,25 @@ pub fn is_valid_label_name(name: &str) -> bool {
     bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
+/// Turns any key into a valid label name, as Loki does: invalid characters
+/// become `_`, and a leading digit (or nothing) gets a `_` in front.
+pub fn sanitize_label_name(key: &str) -> String {
+    let mut out: String = key
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert(0, '_');
+    }
+    out
+}
+
 impl Labels {
     /// Builds a label set from pairs, checking names and uniqueness.
     pub fn from_pairs(

@@ -11,6 +11,6 @@ mod record;
 mod tenant;
 
 pub use error::ModelError;
-pub use labels::{is_valid_label_name, Labels, StreamId};
+pub use labels::{is_valid_label_name, sanitize_label_name, Labels, StreamId};
 pub use record::{Entry, PushBatch, StreamBatch, TimestampNs};
 pub use tenant::TenantId;

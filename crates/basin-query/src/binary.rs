@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use basin_logql::{BinOp, Cardinality, CmpOp, VectorMatching};
+use basin_logql::{BinOp, Cardinality, VectorMatching};
 
 use crate::label_set::{LabelSet, Origin};
 use crate::metric::{merge_same_labels, Series, Value};
@@ -22,23 +22,12 @@ fn arith(op: BinOp, a: f64, b: f64) -> Option<f64> {
     })
 }
 
-fn compare(op: CmpOp, a: f64, b: f64) -> bool {
-    match op {
-        CmpOp::Eq => a == b,
-        CmpOp::Neq => a != b,
-        CmpOp::Gt => a > b,
-        CmpOp::Gte => a >= b,
-        CmpOp::Lt => a < b,
-        CmpOp::Lte => a <= b,
-    }
-}
-
 /// The value of `a op b` for a vector element; `keep` is the value a
 /// filtering comparison keeps when it holds.
 fn apply(op: BinOp, a: f64, b: f64, return_bool: bool, keep: f64) -> Option<f64> {
     match op {
         BinOp::Cmp(c) => {
-            let holds = compare(c, a, b);
+            let holds = c.holds(a, b);
             if return_bool {
                 Some(if holds { 1.0 } else { 0.0 })
             } else {
@@ -264,6 +253,8 @@ fn vector_vector(
 
 #[cfg(test)]
 mod tests {
+    use basin_logql::CmpOp;
+
     use super::*;
 
     fn series(labels: &[(&str, &str)], points: &[Option<f64>]) -> Series {

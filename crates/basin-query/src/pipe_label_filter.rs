@@ -40,17 +40,6 @@ pub enum CompiledFilter {
     },
 }
 
-fn cmp<T: PartialOrd>(op: CmpOp, a: T, b: T) -> bool {
-    match op {
-        CmpOp::Eq => a == b,
-        CmpOp::Neq => a != b,
-        CmpOp::Gt => a > b,
-        CmpOp::Gte => a >= b,
-        CmpOp::Lt => a < b,
-        CmpOp::Lte => a <= b,
-    }
-}
-
 impl CompiledFilter {
     /// Compiles a filter; regexes are anchored, as label matchers are.
     pub fn new(f: &LabelFilter) -> Result<Self, QueryError> {
@@ -159,7 +148,7 @@ fn typed<T: PartialOrd>(
         return false;
     };
     match parse(raw) {
-        Some(v) => cmp(op, v, want),
+        Some(v) => op.holds(v, want),
         None => {
             let details = format!("cannot convert label {name}={raw:?} for comparison");
             labels.set_error("LabelFilterErr", details);

@@ -7,24 +7,7 @@ use serde_json::Value;
 use crate::label_set::{LabelSet, Origin};
 use crate::QueryError;
 
-/// Turns a key into a valid label name, as Loki does: invalid characters
-/// become `_`, and a leading digit gets a `_` in front.
-pub fn sanitize_label(key: &str) -> String {
-    let mut out: String = key
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if out.starts_with(|c: char| c.is_ascii_digit()) {
-        out.insert(0, '_');
-    }
-    out
-}
+use basin_model::sanitize_label_name as sanitize_label;
 
 /// `| json`: every scalar, nested keys joined with `_`; arrays are skipped.
 pub fn json_all(line: &str, labels: &mut LabelSet) {

@@ -57,6 +57,17 @@ pub(crate) struct State {
     pub(crate) parts: Vec<Arc<Part>>,
 }
 
+impl State {
+    /// The live parts of one tenant.
+    pub(crate) fn tenant_parts(&self, tenant: &basin_model::TenantId) -> Vec<Arc<Part>> {
+        self.parts
+            .iter()
+            .filter(|p| p.meta.tenant == tenant.as_str())
+            .cloned()
+            .collect()
+    }
+}
+
 /// A head closed for writes, on its way to parts; its entries are in WAL
 /// segments up to `wal_seq`.
 pub(crate) struct Frozen {
@@ -215,13 +226,7 @@ impl Storage {
             if !state.active.scan(req, &mut stats, emit) {
                 return Ok(stats);
             }
-            let parts: Vec<Arc<Part>> = state
-                .parts
-                .iter()
-                .filter(|p| p.meta.tenant == req.tenant.as_str())
-                .cloned()
-                .collect();
-            (state.frozen.clone(), parts)
+            (state.frozen.clone(), state.tenant_parts(req.tenant))
         };
         for f in &frozen {
             if !f.head.scan(req, &mut stats, emit) {
@@ -253,13 +258,7 @@ impl Storage {
             state
                 .active
                 .streams_in(tenant, start, end, filter, &mut seen);
-            let parts: Vec<Arc<Part>> = state
-                .parts
-                .iter()
-                .filter(|p| p.meta.tenant == tenant.as_str())
-                .cloned()
-                .collect();
-            (state.frozen.clone(), parts)
+            (state.frozen.clone(), state.tenant_parts(tenant))
         };
         for f in &frozen {
             f.head.streams_in(tenant, start, end, filter, &mut seen);
@@ -292,13 +291,7 @@ impl Storage {
             {
                 return Ok((vec![first], stats));
             }
-            let parts: Vec<Arc<Part>> = state
-                .parts
-                .iter()
-                .filter(|p| p.meta.tenant == req.tenant.as_str())
-                .cloned()
-                .collect();
-            (state.frozen.clone(), parts)
+            (state.frozen.clone(), state.tenant_parts(req.tenant))
         };
         for f in &frozen {
             if !f

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
-use basin_model::Labels;
+use basin_model::{sanitize_label_name, Labels};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Map, Value};
@@ -216,28 +216,10 @@ fn to_value(line: &str, clock: &mut Clock) -> Value {
                 Value::String(s) => s.clone(),
                 other => other.to_string(),
             };
-            (sanitize_key(k), Value::String(text))
+            (sanitize_label_name(k), Value::String(text))
         })
         .collect();
     json!([ts.to_string(), line, fields])
-}
-
-/// Field names as Loki accepts label names: invalid characters become `_`.
-fn sanitize_key(key: &str) -> String {
-    let mut out: String = key
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
-        out.insert(0, '_');
-    }
-    out
 }
 
 /// A JSON time: RFC 3339 text, or epoch seconds/millis/micros/nanos by size.
