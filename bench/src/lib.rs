@@ -1,0 +1,5 @@
+//! Benchmark support: a deterministic random source and the corpus model
+//! shared by the generator and the load driver.
+
+pub mod corpus;
+pub mod rng;
