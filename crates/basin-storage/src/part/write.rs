@@ -6,12 +6,13 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, RecordBatch, StringArray, TimestampNanosecondArray, UInt64Array};
 use basin_model::{Entry, Labels};
 use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
+use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 
 use super::index::{BlockIndex, PartIndex, INDEX_KEY, VERSION_KEY};
-use super::schema::{part_schema, STREAM, STREAM_ID};
+use super::schema::{part_schema, LINE, STREAM, STREAM_ID, TIME};
 use crate::error::{Result, StorageError};
 use crate::filenames::tmp_of;
 use crate::limits::{BLOCK_ROWS, PART_FORMAT_VERSION};
@@ -63,6 +64,11 @@ pub fn write_part(path: &Path, streams: Vec<(Arc<Labels>, Vec<&Entry>)>) -> Resu
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
         .set_max_row_group_row_count(Some(BLOCK_ROWS))
+        // Lines rarely repeat exactly; a dictionary attempt only costs time.
+        .set_column_dictionary_enabled(ColumnPath::from(LINE), false)
+        // Times rise within each stream's run: deltas pack into few bits.
+        .set_column_dictionary_enabled(ColumnPath::from(TIME), false)
+        .set_column_encoding(ColumnPath::from(TIME), Encoding::DELTA_BINARY_PACKED)
         .set_created_by(format!("basin {}", env!("CARGO_PKG_VERSION")))
         .build();
     let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props))?;
