@@ -202,3 +202,30 @@ fn query_command_prints_lines_and_metrics() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("parse error"));
 }
+
+#[test]
+fn series_limit_applies_to_the_answer() {
+    let server = Server::start("max_query_series: 2\n");
+    seed(&server);
+    // Three series inside, one in the answer: allowed.
+    let (status, body) = get(
+        &server,
+        "/loki/api/v1/query",
+        &[("query", r#"sum(count_over_time({app=~".+"}[1h]))"#)],
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["result"][0]["value"][1], "11");
+    // Three series in the answer: refused, naming the limit.
+    let (status, body) = get(
+        &server,
+        "/loki/api/v1/query",
+        &[("query", r#"count_over_time({app=~".+"}[1h])"#)],
+    );
+    assert_eq!(status, 400);
+    assert!(
+        body.as_str()
+            .unwrap()
+            .contains("maximum number of series (2)"),
+        "{body}"
+    );
+}

@@ -90,7 +90,6 @@ pub(crate) struct Eval<'a> {
     pub storage: &'a Storage,
     pub tenant: &'a TenantId,
     pub steps: Steps,
-    pub max_series: usize,
     pub stats: ScanStats,
     pub ctx: &'a QueryContext,
 }
@@ -101,11 +100,20 @@ pub fn eval_metric(storage: &Storage, q: &MetricQuery<'_>) -> Result<MetricResul
         storage,
         tenant: q.tenant,
         steps: q.steps,
-        max_series: q.max_series,
         stats: ScanStats::default(),
         ctx: q.ctx,
     };
     let value = ev.eval(q.expr)?;
+    // Like Loki's max_query_series, the limit is on the answer: inner
+    // results that an aggregation folds away may be larger.
+    if let Value::Vector(series) = &value {
+        if series.len() > q.max_series {
+            return Err(QueryError::Limit(format!(
+                "maximum number of series ({}) reached for a single query; add labels to the selector or aggregate with sum by (...)",
+                q.max_series
+            )));
+        }
+    }
     Ok(MetricResult {
         value,
         stats: ev.stats,
@@ -155,14 +163,6 @@ impl Eval<'_> {
                 regex,
             } => label_replace(self.eval(expr)?, dst, replacement, src, regex)?,
         };
-        if let Value::Vector(series) = &value {
-            if series.len() > self.max_series {
-                return Err(QueryError::Limit(format!(
-                    "maximum number of series ({}) reached for a single query; add labels to the selector or aggregate with sum by (...)",
-                    self.max_series
-                )));
-            }
-        }
         Ok(value)
     }
 }
