@@ -5,7 +5,7 @@
 //! store once for all steps ([`crate::agg_range`]); everything above them
 //! works on those step values.
 
-use basin_logql::MetricExpr;
+use basin_logql::{Grouping, MetricExpr, RangeOp, VectorOp};
 use basin_model::TenantId;
 use basin_storage::{ScanStats, Storage};
 
@@ -136,6 +136,30 @@ impl Eval<'_> {
                 grouping,
             } => eval_range(self, *op, *param, range, grouping.as_ref())?,
             MetricExpr::Vector {
+                op: VectorOp::Sum,
+                param: None,
+                grouping,
+                expr,
+            } if summable(expr) => {
+                // Push the grouping down into the range aggregation: the sum
+                // of per-series counts is the count per group, and grouping
+                // at once keeps one series per group instead of one per
+                // label set (with `| json`, often one per line).
+                let MetricExpr::Range {
+                    op, param, range, ..
+                } = &**expr
+                else {
+                    return Err(QueryError::Plan("bug: summable range expected".into()));
+                };
+                let everything = Grouping {
+                    without: false,
+                    labels: Vec::new(),
+                };
+                let g = grouping.as_ref().unwrap_or(&everything);
+                let inner = eval_range(self, *op, *param, range, Some(g))?;
+                eval_vector(VectorOp::Sum, None, Some(g), inner)?
+            }
+            MetricExpr::Vector {
                 op,
                 param,
                 grouping,
@@ -165,6 +189,24 @@ impl Eval<'_> {
         };
         Ok(value)
     }
+}
+
+/// Whether `sum` over this range aggregation may group while scanning:
+/// counts, rates, byte counts and sums add up across series; other
+/// functions do not.
+fn summable(expr: &MetricExpr) -> bool {
+    matches!(
+        expr,
+        MetricExpr::Range {
+            op: RangeOp::CountOverTime
+                | RangeOp::Rate
+                | RangeOp::BytesOverTime
+                | RangeOp::BytesRate
+                | RangeOp::SumOverTime,
+            grouping: None,
+            ..
+        }
+    )
 }
 
 fn label_replace(
