@@ -166,6 +166,24 @@ impl Params {
             .collect()
     }
 
+    /// The `query` parameter, parsed as any LogQL query.
+    pub fn expr(&self) -> Result<basin_logql::Expr, ApiError> {
+        let q = self
+            .get("query")
+            .ok_or_else(|| ApiError::BadRequest("missing query parameter 'query'".into()))?;
+        basin_logql::parse_expr(q).map_err(|e| ApiError::BadRequest(e.to_string()))
+    }
+
+    /// The `query` parameter, parsed as a log query.
+    pub fn log_query(&self) -> Result<basin_logql::LogExpr, ApiError> {
+        match self.expr()? {
+            basin_logql::Expr::Log(log) => Ok(log),
+            basin_logql::Expr::Metric(_) => Err(ApiError::BadRequest(
+                "expected a log query such as {app=\"api\"}, got a metric query".into(),
+            )),
+        }
+    }
+
     /// `start`/`end`/`since` as Loki reads them, with `default_since` back
     /// from `end` when neither `start` nor `since` is given.
     pub fn time_range(&self, default_since: i64) -> Result<(TimestampNs, TimestampNs), ApiError> {

@@ -68,10 +68,7 @@ async fn sample_fields(
     let storage = state.storage()?.clone();
     let tenant = params::tenant(headers)?;
     let (start, end) = p.time_range(SINCE_NS)?;
-    let q = p
-        .get("query")
-        .ok_or_else(|| ApiError::BadRequest("missing query parameter 'query'".into()))?;
-    let log = parse_log_query(q).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let log = p.log_query()?;
     let limit = match p.get("line_limit").or(p.get("limit")) {
         Some(v) => v
             .trim()

@@ -8,7 +8,7 @@ use std::time::Instant;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::Json;
-use basin_logql::{parse_log_query, Grouping, LogExpr, LogRange, MetricExpr, RangeOp, VectorOp};
+use basin_logql::{Grouping, LogExpr, LogRange, MetricExpr, RangeOp, VectorOp};
 use basin_model::Labels;
 use basin_query::{
     eval_metric, MetricQuery, QueryContext, Steps, StreamFilter, Value as MetricValue,
@@ -24,10 +24,7 @@ use crate::{ApiError, AppState};
 const INDEX_SINCE_NS: i64 = 3_600_000_000_000;
 
 fn selector(p: &Params) -> Result<LogExpr, ApiError> {
-    let q = p
-        .get("query")
-        .ok_or_else(|| ApiError::BadRequest("missing query parameter 'query'".into()))?;
-    let mut log = parse_log_query(q).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let mut log = p.log_query()?;
     // Only the stream selector counts here, as in Loki.
     log.stages.clear();
     Ok(log)

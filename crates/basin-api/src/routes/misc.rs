@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use axum::extract::{Query, State};
 use axum::Json;
-use basin_logql::parse_expr;
 use serde_json::{json, Value};
 
 use crate::params::Params;
@@ -12,10 +11,7 @@ use crate::{ApiError, AppState};
 
 /// `GET|POST /loki/api/v1/format_query`: the query, pretty-printed.
 pub async fn format_query(Query(p): Query<Params>) -> Result<Json<Value>, ApiError> {
-    let q = p
-        .get("query")
-        .ok_or_else(|| ApiError::BadRequest("missing query parameter 'query'".into()))?;
-    let expr = parse_expr(q).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let expr = p.expr()?;
     Ok(Json(
         json!({ "status": "success", "data": expr.to_string() }),
     ))

@@ -8,7 +8,7 @@ use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use basin_logql::{parse_log_query, LogExpr};
+use basin_logql::LogExpr;
 use basin_model::TenantId;
 use basin_query::pipeline::Pipeline;
 use basin_query::{
@@ -34,10 +34,7 @@ pub async fn tail(
 ) -> Result<Response, ApiError> {
     let storage = state.storage()?.clone();
     let tenant = params::tenant(&headers)?;
-    let text = p
-        .get("query")
-        .ok_or_else(|| ApiError::BadRequest("missing query parameter 'query'".into()))?;
-    let log = parse_log_query(text).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let log = p.log_query()?;
     // Compile now so a bad query is a 400, not a closed socket.
     StreamFilter::new(&log.matchers)?;
     Pipeline::new(&log.stages)?;
