@@ -229,3 +229,31 @@ fn series_limit_applies_to_the_answer() {
         "{body}"
     );
 }
+
+#[test]
+fn extreme_times_are_answered_not_crashed_on() {
+    let server = Server::start("");
+    seed(&server);
+    for (start, end) in [("-9223372036854775808", "0"), ("0", "9223372036854775807")] {
+        let (status, body) = get(
+            &server,
+            "/loki/api/v1/query_range",
+            &[
+                ("query", r#"count_over_time({app="api"}[5m] offset 1h)"#),
+                ("start", start),
+                ("end", end),
+                ("step", "9223372036"),
+            ],
+        );
+        assert!(status == 200 || status == 400, "{status}: {body}");
+    }
+    let (status, _) = get(
+        &server,
+        "/loki/api/v1/query_range",
+        &[
+            ("query", r#"{app="api"}"#),
+            ("start", "-9223372036854775808"),
+        ],
+    );
+    assert_eq!(status, 200);
+}

@@ -54,13 +54,17 @@ pub(crate) fn eval_range(
     };
     let streams = StreamFilter::new(&range.log.matchers)?;
     let steps = ev.steps;
-    let lo = steps.start - range.offset - range.range;
-    let hi = steps.end - range.offset;
+    // Saturating: times come from requests and may sit at i64's ends.
+    let lo = steps
+        .start
+        .saturating_sub(range.offset)
+        .saturating_sub(range.range);
+    let hi = steps.end.saturating_sub(range.offset);
     let stream_filter = |labels: &Labels| streams.matches(labels);
     let scan = ScanRequest {
         tenant: ev.tenant,
-        start: lo + 1,
-        end: hi + 1,
+        start: lo.saturating_add(1),
+        end: hi.saturating_add(1),
         stream_filter: &stream_filter,
         required_tokens: pipeline.required_tokens(),
     };
@@ -128,8 +132,8 @@ pub(crate) fn eval_range(
 
     let range_s = range.range as f64 / 1e9;
     let window = |i: usize| {
-        let t = steps.at(i) - range.offset;
-        (t - range.range, t)
+        let t = steps.at(i).saturating_sub(range.offset);
+        (t.saturating_sub(range.range), t)
     };
     if op == RangeOp::AbsentOverTime {
         return Ok(absent(samples, &range.log.matchers, steps.len(), window));

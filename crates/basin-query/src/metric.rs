@@ -30,7 +30,7 @@ pub struct Steps {
 impl Steps {
     /// Number of steps.
     pub fn len(&self) -> usize {
-        ((self.end - self.start) / self.step.max(1)) as usize + 1
+        (self.end.saturating_sub(self.start).max(0) / self.step.max(1)) as usize + 1
     }
 
     /// Whether there are none (never: a range has at least one step).
@@ -40,7 +40,8 @@ impl Steps {
 
     /// Time of step `i`.
     pub fn at(&self, i: usize) -> i64 {
-        self.start + i as i64 * self.step.max(1)
+        self.start
+            .saturating_add((i as i64).saturating_mul(self.step.max(1)))
     }
 }
 

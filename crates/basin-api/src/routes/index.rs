@@ -117,7 +117,7 @@ async fn volume(
     let (steps, range) = if ranged {
         let step = match p.get("step") {
             Some(v) => parse_duration("step", v)?,
-            None => ((end - start) / 250).max(1_000_000_000),
+            None => (end.saturating_sub(start) / 250).max(1_000_000_000),
         };
         if step <= 0 {
             return Err(ApiError::BadRequest("step must be positive".into()));
@@ -130,7 +130,7 @@ async fn volume(
                 end,
                 step: 1,
             },
-            (end - start).max(1),
+            end.saturating_sub(start).max(1),
         )
     };
     let expr = MetricExpr::Vector {

@@ -80,7 +80,7 @@ pub async fn instant_post(
 
 /// Loki's default step: the range in 250 points, at least one second.
 fn default_step(start: i64, end: i64) -> i64 {
-    (((end - start) / 1_000_000_000) / 250).max(1) * 1_000_000_000
+    ((end.saturating_sub(start) / 1_000_000_000) / 250).max(1) * 1_000_000_000
 }
 
 async fn run(
@@ -122,10 +122,10 @@ async fn run(
             "invalid time range: end is before start".into(),
         ));
     }
-    if limits.max_query_range_ns > 0 && end - start > limits.max_query_range_ns {
+    if limits.max_query_range_ns > 0 && end.saturating_sub(start) > limits.max_query_range_ns {
         return Err(ApiError::BadRequest(format!(
             "the query time range exceeds the limit (query length: {}, limit: {}); shorten it or raise max_query_range",
-            basin_logql::format_duration(end - start),
+            basin_logql::format_duration(end.saturating_sub(start)),
             basin_logql::format_duration(limits.max_query_range_ns)
         )));
     }
@@ -211,7 +211,7 @@ async fn run(
                     "zero or negative query resolution step widths are not accepted; try a positive integer".into(),
                 ));
             }
-            if (end - start) / step > MAX_POINTS {
+            if end.saturating_sub(start) / step > MAX_POINTS {
                 return Err(ApiError::BadRequest(format!(
                     "exceeded maximum resolution of {MAX_POINTS} points per timeseries; try decreasing the query resolution (?step=XX)"
                 )));
