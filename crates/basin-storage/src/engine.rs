@@ -18,7 +18,7 @@ use crate::head::Head;
 use crate::limits::WAL_MAX_GROUP_BYTES;
 use crate::maintenance::{self, Nudge};
 use crate::manifest::Manifest;
-use crate::part::Part;
+use crate::part::{Part, PartPlan};
 use crate::scan::{ScanRequest, ScanStats};
 use crate::wal::{self, Wal};
 
@@ -301,23 +301,28 @@ impl Storage {
                 return Ok((vec![first], stats));
             }
         }
-        let mut units: Vec<(usize, Vec<usize>)> = Vec::new();
-        for (i, part) in parts.iter().enumerate() {
-            let blocks = part.plan(req, &mut stats);
-            units.extend(
-                blocks
+        let plans: Vec<PartPlan> = parts.iter().map(|p| p.plan(req, &mut stats)).collect();
+        let units: Vec<(usize, Vec<usize>)> = plans
+            .iter()
+            .enumerate()
+            .flat_map(|(i, plan)| {
+                plan.blocks
                     .chunks(BLOCKS_PER_UNIT)
-                    .map(|chunk| (i, chunk.to_vec())),
-            );
-        }
+                    .map(move |chunk| (i, chunk.to_vec()))
+            })
+            .collect();
         let workers = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .min(units.len());
         if workers <= 1 {
             for (i, blocks) in units {
-                if !parts[i]
-                    .read_blocks(req, blocks, &mut stats, &mut |l, e| emit(&mut first, l, e))?
-                {
+                if !parts[i].read_blocks(
+                    req,
+                    &plans[i].wanted,
+                    blocks,
+                    &mut stats,
+                    &mut |l, e| emit(&mut first, l, e),
+                )? {
                     break;
                 }
             }
@@ -338,6 +343,7 @@ impl Storage {
                             };
                             let go_on = parts[*i].read_blocks(
                                 req,
+                                &plans[*i].wanted,
                                 blocks.clone(),
                                 &mut local,
                                 &mut |l, e| emit(&mut sink, l, e),

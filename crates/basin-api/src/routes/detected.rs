@@ -11,7 +11,9 @@ use basin_logql::parse_log_query;
 use basin_model::Labels;
 use basin_query::detect::{detect_fields, field_type};
 use basin_query::label_set::Origin;
-use basin_query::{select_logs, Direction, LogSelect, QueryContext, StreamFilter};
+use basin_query::{Direction, QueryContext, StreamFilter};
+
+use super::select::select_blocking;
 use serde_json::{json, Value};
 
 use crate::params::{self, Params};
@@ -79,22 +81,17 @@ async fn sample_fields(
     .min(state.limits.max_entries_limit_per_query);
     let ctx = QueryContext::new(Some(state.limits.query_timeout));
     let _cancel = ctx.cancel_on_drop();
-    let sel = tokio::task::spawn_blocking(move || {
-        select_logs(
-            &storage,
-            &LogSelect {
-                tenant: &tenant,
-                query: &log,
-                start,
-                end: end.saturating_add(1),
-                limit,
-                direction: Direction::Backward,
-                ctx: &ctx,
-            },
-        )
-    })
-    .await
-    .map_err(|e| ApiError::Internal(format!("detect task failed: {e}")))??;
+    let sel = select_blocking(
+        storage,
+        tenant,
+        log,
+        start,
+        end,
+        limit,
+        Direction::Backward,
+        ctx,
+    )
+    .await?;
     let mut found = Found::new();
     for row in &sel.rows {
         for (k, v, origin) in row.labels.iter() {

@@ -8,6 +8,7 @@ mod misc;
 mod push;
 mod query;
 mod ready;
+mod select;
 mod tail;
 
 use std::sync::Arc;

@@ -8,13 +8,11 @@ use axum::extract::{Form, Query, State};
 use axum::http::HeaderMap;
 use axum::Json;
 use basin_logql::{parse_expr, Expr};
-use basin_query::{
-    eval_metric, select_logs, Direction, LogSelect, MetricQuery, QueryContext, Steps,
-    Value as MetricValue,
-};
+use basin_query::{eval_metric, Direction, MetricQuery, QueryContext, Steps, Value as MetricValue};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::select::select_blocking;
 use crate::encode;
 use crate::params::{self, header, now_ns, parse_duration, parse_time};
 use crate::{ApiError, AppState};
@@ -170,23 +168,8 @@ async fn run(
                 end.saturating_sub(DEFAULT_SINCE_NS)
             };
             let _ = &p.interval;
-            let sel = tokio::task::spawn_blocking(move || {
-                select_logs(
-                    &storage,
-                    &LogSelect {
-                        tenant: &tenant,
-                        query: &log,
-                        start,
-                        // Loki's end is inclusive for log queries.
-                        end: end.saturating_add(1),
-                        limit,
-                        direction,
-                        ctx: &ctx,
-                    },
-                )
-            })
-            .await
-            .map_err(|e| ApiError::Internal(format!("query task failed: {e}")))??;
+            let sel =
+                select_blocking(storage, tenant, log, start, end, limit, direction, ctx).await?;
             let mut data = json!({
                 "resultType": "streams",
                 "result": encode::streams(&sel, categorize),

@@ -11,13 +11,12 @@ use axum::response::Response;
 use basin_logql::LogExpr;
 use basin_model::TenantId;
 use basin_query::pipeline::Pipeline;
-use basin_query::{
-    select_logs, Direction, LogRow, LogSelect, LogSelection, QueryContext, StreamFilter,
-};
+use basin_query::{Direction, LogRow, LogSelection, QueryContext, StreamFilter};
 use basin_storage::Storage;
 use serde_json::{json, Value};
 use tokio::sync::broadcast::error::RecvError;
 
+use super::select::select_blocking;
 use crate::encode;
 use crate::params::{self, now_ns, parse_time, Params};
 use crate::{ApiError, AppState};
@@ -75,28 +74,18 @@ async fn run(
     limit: usize,
 ) -> Result<(), String> {
     let mut live = storage.subscribe();
-    let history = {
-        let (storage, tenant, log) = (storage.clone(), tenant.clone(), log.clone());
-        let ctx = QueryContext::new(None);
-        tokio::task::spawn_blocking(move || {
-            select_logs(
-                &storage,
-                &LogSelect {
-                    tenant: &tenant,
-                    query: &log,
-                    start,
-                    end: now_ns() + 1,
-                    limit,
-                    direction: Direction::Backward,
-                    ctx: &ctx,
-                },
-            )
-        })
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?
-    };
-    let mut history = history;
+    let mut history = select_blocking(
+        storage.clone(),
+        tenant.clone(),
+        log.clone(),
+        start,
+        now_ns(),
+        limit,
+        Direction::Backward,
+        QueryContext::new(None),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     history.rows.reverse();
     if !history.rows.is_empty() {
         socket

@@ -8,5 +8,5 @@ mod read;
 pub mod schema;
 mod write;
 
-pub use read::Part;
+pub use read::{Part, PartPlan};
 pub use write::{write_part, WrittenPart};

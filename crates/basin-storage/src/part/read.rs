@@ -21,6 +21,16 @@ use crate::manifest::PartMeta;
 use crate::scan::{ScanRequest, ScanStats};
 use crate::token_filter::token_hash;
 
+/// What a scan must read of one part: the admitted blocks, and which of the
+/// part's streams the selector wants (evaluated once per part, not per block).
+#[derive(Debug, Default)]
+pub struct PartPlan {
+    /// Admitted blocks, in order.
+    pub blocks: Vec<usize>,
+    /// Per stream of the part's index: wanted by the selector.
+    pub wanted: Vec<bool>,
+}
+
 /// An open part: its file, footer and index, ready to scan.
 pub struct Part {
     /// What the manifest says of it.
@@ -141,15 +151,15 @@ impl Part {
         stats: &mut ScanStats,
         emit: &mut dyn FnMut(&Arc<Labels>, &Entry) -> bool,
     ) -> Result<bool> {
-        let blocks = self.plan(req, stats);
-        self.read_blocks(req, blocks, stats, emit)
+        let plan = self.plan(req, stats);
+        self.read_blocks(req, &plan.wanted, plan.blocks, stats, emit)
     }
 
     /// The blocks `req` must read: those whose time range, streams and token
     /// filter admit it. Counts the pruning in `stats`.
-    pub fn plan(&self, req: &ScanRequest<'_>, stats: &mut ScanStats) -> Vec<usize> {
+    pub fn plan(&self, req: &ScanRequest<'_>, stats: &mut ScanStats) -> PartPlan {
         if self.meta.max_ts < req.start || self.meta.min_ts >= req.end {
-            return Vec::new();
+            return PartPlan::default();
         }
         stats.parts_considered += 1;
         let wanted = self.wanted_streams(req);
@@ -166,7 +176,7 @@ impl Part {
                 blocks.push(i);
             }
         }
-        blocks
+        PartPlan { blocks, wanted }
     }
 
     fn wanted_streams(&self, req: &ScanRequest<'_>) -> Vec<bool> {
@@ -176,11 +186,12 @@ impl Part {
             .collect()
     }
 
-    /// Decodes `blocks` (from [`Part::plan`]) and passes the matching entries
-    /// to `emit`; returns false if `emit` stopped.
+    /// Decodes `blocks` (from [`Part::plan`], with its `wanted` streams) and
+    /// passes the matching entries to `emit`; returns false if `emit` stopped.
     pub fn read_blocks(
         &self,
         req: &ScanRequest<'_>,
+        wanted: &[bool],
         blocks: Vec<usize>,
         stats: &mut ScanStats,
         emit: &mut dyn FnMut(&Arc<Labels>, &Entry) -> bool,
@@ -193,13 +204,12 @@ impl Part {
             stats.blocks_read += 1;
             stats.bytes_read += parquet_meta.row_group(b).compressed_size() as u64;
         }
-        let wanted = self.wanted_streams(req);
         let by_id: HashMap<u64, &Arc<Labels>> = self
             .index
             .streams
             .iter()
             .zip(&self.stream_labels)
-            .zip(&wanted)
+            .zip(wanted)
             .filter(|(_, &w)| w)
             .map(|(((id, _), labels), _)| (*id, labels))
             .collect();
