@@ -9,7 +9,7 @@ use basin_logql::{Grouping, LogRange, MatchOp, RangeOp, Stage, UnwrapConv};
 use std::sync::Arc;
 
 use basin_model::{Entry, Labels};
-use basin_storage::ScanRequest;
+use basin_storage::{Columns, ScanRequest};
 
 use crate::context::Checker;
 use crate::filter_stream::StreamFilter;
@@ -21,6 +21,43 @@ use crate::QueryError;
 
 /// One extracted sample: entry time and value.
 type Sample = (i64, f64);
+
+/// A scan worker's samples, per series.
+#[derive(Default)]
+struct SeriesSamples {
+    series: Vec<(LabelSet, Vec<Sample>)>,
+    by_key: HashMap<LabelSet, usize>,
+    /// Series of a stream whose key depends on its labels alone, by the
+    /// address of its labels (stable: the scan holds every stream's `Arc`).
+    by_stream: HashMap<usize, usize>,
+}
+
+impl SeriesSamples {
+    fn of_key(&mut self, key: LabelSet) -> usize {
+        if let Some(&i) = self.by_key.get(&key) {
+            return i;
+        }
+        self.series.push((key.clone(), Vec::new()));
+        self.by_key.insert(key, self.series.len() - 1);
+        self.series.len() - 1
+    }
+
+    fn of_stream(&mut self, labels: &Arc<Labels>, key: impl FnOnce() -> LabelSet) -> usize {
+        let addr = Arc::as_ptr(labels) as usize;
+        if let Some(&i) = self.by_stream.get(&addr) {
+            return i;
+        }
+        let i = self.of_key(key());
+        self.by_stream.insert(addr, i);
+        i
+    }
+
+    fn push(&mut self, series: usize, ts: i64, value: f64) {
+        if let Some((_, samples)) = self.series.get_mut(series) {
+            samples.push((ts, value));
+        }
+    }
+}
 
 pub(crate) fn eval_range(
     ev: &mut Eval<'_>,
@@ -61,24 +98,69 @@ pub(crate) fn eval_range(
         .saturating_sub(range.range);
     let hi = steps.end.saturating_sub(range.offset);
     let stream_filter = |labels: &Labels| streams.matches(labels);
+    // With line filters alone, a sample's series is its stream's labels and
+    // metadata (grouped): the line is read only to filter or measure it,
+    // and metadata only where the grouping keeps it.
+    let simple = unwrap.is_none() && pipeline.filters_only();
+    let kept_fields = match grouping {
+        Some(g) if simple && !g.without => Some(
+            g.labels
+                .iter()
+                .flat_map(|l| [l.clone(), l.trim_end_matches("_extracted").to_string()])
+                .collect::<Vec<_>>(),
+        ),
+        _ => None,
+    };
+    let columns = Columns {
+        line: !simple
+            || pipeline.has_stages()
+            || matches!(op, RangeOp::BytesOverTime | RangeOp::BytesRate),
+        fields: kept_fields.clone(),
+    };
     let scan = ScanRequest {
         tenant: ev.tenant,
         start: lo.saturating_add(1),
         end: hi.saturating_add(1),
         stream_filter: &stream_filter,
         required_tokens: pipeline.required_tokens(),
+        columns,
     };
-    let make_sink = || {
-        (
-            HashMap::<LabelSet, Vec<Sample>>::new(),
-            Checker::new(ev.ctx),
-        )
+    let key_of = |error: bool, set: LabelSet| {
+        let mut key = set.flattened();
+        // An error must survive grouping, or it would vanish into a silent 0.
+        if let (Some(g), false) = (grouping, error) {
+            key = group_labels(&key, g);
+        }
+        key
     };
-    let emit = |sink: &mut (HashMap<LabelSet, Vec<Sample>>, Checker<'_>),
-                labels: &Arc<Labels>,
-                entry: &Entry| {
+    let make_sink = || (SeriesSamples::default(), Checker::new(ev.ctx));
+    let emit = |sink: &mut (SeriesSamples, Checker<'_>), labels: &Arc<Labels>, entry: &Entry| {
         if !sink.1.go_on() {
             return false;
+        }
+        let samples = &mut sink.0;
+        if simple {
+            if !pipeline.keeps(&entry.line) {
+                return true;
+            }
+            let value = match op {
+                RangeOp::BytesOverTime | RangeOp::BytesRate => entry.line.len() as f64,
+                _ => 1.0,
+            };
+            let fields_matter = entry.fields.iter().any(|(name, _)| {
+                kept_fields
+                    .as_ref()
+                    .is_none_or(|kept| kept.iter().any(|k| k == name))
+            });
+            if !fields_matter {
+                let i = samples.of_stream(labels, || key_of(false, LabelSet::new(labels, &[])));
+                samples.push(i, entry.ts, value);
+                return true;
+            }
+            let key = key_of(false, LabelSet::new(labels, &entry.fields));
+            let i = samples.of_key(key);
+            samples.push(i, entry.ts, value);
+            return true;
         }
         let Some(mut row) = pipeline.run(entry.ts, &entry.line, labels, &entry.fields) else {
             return true;
@@ -104,19 +186,17 @@ pub(crate) fn eval_range(
                 _ => 1.0,
             },
         };
-        let mut key = row.labels.flattened();
-        // An error must survive grouping, or it would vanish into a silent 0.
-        if let (Some(g), false) = (grouping, row.labels.has_error()) {
-            key = group_labels(&key, g);
-        }
-        sink.0.entry(key).or_default().push((entry.ts, value));
+        let error = row.labels.has_error();
+        let key = key_of(error, row.labels);
+        let i = samples.of_key(key);
+        samples.push(i, entry.ts, value);
         true
     };
     let (sinks, stats) = ev.storage.scan_parallel(&scan, &make_sink, &emit)?;
     let mut samples: HashMap<LabelSet, Vec<Sample>> = HashMap::new();
     for (part, checker) in sinks {
         checker.finish()?;
-        for (k, mut v) in part {
+        for (k, mut v) in part.series {
             samples.entry(k).or_default().append(&mut v);
         }
     }

@@ -166,6 +166,25 @@ impl Pipeline {
         &self.tokens
     }
 
+    /// Whether every stage is a line filter: then labels are the stream's
+    /// and metadata as they came, and [`Pipeline::keeps`] decides alone.
+    pub fn filters_only(&self) -> bool {
+        self.steps.iter().all(|s| matches!(s, Step::Filter(_)))
+    }
+
+    /// Whether there is any stage at all.
+    pub fn has_stages(&self) -> bool {
+        !self.steps.is_empty()
+    }
+
+    /// Whether the line filters keep `line` (the other stages are ignored).
+    pub fn keeps(&self, line: &str) -> bool {
+        self.steps.iter().all(|s| match s {
+            Step::Filter(f) => f.matches(line),
+            _ => true,
+        })
+    }
+
     /// Runs the pipeline on one line; `None` if a stage drops it.
     pub fn run(
         &self,

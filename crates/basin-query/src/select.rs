@@ -8,7 +8,7 @@ use basin_logql::{LogExpr, Stage};
 use std::sync::Arc;
 
 use basin_model::{Entry, Labels, TenantId, TimestampNs};
-use basin_storage::{ScanRequest, ScanStats, Storage};
+use basin_storage::{Columns, ScanRequest, ScanStats, Storage};
 
 use crate::context::{Checker, QueryContext};
 use crate::filter_stream::StreamFilter;
@@ -161,6 +161,7 @@ pub fn select_logs(storage: &Storage, req: &LogSelect<'_>) -> Result<LogSelectio
         end: req.end,
         stream_filter: &stream_filter,
         required_tokens: pipeline.required_tokens(),
+        columns: Columns::all(),
     };
     let new_top = || match req.direction {
         Direction::Forward => TopK::Oldest(BinaryHeap::new()),

@@ -1,5 +1,6 @@
 use std::time::Duration;
 
+use crate::Columns;
 use basin_model::{Entry, Labels, PushBatch, StreamBatch, TenantId};
 
 use super::*;
@@ -34,6 +35,7 @@ fn lines_with(storage: &Storage, tenant: &str, tokens: &[String]) -> (Vec<String
         end: i64::MAX,
         stream_filter: &all,
         required_tokens: tokens,
+        columns: Columns::all(),
     };
     let mut out = Vec::new();
     let stats = storage
@@ -115,6 +117,7 @@ fn parts_split_by_day_and_keep_fields() {
                 end: 2 * DAY_NS,
                 stream_filter: &all,
                 required_tokens: &[],
+                columns: Columns::all(),
             },
             &mut |_, e| {
                 got.push(e.clone());
@@ -229,6 +232,7 @@ fn parallel_scan_sees_what_the_plain_scan_sees() {
         end: i64::MAX,
         stream_filter: &all,
         required_tokens: &[],
+        columns: Columns::all(),
     };
     let (sinks, stats) = storage
         .scan_parallel(&req, &|| 0u64, &|n: &mut u64, _, _| {

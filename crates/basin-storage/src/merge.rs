@@ -12,7 +12,7 @@ use crate::error::Result;
 use crate::limits::{MERGE_MAX_PARTS, MERGE_MAX_PART_ROWS, MERGE_MAX_ROWS, MERGE_MIN_PARTS};
 use crate::manifest::PartMeta;
 use crate::part::{write_part, Part};
-use crate::scan::{ScanRequest, ScanStats};
+use crate::scan::{Columns, ScanRequest, ScanStats};
 
 /// Merges every (tenant, day) that has enough small parts.
 pub fn merge_all(inner: &Inner) -> Result<()> {
@@ -64,6 +64,7 @@ fn merge(inner: &Inner, tenant: &str, day: &str, sources: &[Arc<Part>]) -> Resul
         end: i64::MAX,
         stream_filter: &all,
         required_tokens: &[],
+        columns: Columns::all(),
     };
     let mut stats = ScanStats::default();
     for part in sources {

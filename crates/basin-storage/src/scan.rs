@@ -15,6 +15,36 @@ pub struct ScanRequest<'a> {
     pub stream_filter: &'a (dyn Fn(&Labels) -> bool + Sync),
     /// Whole tokens every matching line contains.
     pub required_tokens: &'a [String],
+    /// Which parts of an entry the reader needs decoded.
+    pub columns: Columns,
+}
+
+/// The parts of an entry a read needs. Parts skip the columns left out (the
+/// line column is most of a block's bytes); the head, already in memory,
+/// passes whole entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Columns {
+    /// Whether the line is needed (if not, entries arrive with an empty line).
+    pub line: bool,
+    /// Which fields are needed: `None` for all of them.
+    pub fields: Option<Vec<String>>,
+}
+
+impl Columns {
+    /// Everything: line and all fields.
+    pub fn all() -> Self {
+        Self {
+            line: true,
+            fields: None,
+        }
+    }
+
+    /// Whether field `name` is needed.
+    pub fn wants_field(&self, name: &str) -> bool {
+        self.fields
+            .as_ref()
+            .is_none_or(|names| names.iter().any(|n| n == name))
+    }
 }
 
 /// Work a scan did, reported in query answers (`stats`).

@@ -13,7 +13,7 @@ use basin_model::Labels;
 use basin_query::{
     eval_metric, MetricQuery, QueryContext, Steps, StreamFilter, Value as MetricValue,
 };
-use basin_storage::ScanRequest;
+use basin_storage::{Columns, ScanRequest};
 use serde_json::{json, Value};
 
 use crate::encode;
@@ -53,6 +53,10 @@ pub async fn stats(
                 end: end.saturating_add(1),
                 stream_filter: &stream_filter,
                 required_tokens: &[],
+                columns: Columns {
+                    line: true,
+                    fields: Some(Vec::new()),
+                },
             },
             &mut |labels, entry| {
                 streams.insert(labels.stream_id());

@@ -218,7 +218,11 @@ impl Part {
             .fields()
             .iter()
             .enumerate()
-            .filter(|(_, f)| f.name() != super::schema::STREAM)
+            .filter(|(_, f)| match f.name().as_str() {
+                super::schema::STREAM => false,
+                LINE => req.columns.line,
+                name => column_field(name).is_none_or(|field| req.columns.wants_field(field)),
+            })
             .map(|(i, _)| i)
             .collect();
         let mask = ProjectionMask::roots(parquet_meta.file_metadata().schema_descr(), projected);
@@ -259,9 +263,11 @@ impl Part {
         let ids = column(STREAM_ID)
             .and_then(|c| c.as_primitive_opt::<UInt64Type>())
             .ok_or_else(|| corrupt(STREAM_ID))?;
-        let lines = column(LINE)
-            .and_then(|c| c.as_string_opt::<i32>())
-            .ok_or_else(|| corrupt(LINE))?;
+        let lines = match column(LINE) {
+            Some(c) => Some(c.as_string_opt::<i32>().ok_or_else(|| corrupt(LINE))?),
+            None if req.columns.line => return Err(corrupt(LINE)),
+            None => None,
+        };
         let mut fields = Vec::new();
         for (i, f) in schema.fields().iter().enumerate() {
             if let Some(name) = column_field(f.name()) {
@@ -272,6 +278,9 @@ impl Part {
                 fields.push((name.to_string(), values));
             }
         }
+        // One entry, refilled per row, so a row costs no allocation once
+        // the buffers have grown.
+        let mut entry = Entry::new(0, String::new());
         for row in 0..batch.num_rows() {
             let ts = times.value(row);
             if ts < req.start || ts >= req.end {
@@ -280,15 +289,29 @@ impl Part {
             let Some(labels) = by_id.get(&ids.value(row)) else {
                 continue;
             };
-            let entry = Entry {
-                ts,
-                line: lines.value(row).to_string(),
-                fields: fields
-                    .iter()
-                    .filter(|(_, values)| values.is_valid(row))
-                    .map(|(name, values)| (name.clone(), values.value(row).to_string()))
-                    .collect(),
-            };
+            entry.ts = ts;
+            entry.line.clear();
+            if let Some(lines) = lines {
+                entry.line.push_str(lines.value(row));
+            }
+            let mut used = 0;
+            for (name, values) in &fields {
+                if !values.is_valid(row) {
+                    continue;
+                }
+                if let Some((n, v)) = entry.fields.get_mut(used) {
+                    n.clear();
+                    n.push_str(name);
+                    v.clear();
+                    v.push_str(values.value(row));
+                } else {
+                    entry
+                        .fields
+                        .push((name.clone(), values.value(row).to_string()));
+                }
+                used += 1;
+            }
+            entry.fields.truncate(used);
             if !emit(labels, &entry) {
                 return Ok(false);
             }
