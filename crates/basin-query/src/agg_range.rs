@@ -122,7 +122,7 @@ pub(crate) fn eval_range(
         start: lo.saturating_add(1),
         end: hi.saturating_add(1),
         stream_filter: &stream_filter,
-        required_tokens: pipeline.required_tokens(),
+        needles: pipeline.needles(),
         columns,
     };
     let key_of = |error: bool, set: LabelSet| {

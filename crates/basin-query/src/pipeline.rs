@@ -6,7 +6,6 @@ use basin_logql::{
     LabelFormatOp, LabelSel, LineFilterOp, LineFilterValue, MatchOp, ParserStage, Stage,
 };
 use basin_model::Labels;
-use basin_storage::tokens::required_tokens;
 use regex::Regex;
 
 use crate::filter_line::{compile_regex, LineFilters};
@@ -85,22 +84,22 @@ static ANSI: LazyLock<Option<Regex>> =
 /// A compiled pipeline.
 pub struct Pipeline {
     steps: Vec<Step>,
-    tokens: Vec<String>,
+    needles: Vec<String>,
 }
 
 impl Pipeline {
     /// Compiles stages (everything before `unwrap`; the caller handles it).
     pub fn new(stages: &[Stage]) -> Result<Self, QueryError> {
         let mut steps = Vec::new();
-        let mut tokens = Vec::new();
+        let mut needles = Vec::new();
         let mut leading = true;
         for stage in stages {
             let step = match stage {
                 Stage::LineFilter(f) => {
-                    // Tokens are certain only for filters every kept line passed.
+                    // Needles are certain only for filters every kept line passed.
                     if leading && f.op == LineFilterOp::Contains && f.values.len() == 1 {
                         if let LineFilterValue::Text(t) = &f.values[0] {
-                            tokens.extend(required_tokens(t));
+                            needles.push(t.clone());
                         }
                     }
                     Step::Filter(LineFilters::new([f])?)
@@ -158,12 +157,12 @@ impl Pipeline {
             }
             steps.push(step);
         }
-        Ok(Self { steps, tokens })
+        Ok(Self { steps, needles })
     }
 
-    /// Whole tokens every line the pipeline keeps contains (for block pruning).
-    pub fn required_tokens(&self) -> &[String] {
-        &self.tokens
+    /// Texts every line the pipeline keeps contains (for block pruning).
+    pub fn needles(&self) -> &[String] {
+        &self.needles
     }
 
     /// Whether every stage is a line filter: then labels are the stream's
@@ -348,10 +347,10 @@ mod tests {
     }
 
     #[test]
-    fn tokens_come_from_leading_contains_filters() {
+    fn needles_come_from_leading_contains_filters() {
         let q = parse_log_query(r#"{a="b"} |= "user 42 failed" |= "x" or "y" | json |= " late ""#)
             .unwrap();
         let p = Pipeline::new(&q.stages).unwrap();
-        assert_eq!(p.required_tokens(), ["42"]);
+        assert_eq!(p.needles(), ["user 42 failed"]);
     }
 }

@@ -160,7 +160,7 @@ pub fn select_logs(storage: &Storage, req: &LogSelect<'_>) -> Result<LogSelectio
         start: req.start,
         end: req.end,
         stream_filter: &stream_filter,
-        required_tokens: pipeline.required_tokens(),
+        needles: pipeline.needles(),
         columns: Columns::all(),
     };
     let new_top = || match req.direction {

@@ -466,8 +466,10 @@ fn commit(inner: &Inner, wal: &mut Wal, group: Vec<Pending>) {
     if group.is_empty() {
         return;
     }
-    let payloads: Vec<Vec<u8>> = group.iter().map(|(_, p, _)| p.clone()).collect();
-    match wal.append_group(&payloads) {
+    let payloads: Vec<&[u8]> = group.iter().map(|(_, p, _)| p.as_slice()).collect();
+    let appended = wal.append_group(&payloads);
+    drop(payloads);
+    match appended {
         Ok(()) => {
             let mut replies = Vec::with_capacity(group.len());
             {

@@ -26,7 +26,7 @@ fn batch(tenant: &str, labels: &str, entries: Vec<Entry>) -> PushBatch {
 }
 
 /// All lines of a tenant, sorted, with the stats of the scan.
-fn lines_with(storage: &Storage, tenant: &str, tokens: &[String]) -> (Vec<String>, ScanStats) {
+fn lines_with(storage: &Storage, tenant: &str, needles: &[String]) -> (Vec<String>, ScanStats) {
     let tenant = TenantId::new(tenant).unwrap();
     let all = |_: &Labels| true;
     let req = ScanRequest {
@@ -34,7 +34,7 @@ fn lines_with(storage: &Storage, tenant: &str, tokens: &[String]) -> (Vec<String
         start: i64::MIN,
         end: i64::MAX,
         stream_filter: &all,
-        required_tokens: tokens,
+        needles,
         columns: Columns::all(),
     };
     let mut out = Vec::new();
@@ -116,7 +116,7 @@ fn parts_split_by_day_and_keep_fields() {
                 start: DAY_NS,
                 end: 2 * DAY_NS,
                 stream_filter: &all,
-                required_tokens: &[],
+                needles: &[],
                 columns: Columns::all(),
             },
             &mut |_, e| {
@@ -142,11 +142,39 @@ fn token_filter_prunes_blocks() {
         .append_blocking(batch("a", r#"{job="x"}"#, entries))
         .unwrap();
     storage.flush().unwrap();
-    let (got, stats) = lines_with(&storage, "a", &["100".to_string()]);
+    let (got, stats) = lines_with(&storage, "a", &[" 100 ".to_string()]);
     assert!(got.contains(&"request 100 ok".to_string()));
     assert_eq!(stats.blocks_total, 3);
     assert_eq!(stats.blocks_read, 1);
     assert_eq!(stats.blocks_pruned_by_tokens, 2);
+    // A bare number may sit inside a longer token: nothing can be pruned.
+    let (_, stats) = lines_with(&storage, "a", &["100".to_string()]);
+    assert_eq!(stats.blocks_read, 3);
+}
+
+#[test]
+fn trigrams_prune_blocks_for_needles_inside_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(cfg(dir.path())).unwrap();
+    let rows = 3 * crate::limits::BLOCK_ROWS as i64;
+    let entries = (0..rows)
+        .map(|i| match i {
+            10_000 => Entry::new(i, "upload id=xneedlez7f3a9c done"),
+            _ => Entry::new(i, format!("upload id={i:x} done")),
+        })
+        .collect();
+    storage
+        .append_blocking(batch("a", r#"{job="x"}"#, entries))
+        .unwrap();
+    storage.flush().unwrap();
+    // Unbounded on both sides: only the trigrams can rule blocks out.
+    let (got, stats) = lines_with(&storage, "a", &["needlez7f".to_string()]);
+    assert!(got.contains(&"upload id=xneedlez7f3a9c done".to_string()));
+    assert_eq!(stats.blocks_read, 1);
+    assert_eq!(stats.blocks_pruned_by_tokens, 2);
+    // A needle of hex digits only has no trigram worth indexing.
+    let (_, stats) = lines_with(&storage, "a", &["3a9c".to_string()]);
+    assert_eq!(stats.blocks_read, 3);
 }
 
 #[test]
@@ -231,7 +259,7 @@ fn parallel_scan_sees_what_the_plain_scan_sees() {
         start: i64::MIN,
         end: i64::MAX,
         stream_filter: &all,
-        required_tokens: &[],
+        needles: &[],
         columns: Columns::all(),
     };
     let (sinks, stats) = storage

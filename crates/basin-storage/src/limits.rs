@@ -3,7 +3,9 @@
 /// Version of the part format written now; readers accept this and older ones.
 /// 1: columns `_time`, `_stream_id`, `_stream`, `_line`, one per field; index in
 /// the footer key `basin.index`.
-pub const PART_FORMAT_VERSION: u32 = 1;
+/// 2: the token filter also holds the trigrams inside line tokens
+/// ([`crate::tokens::for_each_gram`]); version 1 parts are not pruned by them.
+pub const PART_FORMAT_VERSION: u32 = 2;
 
 /// Rows per block (Parquet row group). A block is the unit the index skips;
 /// 8192 lines of ~200 bytes is ~1.6 MB raw, about a Loki chunk, big enough for

@@ -63,7 +63,7 @@ fn merge(inner: &Inner, tenant: &str, day: &str, sources: &[Arc<Part>]) -> Resul
         start: i64::MIN,
         end: i64::MAX,
         stream_filter: &all,
-        required_tokens: &[],
+        needles: &[],
         columns: Columns::all(),
     };
     let mut stats = ScanStats::default();

@@ -2,8 +2,9 @@
 
 use basin_model::{Labels, TenantId, TimestampNs};
 
-/// A read: one tenant, a time range, the streams wanted, and tokens every
-/// matching line holds (so blocks whose token filter lacks one are skipped).
+/// A read: one tenant, a time range, the streams wanted, and texts every
+/// matching line contains (so blocks whose token filter rules one out are
+/// skipped).
 pub struct ScanRequest<'a> {
     /// Whose logs.
     pub tenant: &'a TenantId,
@@ -13,8 +14,9 @@ pub struct ScanRequest<'a> {
     pub end: TimestampNs,
     /// Which streams are wanted.
     pub stream_filter: &'a (dyn Fn(&Labels) -> bool + Sync),
-    /// Whole tokens every matching line contains.
-    pub required_tokens: &'a [String],
+    /// Texts every matching line contains (as `|=` does: case-sensitive
+    /// substrings).
+    pub needles: &'a [String],
     /// Which parts of an entry the reader needs decoded.
     pub columns: Columns,
 }

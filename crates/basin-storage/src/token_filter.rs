@@ -10,6 +10,12 @@ pub fn token_hash(token: &str) -> u64 {
     xxh3_64(token.as_bytes())
 }
 
+/// Hash of a trigram inside a token; the leading 0xff (never in UTF-8 text)
+/// keeps trigram and token hashes apart.
+pub fn gram_hash(gram: [u8; 3]) -> u64 {
+    xxh3_64(&[0xff, gram[0], gram[1], gram[2]])
+}
+
 /// Hash of an exact `field=value` pair, so equality filters on fields prune too.
 pub fn field_hash(name: &str, value: &str) -> u64 {
     let mut key = Vec::with_capacity(name.len() + value.len() + 1);

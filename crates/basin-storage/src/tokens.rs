@@ -2,6 +2,13 @@
 //!
 //! A token is a maximal run of ASCII letters, digits and `_`, or of non-ASCII
 //! bytes (so words in any script count). Tokens are case-sensitive, as `|=` is.
+//!
+//! Whole tokens only prune needles bounded on both sides (`|= "abc"` may sit
+//! inside `xabcx`), so blocks also record the trigrams inside their tokens: a
+//! line holding a needle holds every trigram inside the needle's tokens.
+//! Trigrams of hex digits alone are left out: ids and hashes make nearly all
+//! 4,096 of them appear in every block, so they would cost bytes and prune
+//! nothing.
 
 fn is_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
@@ -52,6 +59,33 @@ pub fn required_tokens(needle: &str) -> Vec<String> {
     out
 }
 
+fn is_hex(b: u8) -> bool {
+    b.is_ascii_hexdigit()
+}
+
+/// Calls `f` with every trigram of `token` that has a byte other than a hex
+/// digit (repeats included).
+pub fn for_each_gram(token: &str, mut f: impl FnMut([u8; 3])) {
+    let bytes = token.as_bytes();
+    if bytes.len() < 3 || bytes.iter().all(|&b| is_hex(b)) {
+        return;
+    }
+    for w in bytes.windows(3) {
+        if !(is_hex(w[0]) && is_hex(w[1]) && is_hex(w[2])) {
+            f([w[0], w[1], w[2]]);
+        }
+    }
+}
+
+/// The trigrams a line must hold (inside its tokens) if it contains `needle`.
+pub fn required_grams(needle: &str) -> Vec<[u8; 3]> {
+    let mut out = Vec::new();
+    for_each_token(needle, |tok| for_each_gram(tok, |g| out.push(g)));
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,5 +115,19 @@ mod tests {
         check(" needle ", &["needle"]);
         check("id=abc123 ", &["abc123"]);
         check("a b c d", &["b", "c"]);
+    }
+
+    #[test]
+    fn grams_skip_hex_only_windows() {
+        let grams = |needle: &str| -> Vec<String> {
+            required_grams(needle)
+                .iter()
+                .map(|g| String::from_utf8_lossy(g).into_owned())
+                .collect()
+        };
+        // "eed" and "7f3" are hex digits only.
+        assert_eq!(grams("needle7f3a"), ["dle", "edl", "le7", "nee"]);
+        assert!(grams("deadbeef 0123 ab").is_empty());
+        assert_eq!(grams("x-u123"), ["u12"]);
     }
 }

@@ -52,7 +52,7 @@ pub async fn stats(
                 start,
                 end: end.saturating_add(1),
                 stream_filter: &stream_filter,
-                required_tokens: &[],
+                needles: &[],
                 columns: Columns {
                     line: true,
                     fields: Some(Vec::new()),

@@ -19,7 +19,8 @@ use crate::error::{Result, StorageError};
 use crate::limits::{BLOCK_ROWS, PART_FORMAT_VERSION};
 use crate::manifest::PartMeta;
 use crate::scan::{ScanRequest, ScanStats};
-use crate::token_filter::token_hash;
+use crate::token_filter::{gram_hash, token_hash};
+use crate::tokens::{required_grams, required_tokens};
 
 /// What a scan must read of one part: the admitted blocks, and which of the
 /// part's streams the selector wants (evaluated once per part, not per block).
@@ -40,6 +41,8 @@ pub struct Part {
     arrow_meta: ArrowReaderMetadata,
     index: PartIndex,
     stream_labels: Vec<Arc<Labels>>,
+    /// Part format version (see [`PART_FORMAT_VERSION`]).
+    version: u32,
 }
 
 impl std::fmt::Debug for Part {
@@ -106,6 +109,7 @@ impl Part {
             arrow_meta,
             index,
             stream_labels,
+            version,
         })
     }
 
@@ -163,7 +167,7 @@ impl Part {
         }
         stats.parts_considered += 1;
         let wanted = self.wanted_streams(req);
-        let token_hashes: Vec<u64> = req.required_tokens.iter().map(|t| token_hash(t)).collect();
+        let token_hashes = self.needle_hashes(req.needles);
         let mut blocks = Vec::new();
         for (i, block) in self.index.blocks.iter().enumerate() {
             stats.blocks_total += 1;
@@ -177,6 +181,19 @@ impl Part {
             }
         }
         PartPlan { blocks, wanted }
+    }
+
+    /// Filter hashes every block holding all `needles` has: the needles'
+    /// bounded tokens, and the trigrams inside their tokens (version 2 on).
+    fn needle_hashes(&self, needles: &[String]) -> Vec<u64> {
+        let mut out = Vec::new();
+        for needle in needles {
+            out.extend(required_tokens(needle).iter().map(|t| token_hash(t)));
+            if self.version >= 2 {
+                out.extend(required_grams(needle).into_iter().map(gram_hash));
+            }
+        }
+        out
     }
 
     fn wanted_streams(&self, req: &ScanRequest<'_>) -> Vec<bool> {

@@ -1,5 +1,6 @@
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs::{self, File};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -10,14 +11,15 @@ use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
+use xxhash_rust::xxh3::xxh3_128;
 
 use super::index::{BlockIndex, PartIndex, INDEX_KEY, VERSION_KEY};
 use super::schema::{part_schema, LINE, STREAM, STREAM_ID, TIME};
 use crate::error::{Result, StorageError};
 use crate::filenames::tmp_of;
 use crate::limits::{BLOCK_ROWS, PART_FORMAT_VERSION};
-use crate::token_filter::{field_hash, token_hash, TokenFilter};
-use crate::tokens::for_each_token;
+use crate::token_filter::{field_hash, gram_hash, token_hash, TokenFilter};
+use crate::tokens::{for_each_gram, for_each_token};
 use crate::wal::sync_dir;
 
 /// What a written part holds.
@@ -122,6 +124,26 @@ pub fn write_part(path: &Path, streams: Vec<(Arc<Labels>, Vec<&Entry>)>) -> Resu
     })
 }
 
+/// Hasher for keys that are hashes already.
+#[derive(Default)]
+struct HashIsKey(u64);
+
+impl Hasher for HashIsKey {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u128(&mut self, n: u128) {
+        self.0 = n as u64;
+    }
+}
+
 fn encode_block(
     schema: &Arc<arrow_schema::Schema>,
     block: &[(u32, &Entry)],
@@ -129,13 +151,24 @@ fn encode_block(
     field_pos: &HashMap<&str, usize>,
 ) -> Result<(RecordBatch, BlockIndex)> {
     let mut fields: Vec<Vec<Option<&str>>> = vec![vec![None; block.len()]; field_pos.len()];
-    let mut hashes = Vec::with_capacity(block.len() * 8);
+    let mut hashes = Vec::with_capacity(block.len() * 2);
+    // Distinct line tokens, by a 128-bit hash (collisions would need about
+    // 2^64 tokens): a repeated token costs one lookup, and its trigrams are
+    // taken once.
+    let mut line_tokens: HashSet<u128, BuildHasherDefault<HashIsKey>> =
+        HashSet::with_capacity_and_hasher(block.len(), Default::default());
     let mut block_streams: Vec<u32> = Vec::new();
     for (row, (stream, entry)) in block.iter().enumerate() {
         if block_streams.last() != Some(stream) {
             block_streams.push(*stream);
         }
-        for_each_token(&entry.line, |t| hashes.push(token_hash(t)));
+        for_each_token(&entry.line, |t| {
+            let wide = xxh3_128(t.as_bytes());
+            if line_tokens.insert(wide) {
+                hashes.push(token_hash(t));
+                for_each_gram(t, |g| hashes.push(gram_hash(g)));
+            }
+        });
         for (name, value) in &entry.fields {
             if let Some(&col) = field_pos.get(name.as_str()) {
                 fields[col][row] = Some(value.as_str());

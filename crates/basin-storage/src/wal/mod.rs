@@ -71,10 +71,14 @@ impl Wal {
     }
 
     /// Appends the payloads as records and makes them durable (one fsync).
-    pub fn append_group(&mut self, payloads: &[Vec<u8>]) -> Result<()> {
-        let total: usize = payloads.iter().map(|p| p.len() + RECORD_HEADER).sum();
+    pub fn append_group<P: AsRef<[u8]>>(&mut self, payloads: &[P]) -> Result<()> {
+        let total: usize = payloads
+            .iter()
+            .map(|p| p.as_ref().len() + RECORD_HEADER)
+            .sum();
         let mut buf = Vec::with_capacity(total);
         for payload in payloads {
+            let payload = payload.as_ref();
             let len = u32::try_from(payload.len())
                 .map_err(|_| StorageError::Encode("WAL record over 4 GiB".into()))?;
             buf.extend_from_slice(&len.to_le_bytes());
