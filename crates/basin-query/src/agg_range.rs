@@ -22,40 +22,51 @@ use crate::QueryError;
 /// One extracted sample: entry time and value.
 type Sample = (i64, f64);
 
-/// A scan worker's samples, per series.
-#[derive(Default)]
-struct SeriesSamples {
-    series: Vec<(LabelSet, Vec<Sample>)>,
+/// A scan worker's per-series data (samples, or step counts).
+struct SeriesSlots<T> {
+    series: Vec<(LabelSet, T)>,
     by_key: HashMap<LabelSet, usize>,
     /// Series of a stream whose key depends on its labels alone, by the
     /// address of its labels (stable: the scan holds every stream's `Arc`).
     by_stream: HashMap<usize, usize>,
 }
 
-impl SeriesSamples {
-    fn of_key(&mut self, key: LabelSet) -> usize {
+impl<T> Default for SeriesSlots<T> {
+    fn default() -> Self {
+        Self {
+            series: Vec::new(),
+            by_key: HashMap::new(),
+            by_stream: HashMap::new(),
+        }
+    }
+}
+
+impl<T: Default> SeriesSlots<T> {
+    fn of_key(&mut self, key: LabelSet) -> &mut T {
+        let i = self.index_of_key(key);
+        &mut self.series[i].1
+    }
+
+    fn index_of_key(&mut self, key: LabelSet) -> usize {
         if let Some(&i) = self.by_key.get(&key) {
             return i;
         }
-        self.series.push((key.clone(), Vec::new()));
+        self.series.push((key.clone(), T::default()));
         self.by_key.insert(key, self.series.len() - 1);
         self.series.len() - 1
     }
 
-    fn of_stream(&mut self, labels: &Arc<Labels>, key: impl FnOnce() -> LabelSet) -> usize {
+    fn of_stream(&mut self, labels: &Arc<Labels>, key: impl FnOnce() -> LabelSet) -> &mut T {
         let addr = Arc::as_ptr(labels) as usize;
-        if let Some(&i) = self.by_stream.get(&addr) {
-            return i;
-        }
-        let i = self.of_key(key());
-        self.by_stream.insert(addr, i);
-        i
-    }
-
-    fn push(&mut self, series: usize, ts: i64, value: f64) {
-        if let Some((_, samples)) = self.series.get_mut(series) {
-            samples.push((ts, value));
-        }
+        let i = match self.by_stream.get(&addr) {
+            Some(&i) => i,
+            None => {
+                let i = self.index_of_key(key());
+                self.by_stream.insert(addr, i);
+                i
+            }
+        };
+        &mut self.series[i].1
     }
 }
 
@@ -133,8 +144,33 @@ pub(crate) fn eval_range(
         }
         key
     };
-    let make_sink = || (SeriesSamples::default(), Checker::new(ev.ctx));
-    let emit = |sink: &mut (SeriesSamples, Checker<'_>), labels: &Arc<Labels>, entry: &Entry| {
+    if simple && !scan.columns.line && matches!(op, RangeOp::CountOverTime | RangeOp::Rate) {
+        let counts = count_runs(ev, &scan, &key_of, kept_fields.as_deref(), range)?;
+        let range_s = range.range as f64 / 1e9;
+        let mut out: Vec<Series> = counts
+            .into_iter()
+            .filter_map(|(labels, counts)| {
+                let points: Vec<Option<f64>> = counts
+                    .iter()
+                    .map(|&n| match (n, op) {
+                        (0, _) => None,
+                        (n, RangeOp::Rate) => Some(n as f64 / range_s),
+                        (n, _) => Some(n as f64),
+                    })
+                    .collect();
+                points
+                    .iter()
+                    .any(Option::is_some)
+                    .then_some(Series { labels, points })
+            })
+            .collect();
+        out.sort_by(|a, b| a.labels.cmp(&b.labels));
+        return Ok(Value::Vector(out));
+    }
+    let make_sink = || (SeriesSlots::<Vec<Sample>>::default(), Checker::new(ev.ctx));
+    let emit = |sink: &mut (SeriesSlots<Vec<Sample>>, Checker<'_>),
+                labels: &Arc<Labels>,
+                entry: &Entry| {
         if !sink.1.go_on() {
             return false;
         }
@@ -152,14 +188,12 @@ pub(crate) fn eval_range(
                     .as_ref()
                     .is_none_or(|kept| kept.iter().any(|k| k == name))
             });
-            if !fields_matter {
-                let i = samples.of_stream(labels, || key_of(false, LabelSet::new(labels, &[])));
-                samples.push(i, entry.ts, value);
-                return true;
-            }
-            let key = key_of(false, LabelSet::new(labels, &entry.fields));
-            let i = samples.of_key(key);
-            samples.push(i, entry.ts, value);
+            let series = if fields_matter {
+                samples.of_key(key_of(false, LabelSet::new(labels, &entry.fields)))
+            } else {
+                samples.of_stream(labels, || key_of(false, LabelSet::new(labels, &[])))
+            };
+            series.push((entry.ts, value));
             return true;
         }
         let Some(mut row) = pipeline.run(entry.ts, &entry.line, labels, &entry.fields) else {
@@ -187,9 +221,9 @@ pub(crate) fn eval_range(
             },
         };
         let error = row.labels.has_error();
-        let key = key_of(error, row.labels);
-        let i = samples.of_key(key);
-        samples.push(i, entry.ts, value);
+        samples
+            .of_key(key_of(error, row.labels))
+            .push((entry.ts, value));
         true
     };
     let (sinks, stats) = ev.storage.scan_parallel(&scan, &make_sink, &emit)?;
@@ -244,6 +278,88 @@ pub(crate) fn eval_range(
     }
     out.sort_by(|a, b| a.labels.cmp(&b.labels));
     Ok(Value::Vector(out))
+}
+
+/// Counts per step and series for `count_over_time` and `rate` over line
+/// filters alone and no line filter: reads runs of times, never a line, and
+/// adds each time to the steps whose window holds it through a difference
+/// array (O(1) a row, whatever the range).
+fn count_runs(
+    ev: &mut Eval<'_>,
+    scan: &ScanRequest<'_>,
+    key_of: &(dyn Fn(bool, LabelSet) -> LabelSet + Sync),
+    kept_fields: Option<&[String]>,
+    range: &LogRange,
+) -> Result<Vec<(LabelSet, Vec<i64>)>, QueryError> {
+    let steps = ev.steps;
+    let n = steps.len();
+    let step = i128::from(steps.step.max(1));
+    let start = i128::from(steps.start);
+    let ceil_div = |a: i128| -((-a).div_euclid(step));
+    // Sample t is in the window of step i iff t + offset <= at(i) < t + offset + range.
+    let steps_of = |t: i64| {
+        let t = i128::from(t) + i128::from(range.offset);
+        let lo = ceil_div(t - start).max(0);
+        let hi = (ceil_div(t + i128::from(range.range) - start) - 1).min(n as i128 - 1);
+        (lo <= hi).then_some((lo as usize, hi as usize))
+    };
+    let add = |diff: &mut Vec<i64>, times: &[i64]| {
+        if diff.is_empty() {
+            diff.resize(n + 1, 0);
+        }
+        for &t in times {
+            if let Some((lo, hi)) = steps_of(t) {
+                diff[lo] += 1;
+                diff[hi + 1] -= 1;
+            }
+        }
+    };
+    let make_sink = || (SeriesSlots::<Vec<i64>>::default(), Checker::new(ev.ctx));
+    let emit = |sink: &mut (SeriesSlots<Vec<i64>>, Checker<'_>),
+                labels: &Arc<Labels>,
+                fields: &[(String, String)],
+                times: &[i64]| {
+        if !sink.1.go_on() {
+            return false;
+        }
+        let fields_matter = fields
+            .iter()
+            .any(|(name, _)| kept_fields.is_none_or(|kept| kept.iter().any(|k| k == name)));
+        let diff = if fields_matter {
+            sink.0.of_key(key_of(false, LabelSet::new(labels, fields)))
+        } else {
+            sink.0
+                .of_stream(labels, || key_of(false, LabelSet::new(labels, &[])))
+        };
+        add(diff, times);
+        true
+    };
+    let (sinks, stats) = ev.storage.scan_runs_parallel(scan, &make_sink, &emit)?;
+    ev.stats.add(&stats);
+    let mut total: HashMap<LabelSet, Vec<i64>> = HashMap::new();
+    for (slots, checker) in sinks {
+        checker.finish()?;
+        for (key, diff) in slots.series {
+            let sum = total.entry(key).or_insert_with(|| vec![0; n + 1]);
+            for (s, d) in sum.iter_mut().zip(&diff) {
+                *s += d;
+            }
+        }
+    }
+    Ok(total
+        .into_iter()
+        .map(|(key, diff)| {
+            let mut running = 0;
+            let counts = diff[..n]
+                .iter()
+                .map(|d| {
+                    running += d;
+                    running
+                })
+                .collect();
+            (key, counts)
+        })
+        .collect())
 }
 
 fn convert(raw: &str, conv: UnwrapConv) -> Option<f64> {

@@ -19,12 +19,17 @@ use crate::limits::WAL_MAX_GROUP_BYTES;
 use crate::maintenance::{self, Nudge};
 use crate::manifest::Manifest;
 use crate::part::{Part, PartPlan};
-use crate::scan::{ScanRequest, ScanStats};
+use crate::scan::{ParallelRunSink, ScanRequest, ScanStats};
 use crate::wal::{self, Wal};
 
 /// Blocks one scan worker takes at a time: small enough to spread a big
 /// part over every core, large enough that handing out work costs nothing.
 const BLOCKS_PER_UNIT: usize = 4;
+
+/// Reads some blocks of a part (given the streams wanted) into a sink;
+/// false stops the scan.
+type ReadUnit<'a, S> =
+    dyn Fn(&Part, &[bool], Vec<usize>, &mut ScanStats, &mut S) -> Result<bool> + Sync + 'a;
 
 /// Batches a live-tail subscriber may fall behind before it loses some.
 const LIVE_BUFFER: usize = 4096;
@@ -281,13 +286,63 @@ impl Storage {
         make_sink: &(dyn Fn() -> S + Sync),
         emit: &(dyn Fn(&mut S, &Arc<Labels>, &Entry) -> bool + Sync),
     ) -> Result<(Vec<S>, ScanStats)> {
+        self.on_every_core(
+            req,
+            make_sink,
+            emit,
+            &|part, wanted, blocks, stats, sink| {
+                part.read_blocks(req, wanted, blocks, stats, &mut |l, e| emit(sink, l, e))
+            },
+        )
+    }
+
+    /// Like [`Storage::scan_parallel`] for reads that need no line: parts
+    /// pass runs of rows of one stream (and, where `req.columns` asks for
+    /// fields, equal values of those) as a slice of their times, without
+    /// building an entry per row. The head passes one-row runs.
+    pub fn scan_runs_parallel<S: Send>(
+        &self,
+        req: &ScanRequest<'_>,
+        make_sink: &(dyn Fn() -> S + Sync),
+        emit: &ParallelRunSink<'_, S>,
+    ) -> Result<(Vec<S>, ScanStats)> {
+        let head_emit = |sink: &mut S, labels: &Arc<Labels>, e: &Entry| {
+            let fields: Vec<(String, String)> = e
+                .fields
+                .iter()
+                .filter(|(name, _)| req.columns.wants_field(name))
+                .cloned()
+                .collect();
+            emit(sink, labels, &fields, &[e.ts])
+        };
+        self.on_every_core(
+            req,
+            make_sink,
+            &head_emit,
+            &|part, wanted, blocks, stats, sink| {
+                part.read_runs(req, wanted, blocks, stats, &mut |l, f, t| {
+                    emit(sink, l, f, t)
+                })
+            },
+        )
+    }
+
+    /// Runs a scan: the head into the first sink, then the parts' admitted
+    /// blocks, in units of [`BLOCKS_PER_UNIT`], by one worker per core.
+    fn on_every_core<S: Send>(
+        &self,
+        req: &ScanRequest<'_>,
+        make_sink: &(dyn Fn() -> S + Sync),
+        head_emit: &(dyn Fn(&mut S, &Arc<Labels>, &Entry) -> bool + Sync),
+        read_unit: &ReadUnit<'_, S>,
+    ) -> Result<(Vec<S>, ScanStats)> {
         let mut stats = ScanStats::default();
         let mut first = make_sink();
         let (frozen, parts) = {
             let state = read(&self.inner.state);
             if !state
                 .active
-                .scan(req, &mut stats, &mut |l, e| emit(&mut first, l, e))
+                .scan(req, &mut stats, &mut |l, e| head_emit(&mut first, l, e))
             {
                 return Ok((vec![first], stats));
             }
@@ -296,7 +351,7 @@ impl Storage {
         for f in &frozen {
             if !f
                 .head
-                .scan(req, &mut stats, &mut |l, e| emit(&mut first, l, e))
+                .scan(req, &mut stats, &mut |l, e| head_emit(&mut first, l, e))
             {
                 return Ok((vec![first], stats));
             }
@@ -316,13 +371,7 @@ impl Storage {
             .min(units.len());
         if workers <= 1 {
             for (i, blocks) in units {
-                if !parts[i].read_blocks(
-                    req,
-                    &plans[i].wanted,
-                    blocks,
-                    &mut stats,
-                    &mut |l, e| emit(&mut first, l, e),
-                )? {
+                if !read_unit(&parts[i], &plans[i].wanted, blocks, &mut stats, &mut first)? {
                     break;
                 }
             }
@@ -341,12 +390,12 @@ impl Storage {
                             let Some((i, blocks)) = units.get(n) else {
                                 break;
                             };
-                            let go_on = parts[*i].read_blocks(
-                                req,
+                            let go_on = read_unit(
+                                &parts[*i],
                                 &plans[*i].wanted,
                                 blocks.clone(),
                                 &mut local,
-                                &mut |l, e| emit(&mut sink, l, e),
+                                &mut sink,
                             )?;
                             if !go_on {
                                 stop.store(true, Ordering::Relaxed);

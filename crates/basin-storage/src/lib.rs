@@ -30,5 +30,5 @@ pub mod wal;
 pub use config::StorageConfig;
 pub use engine::Storage;
 pub use error::StorageError;
-pub use scan::{Columns, ScanRequest, ScanStats};
+pub use scan::{Columns, FieldPairs, ParallelRunSink, RunSink, ScanRequest, ScanStats};
 pub use time::day_of;

@@ -1,5 +1,7 @@
 //! What a read asks of storage, and what it cost.
 
+use std::sync::Arc;
+
 use basin_model::{Labels, TenantId, TimestampNs};
 
 /// A read: one tenant, a time range, the streams wanted, and texts every
@@ -20,6 +22,17 @@ pub struct ScanRequest<'a> {
     /// Which parts of an entry the reader needs decoded.
     pub columns: Columns,
 }
+
+/// Field name and value pairs, as an entry holds them.
+pub type FieldPairs = [(String, String)];
+
+/// Receives a run of rows: one stream, equal projected fields, their
+/// times; returns false to stop the scan.
+pub type RunSink<'a> = dyn FnMut(&Arc<Labels>, &FieldPairs, &[i64]) -> bool + 'a;
+
+/// Like [`RunSink`], for parallel scans: each worker passes its own sink `S`.
+pub type ParallelRunSink<'a, S> =
+    dyn Fn(&mut S, &Arc<Labels>, &FieldPairs, &[i64]) -> bool + Sync + 'a;
 
 /// The parts of an entry a read needs. Parts skip the columns left out (the
 /// line column is most of a block's bytes); the head, already in memory,

@@ -5,10 +5,11 @@ use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{TimestampNanosecondType, UInt64Type};
-use arrow_array::{Array, RecordBatch};
+use arrow_array::{Array, RecordBatch, StringArray, TimestampNanosecondArray, UInt64Array};
 use basin_model::{Entry, Labels, StreamId};
 use parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder,
 };
 use parquet::arrow::ProjectionMask;
 
@@ -18,7 +19,7 @@ use super::schema::{column_field, LINE, STREAM_ID, TIME};
 use crate::error::{Result, StorageError};
 use crate::limits::{BLOCK_ROWS, PART_FORMAT_VERSION};
 use crate::manifest::PartMeta;
-use crate::scan::{ScanRequest, ScanStats};
+use crate::scan::{RunSink, ScanRequest, ScanStats};
 use crate::token_filter::{gram_hash, token_hash};
 use crate::tokens::{required_grams, required_tokens};
 
@@ -31,6 +32,9 @@ pub struct PartPlan {
     /// Per stream of the part's index: wanted by the selector.
     pub wanted: Vec<bool>,
 }
+
+/// The labels of the wanted streams, by stream id.
+type StreamsById<'a> = HashMap<u64, &'a Arc<Labels>>;
 
 /// An open part: its file, footer and index, ready to scan.
 pub struct Part {
@@ -213,15 +217,100 @@ impl Part {
         stats: &mut ScanStats,
         emit: &mut dyn FnMut(&Arc<Labels>, &Entry) -> bool,
     ) -> Result<bool> {
-        if blocks.is_empty() {
+        let Some((by_id, reader)) =
+            self.open_blocks(req, wanted, blocks, stats, req.columns.line)?
+        else {
             return Ok(true);
+        };
+        for batch in reader {
+            let batch = batch?;
+            stats.rows_read += batch.num_rows() as u64;
+            if !self.emit_batch(&batch, req, &by_id, emit)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Like [`Part::read_blocks`] without the line: passes runs of rows of
+    /// one stream and equal projected fields, as the times of the rows in
+    /// the request's range. Returns false if `emit` stopped.
+    pub fn read_runs(
+        &self,
+        req: &ScanRequest<'_>,
+        wanted: &[bool],
+        blocks: Vec<usize>,
+        stats: &mut ScanStats,
+        emit: &mut RunSink<'_>,
+    ) -> Result<bool> {
+        let Some((by_id, reader)) = self.open_blocks(req, wanted, blocks, stats, false)? else {
+            return Ok(true);
+        };
+        let mut times_in_run: Vec<i64> = Vec::with_capacity(BLOCK_ROWS);
+        let mut run_fields: Vec<(String, String)> = Vec::new();
+        for batch in reader {
+            let batch = batch?;
+            stats.rows_read += batch.num_rows() as u64;
+            let (times, ids, fields) = self.columns_of(&batch)?;
+            let mut labels: Option<&Arc<Labels>> = None;
+            for row in 0..batch.num_rows() {
+                let id = ids.value(row);
+                let boundary = row == 0
+                    || id != ids.value(row - 1)
+                    || fields.iter().any(|(_, v)| {
+                        v.is_valid(row) != v.is_valid(row - 1)
+                            || (v.is_valid(row) && v.value(row) != v.value(row - 1))
+                    });
+                if boundary {
+                    if let Some(l) = labels {
+                        if !times_in_run.is_empty() && !emit(l, &run_fields, &times_in_run) {
+                            return Ok(false);
+                        }
+                    }
+                    times_in_run.clear();
+                    labels = by_id.get(&id).copied();
+                    run_fields.clear();
+                    run_fields.extend(
+                        fields
+                            .iter()
+                            .filter(|(_, v)| v.is_valid(row))
+                            .map(|(n, v)| (n.to_string(), v.value(row).to_string())),
+                    );
+                }
+                let ts = times.value(row);
+                if labels.is_some() && ts >= req.start && ts < req.end {
+                    times_in_run.push(ts);
+                }
+            }
+            if let Some(l) = labels {
+                if !times_in_run.is_empty() && !emit(l, &run_fields, &times_in_run) {
+                    return Ok(false);
+                }
+            }
+            times_in_run.clear();
+        }
+        Ok(true)
+    }
+
+    /// Counts `blocks` as read and opens a reader over them, projected to
+    /// what `req` needs; `None` if there is nothing to read.
+    fn open_blocks(
+        &self,
+        req: &ScanRequest<'_>,
+        wanted: &[bool],
+        blocks: Vec<usize>,
+        stats: &mut ScanStats,
+        with_line: bool,
+    ) -> Result<Option<(StreamsById<'_>, ParquetRecordBatchReader)>> {
+        if blocks.is_empty() {
+            return Ok(None);
         }
         let parquet_meta = self.arrow_meta.metadata();
         for &b in &blocks {
             stats.blocks_read += 1;
             stats.bytes_read += parquet_meta.row_group(b).compressed_size() as u64;
         }
-        let by_id: HashMap<u64, &Arc<Labels>> = self
+        let by_id: StreamsById<'_> = self
             .index
             .streams
             .iter()
@@ -237,7 +326,7 @@ impl Part {
             .enumerate()
             .filter(|(_, f)| match f.name().as_str() {
                 super::schema::STREAM => false,
-                LINE => req.columns.line,
+                LINE => with_line,
                 name => column_field(name).is_none_or(|field| req.columns.wants_field(field)),
             })
             .map(|(i, _)| i)
@@ -251,50 +340,65 @@ impl Part {
         .with_projection(mask)
         .with_batch_size(BLOCK_ROWS)
         .build()?;
-        for batch in reader {
-            let batch = batch?;
-            stats.rows_read += batch.num_rows() as u64;
-            if !self.emit_batch(&batch, req, &by_id, emit)? {
-                return Ok(false);
-            }
-        }
-        Ok(true)
+        Ok(Some((by_id, reader)))
     }
 
-    fn emit_batch(
+    /// A batch's time and stream id columns, and its field columns by name.
+    #[allow(clippy::type_complexity)]
+    fn columns_of<'b>(
         &self,
-        batch: &RecordBatch,
-        req: &ScanRequest<'_>,
-        by_id: &HashMap<u64, &Arc<Labels>>,
-        emit: &mut dyn FnMut(&Arc<Labels>, &Entry) -> bool,
-    ) -> Result<bool> {
-        let corrupt = |what: &str| StorageError::Corruption {
-            path: self.path.clone(),
-            detail: format!("column {what} missing or of the wrong type"),
-        };
-        let schema = batch.schema();
+        batch: &'b RecordBatch,
+    ) -> Result<(
+        &'b TimestampNanosecondArray,
+        &'b UInt64Array,
+        Vec<(&'b str, &'b StringArray)>,
+    )> {
+        let schema = batch.schema_ref();
         let column = |name: &str| schema.index_of(name).ok().map(|i| batch.column(i));
         let times = column(TIME)
             .and_then(|c| c.as_primitive_opt::<TimestampNanosecondType>())
-            .ok_or_else(|| corrupt(TIME))?;
+            .ok_or_else(|| self.corrupt_column(TIME))?;
         let ids = column(STREAM_ID)
             .and_then(|c| c.as_primitive_opt::<UInt64Type>())
-            .ok_or_else(|| corrupt(STREAM_ID))?;
-        let lines = match column(LINE) {
-            Some(c) => Some(c.as_string_opt::<i32>().ok_or_else(|| corrupt(LINE))?),
-            None if req.columns.line => return Err(corrupt(LINE)),
-            None => None,
-        };
+            .ok_or_else(|| self.corrupt_column(STREAM_ID))?;
         let mut fields = Vec::new();
         for (i, f) in schema.fields().iter().enumerate() {
             if let Some(name) = column_field(f.name()) {
                 let values = batch
                     .column(i)
                     .as_string_opt::<i32>()
-                    .ok_or_else(|| corrupt(f.name()))?;
-                fields.push((name.to_string(), values));
+                    .ok_or_else(|| self.corrupt_column(f.name()))?;
+                fields.push((name, values));
             }
         }
+        Ok((times, ids, fields))
+    }
+
+    fn corrupt_column(&self, what: &str) -> StorageError {
+        StorageError::Corruption {
+            path: self.path.clone(),
+            detail: format!("column {what} missing or of the wrong type"),
+        }
+    }
+
+    fn emit_batch(
+        &self,
+        batch: &RecordBatch,
+        req: &ScanRequest<'_>,
+        by_id: &StreamsById<'_>,
+        emit: &mut dyn FnMut(&Arc<Labels>, &Entry) -> bool,
+    ) -> Result<bool> {
+        let (times, ids, fields) = self.columns_of(batch)?;
+        let lines = match batch.schema_ref().index_of(LINE) {
+            Ok(i) => Some(
+                batch
+                    .column(i)
+                    .as_string_opt::<i32>()
+                    .ok_or_else(|| self.corrupt_column(LINE))?,
+            ),
+            Err(_) if req.columns.line => return Err(self.corrupt_column(LINE)),
+            Err(_) => None,
+        };
         // One entry, refilled per row, so a row costs no allocation once
         // the buffers have grown.
         let mut entry = Entry::new(0, String::new());
@@ -324,7 +428,7 @@ impl Part {
                 } else {
                     entry
                         .fields
-                        .push((name.clone(), values.value(row).to_string()));
+                        .push((name.to_string(), values.value(row).to_string()));
                 }
                 used += 1;
             }
