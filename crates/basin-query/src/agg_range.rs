@@ -14,7 +14,7 @@ use basin_storage::{Columns, ScanRequest};
 use crate::context::Checker;
 use crate::filter_stream::StreamFilter;
 use crate::label_set::{LabelSet, Origin, ERROR_LABEL};
-use crate::metric::{Eval, Series, Value};
+use crate::metric::{Eval, Series, Steps, Value};
 use crate::pipe_label_filter::{parse_go_duration, CompiledFilter};
 use crate::pipeline::Pipeline;
 use crate::QueryError;
@@ -280,6 +280,83 @@ pub(crate) fn eval_range(
     Ok(Value::Vector(out))
 }
 
+/// Which steps' windows hold a time: step `i` at `at(i)` holds `t` iff
+/// `t + offset <= at(i) < t + offset + range`. In i128, so no request time
+/// can overflow.
+struct StepWindows {
+    start: i128,
+    step: i128,
+    n: usize,
+    offset: i128,
+    range: i128,
+}
+
+impl StepWindows {
+    fn new(steps: Steps, offset: i64, range: i64) -> Self {
+        Self {
+            start: i128::from(steps.start),
+            step: i128::from(steps.step.max(1)),
+            n: steps.len(),
+            offset: i128::from(offset),
+            range: i128::from(range),
+        }
+    }
+
+    fn at(&self, i: i128) -> i128 {
+        self.start + i * self.step
+    }
+
+    /// First and last step holding `t` (the last may be before the first).
+    fn bounds(&self, t: i64) -> (i128, i128) {
+        let ceil_div = |a: i128| -((-a).div_euclid(self.step));
+        let u = i128::from(t) + self.offset;
+        (
+            ceil_div(u - self.start),
+            ceil_div(u + self.range - self.start) - 1,
+        )
+    }
+
+    /// Adds every time to the difference array `diff` (`n + 1` slots) of
+    /// the steps holding it. A time a little after the previous one moves
+    /// the bounds forward a step or two without a division; any other time
+    /// computes them afresh.
+    fn add(&self, diff: &mut [i64], times: &[i64]) {
+        let last = self.n as i128 - 1;
+        let mut prev = None;
+        let (mut lo, mut hi) = (0, -1);
+        // at(lo) and at(hi + 1), kept in step with lo and hi.
+        let (mut lo_at, mut hi_next_at) = (self.at(lo), self.at(hi + 1));
+        for &t in times {
+            let u = i128::from(t) + self.offset;
+            let end = u + self.range;
+            let moved = prev.is_some_and(|p| p <= t) && {
+                let mut budget = 4;
+                while budget > 0 && lo_at < u {
+                    lo += 1;
+                    lo_at += self.step;
+                    budget -= 1;
+                }
+                while budget > 0 && hi_next_at < end {
+                    hi += 1;
+                    hi_next_at += self.step;
+                    budget -= 1;
+                }
+                lo_at >= u && hi_next_at >= end
+            };
+            if !moved {
+                (lo, hi) = self.bounds(t);
+                (lo_at, hi_next_at) = (self.at(lo), self.at(hi + 1));
+            }
+            prev = Some(t);
+            let (from, to) = (lo.max(0), hi.min(last));
+            if from <= to {
+                diff[from as usize] += 1;
+                diff[to as usize + 1] -= 1;
+            }
+        }
+    }
+}
+
 /// Counts per step and series for `count_over_time` and `rate` over line
 /// filters alone and no line filter: reads runs of times, never a line, and
 /// adds each time to the steps whose window holds it through a difference
@@ -291,28 +368,13 @@ fn count_runs(
     kept_fields: Option<&[String]>,
     range: &LogRange,
 ) -> Result<Vec<(LabelSet, Vec<i64>)>, QueryError> {
-    let steps = ev.steps;
-    let n = steps.len();
-    let step = i128::from(steps.step.max(1));
-    let start = i128::from(steps.start);
-    let ceil_div = |a: i128| -((-a).div_euclid(step));
-    // Sample t is in the window of step i iff t + offset <= at(i) < t + offset + range.
-    let steps_of = |t: i64| {
-        let t = i128::from(t) + i128::from(range.offset);
-        let lo = ceil_div(t - start).max(0);
-        let hi = (ceil_div(t + i128::from(range.range) - start) - 1).min(n as i128 - 1);
-        (lo <= hi).then_some((lo as usize, hi as usize))
-    };
+    let n = ev.steps.len();
+    let windows = StepWindows::new(ev.steps, range.offset, range.range);
     let add = |diff: &mut Vec<i64>, times: &[i64]| {
         if diff.is_empty() {
             diff.resize(n + 1, 0);
         }
-        for &t in times {
-            if let Some((lo, hi)) = steps_of(t) {
-                diff[lo] += 1;
-                diff[hi + 1] -= 1;
-            }
-        }
+        windows.add(diff, times);
     };
     let make_sink = || (SeriesSlots::<Vec<i64>>::default(), Checker::new(ev.ctx));
     let emit = |sink: &mut (SeriesSlots<Vec<i64>>, Checker<'_>),
@@ -533,5 +595,58 @@ mod tests {
             .collect();
         let r = extrapolated_rate(&pts, (0, 60_000_000_000), 60.0).unwrap();
         assert!((r - 1.0).abs() < 1e-9, "{r}");
+    }
+
+    /// Every time against every step, the slow way.
+    fn brute(steps: Steps, offset: i64, range: i64, times: &[i64]) -> Vec<i64> {
+        (0..steps.len())
+            .map(|i| {
+                let at = steps.at(i) - offset;
+                times.iter().filter(|&&t| t > at - range && t <= at).count() as i64
+            })
+            .collect()
+    }
+
+    #[test]
+    fn difference_arrays_match_windows() {
+        let steps = Steps {
+            start: 1_000,
+            end: 2_000,
+            step: 70,
+        };
+        let mut times: Vec<i64> = (0..400).map(|i| 700 + i * 7 + (i % 5)).collect();
+        times.extend([2_100, 900, 1_500, 1_000, 1_070]); // going back, on edges
+        let instant = Steps {
+            start: 2_000,
+            end: 2_000,
+            step: 1,
+        };
+        let mut windows = StepWindows::new(instant, 0, 1_500);
+        let mut diff = vec![0; 2];
+        windows.add(&mut diff, &times);
+        assert_eq!(diff[0], brute(instant, 0, 1_500, &times)[0]);
+        windows = StepWindows::new(instant, 0, i64::MAX);
+        diff = vec![0; 2];
+        windows.add(&mut diff, &[i64::MIN + 1, -5, 0, 1_999, 2_000, 2_001]);
+        // i64::MIN + 1 is just outside (2000 - i64::MAX, 2000].
+        assert_eq!(diff[0], 4);
+        for (offset, range) in [(0, 70), (0, 200), (50, 30), (-40, 1_000), (0, 1)] {
+            let windows = StepWindows::new(steps, offset, range);
+            let mut diff = vec![0; steps.len() + 1];
+            windows.add(&mut diff, &times);
+            let mut running = 0;
+            let got: Vec<i64> = diff[..steps.len()]
+                .iter()
+                .map(|d| {
+                    running += d;
+                    running
+                })
+                .collect();
+            assert_eq!(
+                got,
+                brute(steps, offset, range, &times),
+                "offset {offset} range {range}"
+            );
+        }
     }
 }
