@@ -170,6 +170,7 @@ pub fn stats(s: &ScanStats, returned: usize, started: Instant) -> Value {
             "blocksPrunedByRangeOrStream": s.blocks_pruned_by_range_or_stream,
             "blocksPrunedByTokens": s.blocks_pruned_by_tokens,
             "blocksRead": s.blocks_read,
+            "blocksCounted": s.blocks_counted,
             "rowsRead": s.rows_read,
             "headEntriesRead": s.head_entries_read,
         }

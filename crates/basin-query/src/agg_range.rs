@@ -9,6 +9,7 @@ use basin_logql::{Grouping, LogRange, MatchOp, RangeOp, Stage, UnwrapConv};
 use std::sync::Arc;
 
 use basin_model::{Entry, Labels};
+use basin_storage::part::counts::BUCKET_NS;
 use basin_storage::{Columns, ScanRequest};
 
 use crate::context::Checker;
@@ -320,13 +321,14 @@ impl StepWindows {
     /// the steps holding it. A time a little after the previous one moves
     /// the bounds forward a step or two without a division; any other time
     /// computes them afresh.
-    fn add(&self, diff: &mut [i64], times: &[i64]) {
+    fn add(&self, diff: &mut [i64], times: &[i64], weights: Option<&[u32]>) {
         let last = self.n as i128 - 1;
         let mut prev = None;
         let (mut lo, mut hi) = (0, -1);
         // at(lo) and at(hi + 1), kept in step with lo and hi.
         let (mut lo_at, mut hi_next_at) = (self.at(lo), self.at(hi + 1));
-        for &t in times {
+        for (i, &t) in times.iter().enumerate() {
+            let weight = weights.and_then(|w| w.get(i)).map_or(1, |&w| i64::from(w));
             let u = i128::from(t) + self.offset;
             let end = u + self.range;
             let moved = prev.is_some_and(|p| p <= t) && {
@@ -350,8 +352,8 @@ impl StepWindows {
             prev = Some(t);
             let (from, to) = (lo.max(0), hi.min(last));
             if from <= to {
-                diff[from as usize] += 1;
-                diff[to as usize + 1] -= 1;
+                diff[from as usize] += weight;
+                diff[to as usize + 1] -= weight;
             }
         }
     }
@@ -370,17 +372,25 @@ fn count_runs(
 ) -> Result<Vec<(LabelSet, Vec<i64>)>, QueryError> {
     let n = ev.steps.len();
     let windows = StepWindows::new(ev.steps, range.offset, range.range);
-    let add = |diff: &mut Vec<i64>, times: &[i64]| {
+    let add = |diff: &mut Vec<i64>, times: &[i64], weights: Option<&[u32]>| {
         if diff.is_empty() {
             diff.resize(n + 1, 0);
         }
-        windows.add(diff, times);
+        windows.add(diff, times, weights);
     };
+    // Per-minute counts answer exactly when every window starts and ends on
+    // a whole minute.
+    let minute = |ns: i64| ns.rem_euclid(BUCKET_NS) == 0;
+    let use_counts = minute(ev.steps.start)
+        && minute(ev.steps.step)
+        && minute(range.range)
+        && minute(range.offset);
     let make_sink = || (SeriesSlots::<Vec<i64>>::default(), Checker::new(ev.ctx));
     let emit = |sink: &mut (SeriesSlots<Vec<i64>>, Checker<'_>),
                 labels: &Arc<Labels>,
                 fields: &[(String, String)],
-                times: &[i64]| {
+                times: &[i64],
+                weights: Option<&[u32]>| {
         if !sink.1.go_on() {
             return false;
         }
@@ -393,10 +403,12 @@ fn count_runs(
             sink.0
                 .of_stream(labels, || key_of(false, LabelSet::new(labels, &[])))
         };
-        add(diff, times);
+        add(diff, times, weights);
         true
     };
-    let (sinks, stats) = ev.storage.scan_runs_parallel(scan, &make_sink, &emit)?;
+    let (sinks, stats) = ev
+        .storage
+        .scan_runs_parallel(scan, use_counts, &make_sink, &emit)?;
     ev.stats.add(&stats);
     let mut total: HashMap<LabelSet, Vec<i64>> = HashMap::new();
     for (slots, checker) in sinks {
@@ -623,17 +635,17 @@ mod tests {
         };
         let mut windows = StepWindows::new(instant, 0, 1_500);
         let mut diff = vec![0; 2];
-        windows.add(&mut diff, &times);
+        windows.add(&mut diff, &times, None);
         assert_eq!(diff[0], brute(instant, 0, 1_500, &times)[0]);
         windows = StepWindows::new(instant, 0, i64::MAX);
         diff = vec![0; 2];
-        windows.add(&mut diff, &[i64::MIN + 1, -5, 0, 1_999, 2_000, 2_001]);
+        windows.add(&mut diff, &[i64::MIN + 1, -5, 0, 1_999, 2_000, 2_001], None);
         // i64::MIN + 1 is just outside (2000 - i64::MAX, 2000].
         assert_eq!(diff[0], 4);
         for (offset, range) in [(0, 70), (0, 200), (50, 30), (-40, 1_000), (0, 1)] {
             let windows = StepWindows::new(steps, offset, range);
             let mut diff = vec![0; steps.len() + 1];
-            windows.add(&mut diff, &times);
+            windows.add(&mut diff, &times, None);
             let mut running = 0;
             let got: Vec<i64> = diff[..steps.len()]
                 .iter()

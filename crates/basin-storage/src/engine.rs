@@ -19,7 +19,7 @@ use crate::limits::WAL_MAX_GROUP_BYTES;
 use crate::maintenance::{self, Nudge};
 use crate::manifest::Manifest;
 use crate::part::{Part, PartPlan};
-use crate::scan::{ParallelRunSink, ScanRequest, ScanStats};
+use crate::scan::{FieldPairs, ParallelRunSink, ScanRequest, ScanStats};
 use crate::wal::{self, Wal};
 
 /// Blocks one scan worker takes at a time: small enough to spread a big
@@ -30,6 +30,10 @@ const BLOCKS_PER_UNIT: usize = 4;
 /// false stops the scan.
 type ReadUnit<'a, S> =
     dyn Fn(&Part, &[bool], Vec<usize>, &mut ScanStats, &mut S) -> Result<bool> + Sync + 'a;
+
+/// Longest the WAL writer waits at once for a flush to finish before it
+/// takes more pushes (see `wait_for_flush`).
+const FLUSH_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Batches a live-tail subscriber may fall behind before it loses some.
 const LIVE_BUFFER: usize = 4096;
@@ -300,9 +304,15 @@ impl Storage {
     /// pass runs of rows of one stream (and, where `req.columns` asks for
     /// fields, equal values of those) as a slice of their times, without
     /// building an entry per row. The head passes one-row runs.
+    ///
+    /// With `use_counts`, parts that keep per-minute counts and hold no
+    /// wanted field pass bucket ends and counts instead; the caller must
+    /// only ask when bucket-wide answers are exact (request bounds on whole
+    /// minutes, see [`crate::part::counts`]).
     pub fn scan_runs_parallel<S: Send>(
         &self,
         req: &ScanRequest<'_>,
+        use_counts: bool,
         make_sink: &(dyn Fn() -> S + Sync),
         emit: &ParallelRunSink<'_, S>,
     ) -> Result<(Vec<S>, ScanStats)> {
@@ -313,16 +323,22 @@ impl Storage {
                 .filter(|(name, _)| req.columns.wants_field(name))
                 .cloned()
                 .collect();
-            emit(sink, labels, &fields, &[e.ts])
+            emit(sink, labels, &fields, &[e.ts], None)
         };
         self.on_every_core(
             req,
             make_sink,
             &head_emit,
             &|part, wanted, blocks, stats, sink| {
-                part.read_runs(req, wanted, blocks, stats, &mut |l, f, t| {
-                    emit(sink, l, f, t)
-                })
+                let mut to_sink =
+                    |l: &Arc<Labels>, f: &FieldPairs, t: &[i64], n: Option<&[u32]>| {
+                        emit(sink, l, f, t, n)
+                    };
+                if use_counts && part.can_count(req) {
+                    part.read_counts(req, wanted, blocks, stats, &mut to_sink)
+                } else {
+                    part.read_runs(req, wanted, blocks, stats, &mut to_sink)
+                }
             },
         )
     }
@@ -505,7 +521,20 @@ fn run_writer(inner: &Inner, mut wal: Wal, rx: &Receiver<WalMsg>, nudge: &Sender
         let head_bytes = read(&inner.state).active.size_bytes();
         if head_bytes >= inner.cfg.head_max_bytes {
             let _ = nudge.send(Nudge::HeadFull);
+            wait_for_flush(inner);
         }
+    }
+}
+
+/// Backpressure: while a full head waits for the previous one to be written,
+/// takes no more pushes (they queue, and their senders wait), so memory
+/// holds about two heads however fast lines arrive. Waits at most
+/// [`FLUSH_WAIT`] at a time: a flush that fails must not stall the writer,
+/// which the next flush needs to freeze the head.
+fn wait_for_flush(inner: &Inner) {
+    let started = std::time::Instant::now();
+    while !read(&inner.state).frozen.is_empty() && started.elapsed() < FLUSH_WAIT {
+        std::thread::sleep(std::time::Duration::from_millis(2));
     }
 }
 

@@ -5,7 +5,9 @@
 /// the footer key `basin.index`.
 /// 2: the token filter also holds the trigrams inside line tokens
 /// ([`crate::tokens::for_each_gram`]); version 1 parts are not pruned by them.
-pub const PART_FORMAT_VERSION: u32 = 2;
+/// 3: per-minute line counts of each stream in each block in the footer key
+/// `basin.counts` ([`crate::part::counts`]); older parts are counted by rows.
+pub const PART_FORMAT_VERSION: u32 = 3;
 
 /// Rows per block (Parquet row group). A block is the unit the index skips;
 /// 8192 lines of ~200 bytes is ~1.6 MB raw, about a Loki chunk, big enough for

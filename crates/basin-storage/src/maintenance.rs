@@ -29,11 +29,12 @@ const TICK: Duration = Duration::from_millis(500);
 pub(crate) fn run(inner: &Inner, nudges: &Receiver<Nudge>) {
     let mut last_merge = Instant::now();
     loop {
-        let nudged = match nudges.recv_timeout(TICK) {
-            Ok(Nudge::HeadFull) => true,
-            Err(RecvTimeoutError::Timeout) => false,
+        // A nudge only wakes the thread: the head's own size decides, so
+        // nudges queued while a flush was writing do not each cut a part.
+        match nudges.recv_timeout(TICK) {
+            Ok(Nudge::HeadFull) | Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return,
-        };
+        }
         let (head_due, pending) = {
             let state = read(&inner.state);
             let head = &state.active;
@@ -42,7 +43,7 @@ pub(crate) fn run(inner: &Inner, nudges: &Receiver<Nudge>) {
                     || head.created().elapsed() >= inner.cfg.flush_interval);
             (due, !state.frozen.is_empty())
         };
-        let flushed = if nudged || head_due {
+        let flushed = if head_due {
             flush(inner)
         } else if pending {
             // A flush that failed earlier: retry writing, without freezing

@@ -26,13 +26,14 @@ pub struct ScanRequest<'a> {
 /// Field name and value pairs, as an entry holds them.
 pub type FieldPairs = [(String, String)];
 
-/// Receives a run of rows: one stream, equal projected fields, their
-/// times; returns false to stop the scan.
-pub type RunSink<'a> = dyn FnMut(&Arc<Labels>, &FieldPairs, &[i64]) -> bool + 'a;
+/// Receives a run of rows: one stream, equal projected fields, their times
+/// and, where they come from per-minute counts, how many rows each time
+/// stands for (`None`: one each); returns false to stop the scan.
+pub type RunSink<'a> = dyn FnMut(&Arc<Labels>, &FieldPairs, &[i64], Option<&[u32]>) -> bool + 'a;
 
 /// Like [`RunSink`], for parallel scans: each worker passes its own sink `S`.
 pub type ParallelRunSink<'a, S> =
-    dyn Fn(&mut S, &Arc<Labels>, &FieldPairs, &[i64]) -> bool + Sync + 'a;
+    dyn Fn(&mut S, &Arc<Labels>, &FieldPairs, &[i64], Option<&[u32]>) -> bool + Sync + 'a;
 
 /// The parts of an entry a read needs. Parts skip the columns left out (the
 /// line column is most of a block's bytes); the head, already in memory,
@@ -75,6 +76,8 @@ pub struct ScanStats {
     pub blocks_pruned_by_tokens: u64,
     /// Blocks decoded.
     pub blocks_read: u64,
+    /// Blocks answered from their per-minute counts, without decoding.
+    pub blocks_counted: u64,
     /// Rows decoded from blocks.
     pub rows_read: u64,
     /// Bytes of compressed block data read.
@@ -91,6 +94,7 @@ impl ScanStats {
         self.blocks_pruned_by_range_or_stream += o.blocks_pruned_by_range_or_stream;
         self.blocks_pruned_by_tokens += o.blocks_pruned_by_tokens;
         self.blocks_read += o.blocks_read;
+        self.blocks_counted += o.blocks_counted;
         self.rows_read += o.rows_read;
         self.bytes_read += o.bytes_read;
         self.head_entries_read += o.head_entries_read;

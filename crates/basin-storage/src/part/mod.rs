@@ -2,6 +2,7 @@
 //! stream then time, cut into blocks (row groups) that the [`index`] lets a
 //! scan skip.
 
+pub mod counts;
 mod file;
 pub mod index;
 mod read;

@@ -13,6 +13,7 @@ use parquet::arrow::arrow_reader::{
 };
 use parquet::arrow::ProjectionMask;
 
+use super::counts::{bucket_end, PartCounts, COUNTS_KEY};
 use super::file::PartFile;
 use super::index::{PartIndex, INDEX_KEY, VERSION_KEY};
 use super::schema::{column_field, LINE, STREAM_ID, TIME};
@@ -47,6 +48,8 @@ pub struct Part {
     stream_labels: Vec<Arc<Labels>>,
     /// Part format version (see [`PART_FORMAT_VERSION`]).
     version: u32,
+    /// Per-minute counts (version 3 on).
+    counts: Option<PartCounts>,
 }
 
 impl std::fmt::Debug for Part {
@@ -97,6 +100,15 @@ impl Part {
         if index.blocks.len() != arrow_meta.metadata().num_row_groups() {
             return Err(corrupt("block index and row groups disagree".into()));
         }
+        let counts = find(COUNTS_KEY)
+            .map(|text| PartCounts::decode(&text).map_err(corrupt))
+            .transpose()?;
+        if counts
+            .as_ref()
+            .is_some_and(|c| c.blocks.len() != index.blocks.len())
+        {
+            return Err(corrupt("block counts and row groups disagree".into()));
+        }
         let stream_labels = index
             .streams
             .iter()
@@ -114,6 +126,7 @@ impl Part {
             index,
             stream_labels,
             version,
+            counts,
         })
     }
 
@@ -263,7 +276,7 @@ impl Part {
                     });
                 if boundary {
                     if let Some(l) = labels {
-                        if !times_in_run.is_empty() && !emit(l, &run_fields, &times_in_run) {
+                        if !times_in_run.is_empty() && !emit(l, &run_fields, &times_in_run, None) {
                             return Ok(false);
                         }
                     }
@@ -283,11 +296,63 @@ impl Part {
                 }
             }
             if let Some(l) = labels {
-                if !times_in_run.is_empty() && !emit(l, &run_fields, &times_in_run) {
+                if !times_in_run.is_empty() && !emit(l, &run_fields, &times_in_run, None) {
                     return Ok(false);
                 }
             }
             times_in_run.clear();
+        }
+        Ok(true)
+    }
+
+    /// Whether [`Part::read_counts`] can answer `req`: the part has counts,
+    /// and no field column `req` wants (counts are per stream only).
+    pub fn can_count(&self, req: &ScanRequest<'_>) -> bool {
+        self.counts.is_some()
+            && !self
+                .arrow_meta
+                .schema()
+                .fields()
+                .iter()
+                .any(|f| column_field(f.name()).is_some_and(|name| req.columns.wants_field(name)))
+    }
+
+    /// Like [`Part::read_runs`] from the per-minute counts: passes, per
+    /// stream run of each block, the ends of the buckets in the request's
+    /// range and their counts. Exact when the request's bounds are whole
+    /// minutes (see [`crate::part::counts`]). Returns false if `emit` stopped.
+    pub fn read_counts(
+        &self,
+        req: &ScanRequest<'_>,
+        wanted: &[bool],
+        blocks: Vec<usize>,
+        stats: &mut ScanStats,
+        emit: &mut RunSink<'_>,
+    ) -> Result<bool> {
+        let Some(counts) = &self.counts else {
+            return Ok(true);
+        };
+        let (mut ends, mut ns) = (Vec::new(), Vec::new());
+        for b in blocks {
+            stats.blocks_counted += 1;
+            for run in counts.blocks.get(b).map_or(&[][..], Vec::as_slice) {
+                let s = run.stream as usize;
+                let (Some(true), Some(labels)) = (wanted.get(s), self.stream_labels.get(s)) else {
+                    continue;
+                };
+                ends.clear();
+                ns.clear();
+                run.for_each(|bucket, count| {
+                    let end = bucket_end(bucket);
+                    if end >= req.start && end < req.end {
+                        ends.push(end);
+                        ns.push(count);
+                    }
+                });
+                if !ends.is_empty() && !emit(labels, &[], &ends, Some(&ns)) {
+                    return Ok(false);
+                }
+            }
         }
         Ok(true)
     }

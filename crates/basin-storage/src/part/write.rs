@@ -13,6 +13,7 @@ use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
 use xxhash_rust::xxh3::xxh3_128;
 
+use super::counts::{count_block, PartCounts, COUNTS_KEY};
 use super::index::{BlockIndex, PartIndex, INDEX_KEY, VERSION_KEY};
 use super::schema::{part_schema, LINE, STREAM, STREAM_ID, TIME};
 use crate::error::{Result, StorageError};
@@ -92,16 +93,24 @@ pub fn write_part(path: &Path, streams: Vec<(Arc<Labels>, Vec<&Entry>)>) -> Resu
             .collect(),
         blocks: Vec::new(),
     };
+    let mut counts = PartCounts::default();
     for block in rows.chunks(BLOCK_ROWS) {
         let (batch, block_index) = encode_block(&schema, block, &ordered, &field_pos)?;
         writer.write(&batch)?;
         writer.flush()?;
         index.blocks.push(block_index);
+        counts
+            .blocks
+            .push(count_block(block.iter().map(|(s, e)| (*s, e.ts))));
     }
     let encoded = index
         .encode()
         .map_err(|e| StorageError::Encode(format!("part index: {e}")))?;
     writer.append_key_value_metadata(KeyValue::new(INDEX_KEY.to_string(), encoded));
+    let encoded = counts
+        .encode()
+        .map_err(|e| StorageError::Encode(format!("part counts: {e}")))?;
+    writer.append_key_value_metadata(KeyValue::new(COUNTS_KEY.to_string(), encoded));
     writer.append_key_value_metadata(KeyValue::new(
         VERSION_KEY.to_string(),
         PART_FORMAT_VERSION.to_string(),
