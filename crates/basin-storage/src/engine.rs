@@ -520,17 +520,23 @@ fn run_writer(inner: &Inner, mut wal: Wal, rx: &Receiver<WalMsg>, nudge: &Sender
         commit(inner, &mut wal, group);
         let head_bytes = read(&inner.state).active.size_bytes();
         if head_bytes >= inner.cfg.head_max_bytes {
-            let _ = nudge.send(Nudge::HeadFull);
+            // Freeze the full head here, not when the maintenance thread gets
+            // to it (it may be busy merging), so the head never outgrows its
+            // limit by more than one group.
             wait_for_flush(inner);
+            if let Err(e) = rotate(inner, &mut wal) {
+                warn!("cannot rotate the WAL to freeze a full head: {e}");
+            }
+            let _ = nudge.send(Nudge::HeadFull);
         }
     }
 }
 
-/// Backpressure: while a full head waits for the previous one to be written,
-/// takes no more pushes (they queue, and their senders wait), so memory
-/// holds about two heads however fast lines arrive. Waits at most
-/// [`FLUSH_WAIT`] at a time: a flush that fails must not stall the writer,
-/// which the next flush needs to freeze the head.
+/// Backpressure: while the previous head is still being written, a full
+/// head waits before it is frozen, and no push is taken meanwhile (they
+/// queue, and their senders wait), so memory holds about two heads however
+/// fast lines arrive. Waits at most [`FLUSH_WAIT`] at a time: a flush that
+/// keeps failing must not stall ingest for good.
 fn wait_for_flush(inner: &Inner) {
     let started = std::time::Instant::now();
     while !read(&inner.state).frozen.is_empty() && started.elapsed() < FLUSH_WAIT {

@@ -19,7 +19,7 @@ pub use crate::retention::apply_retention;
 
 /// Wakes the maintenance thread before its next tick.
 pub(crate) enum Nudge {
-    /// The head passed `head_max_bytes`.
+    /// The WAL writer froze a full head: it waits to be written.
     HeadFull,
 }
 
