@@ -7,8 +7,9 @@
 //! range window, so a window whose ends are multiples of the bucket holds
 //! each bucket whole or not at all.
 
-use base64::Engine as _;
 use serde::{Deserialize, Serialize};
+
+use super::index::{decode_footer_value, encode_footer_value};
 
 /// Footer key holding the counts.
 pub const COUNTS_KEY: &str = "basin.counts";
@@ -100,16 +101,12 @@ fn new_run(stream: u32, bucket: i64) -> RunCounts {
 impl PartCounts {
     /// Serialises for the footer.
     pub fn encode(&self) -> Result<String, String> {
-        let bytes = postcard::to_allocvec(self).map_err(|e| e.to_string())?;
-        Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
+        encode_footer_value(self)
     }
 
     /// Reads back what [`PartCounts::encode`] wrote.
     pub fn decode(text: &str) -> Result<Self, String> {
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(text)
-            .map_err(|e| e.to_string())?;
-        postcard::from_bytes(&bytes).map_err(|e| e.to_string())
+        decode_footer_value(text)
     }
 }
 

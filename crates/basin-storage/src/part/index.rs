@@ -38,15 +38,26 @@ pub struct BlockIndex {
 impl PartIndex {
     /// Serialises for the footer.
     pub fn encode(&self) -> Result<String, String> {
-        let bytes = postcard::to_allocvec(self).map_err(|e| e.to_string())?;
-        Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
+        encode_footer_value(self)
     }
 
     /// Reads back what [`PartIndex::encode`] wrote.
     pub fn decode(text: &str) -> Result<Self, String> {
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(text)
-            .map_err(|e| e.to_string())?;
-        postcard::from_bytes(&bytes).map_err(|e| e.to_string())
+        decode_footer_value(text)
     }
+}
+
+/// A footer value: postcard, then base64 (Parquet's key-value metadata is
+/// text in the Rust API).
+pub(crate) fn encode_footer_value<T: Serialize>(value: &T) -> Result<String, String> {
+    let bytes = postcard::to_allocvec(value).map_err(|e| e.to_string())?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
+/// Reads back what [`encode_footer_value`] wrote.
+pub(crate) fn decode_footer_value<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, String> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map_err(|e| e.to_string())?;
+    postcard::from_bytes(&bytes).map_err(|e| e.to_string())
 }

@@ -266,10 +266,12 @@ impl Part {
             stats.rows_read += batch.num_rows() as u64;
             let (times, ids, fields) = self.columns_of(&batch)?;
             let mut labels: Option<&Arc<Labels>> = None;
-            for row in 0..batch.num_rows() {
-                let id = ids.value(row);
+            let rows = batch.num_rows();
+            // One past the last row closes the last run.
+            for row in 0..=rows {
                 let boundary = row == 0
-                    || id != ids.value(row - 1)
+                    || row == rows
+                    || ids.value(row) != ids.value(row - 1)
                     || fields.iter().any(|(_, v)| {
                         v.is_valid(row) != v.is_valid(row - 1)
                             || (v.is_valid(row) && v.value(row) != v.value(row - 1))
@@ -281,7 +283,10 @@ impl Part {
                         }
                     }
                     times_in_run.clear();
-                    labels = by_id.get(&id).copied();
+                    if row == rows {
+                        break;
+                    }
+                    labels = by_id.get(&ids.value(row)).copied();
                     run_fields.clear();
                     run_fields.extend(
                         fields
@@ -295,12 +300,6 @@ impl Part {
                     times_in_run.push(ts);
                 }
             }
-            if let Some(l) = labels {
-                if !times_in_run.is_empty() && !emit(l, &run_fields, &times_in_run, None) {
-                    return Ok(false);
-                }
-            }
-            times_in_run.clear();
         }
         Ok(true)
     }
