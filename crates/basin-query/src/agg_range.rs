@@ -137,13 +137,11 @@ pub(crate) fn eval_range(
         needles: pipeline.needles(),
         columns,
     };
-    let key_of = |error: bool, set: LabelSet| {
-        let mut key = set.flattened();
+    let key_of = |error: bool, set: LabelSet| match (grouping, error) {
+        // Group first: with `| json`, most labels are about to be dropped.
+        (Some(g), false) => group_labels(&set, g).flattened(),
         // An error must survive grouping, or it would vanish into a silent 0.
-        if let (Some(g), false) = (grouping, error) {
-            key = group_labels(&key, g);
-        }
-        key
+        _ => set.flattened(),
     };
     if simple && !scan.columns.line && matches!(op, RangeOp::CountOverTime | RangeOp::Rate) {
         let counts = count_runs(ev, &scan, &key_of, kept_fields.as_deref(), range)?;
@@ -449,13 +447,7 @@ fn convert(raw: &str, conv: UnwrapConv) -> Option<f64> {
 
 /// The labels a series keeps under `by (...)` or `without (...)`.
 pub(crate) fn group_labels(labels: &LabelSet, g: &Grouping) -> LabelSet {
-    let mut out = labels.clone();
-    if g.without {
-        out.retain(|k, _| !g.labels.iter().any(|l| l == k));
-    } else {
-        out.retain(|k, _| g.labels.iter().any(|l| l == k));
-    }
-    out
+    labels.filtered(|k| g.labels.iter().any(|l| l == k) != g.without)
 }
 
 /// `absent_over_time`: 1 where no series has a sample in the window, with

@@ -146,6 +146,18 @@ impl LabelSet {
             .collect()
     }
 
+    /// The labels `keep` admits, copied (the others are not).
+    pub fn filtered(&self, mut keep: impl FnMut(&str) -> bool) -> LabelSet {
+        LabelSet {
+            entries: self
+                .entries
+                .iter()
+                .filter(|(k, _, _)| keep(k))
+                .cloned()
+                .collect(),
+        }
+    }
+
     /// The same labels with every origin forgotten (series identity).
     pub fn flattened(&self) -> LabelSet {
         LabelSet {
