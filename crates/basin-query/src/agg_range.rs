@@ -3,7 +3,7 @@
 //! samples are then swept by a window `(t - offset - range, t - offset]` for
 //! every step `t`, as Prometheus and Loki define it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use basin_logql::{Grouping, LogRange, MatchOp, RangeOp, Stage, UnwrapConv};
 use std::sync::Arc;
@@ -22,6 +22,9 @@ use crate::QueryError;
 
 /// One extracted sample: entry time and value.
 type Sample = (i64, f64);
+
+/// A series' key from a line's labels and whether it carries an error.
+type KeyOf<'a> = dyn Fn(bool, LabelSet) -> LabelSet + Sync + 'a;
 
 /// A scan worker's per-series data (samples, or step counts).
 struct SeriesSlots<T> {
@@ -55,6 +58,25 @@ impl<T: Default> SeriesSlots<T> {
         self.series.push((key.clone(), T::default()));
         self.by_key.insert(key, self.series.len() - 1);
         self.series.len() - 1
+    }
+
+    /// The series of a line no stage parsed: its stream's, unless it holds
+    /// a field the grouping keeps (`kept`; `None`: every field counts).
+    fn of_unparsed(
+        &mut self,
+        labels: &Arc<Labels>,
+        fields: &[(String, String)],
+        kept: Option<&[String]>,
+        key_of: &KeyOf<'_>,
+    ) -> &mut T {
+        let fields_matter = fields
+            .iter()
+            .any(|(name, _)| kept.is_none_or(|kept| kept.iter().any(|k| k == name)));
+        if fields_matter {
+            self.of_key(key_of(false, LabelSet::new(labels, fields)))
+        } else {
+            self.of_stream(labels, || key_of(false, LabelSet::new(labels, &[])))
+        }
     }
 
     fn of_stream(&mut self, labels: &Arc<Labels>, key: impl FnOnce() -> LabelSet) -> &mut T {
@@ -118,7 +140,10 @@ pub(crate) fn eval_range(
         Some(g) if simple && !g.without => Some(
             g.labels
                 .iter()
-                .flat_map(|l| [l.clone(), l.trim_end_matches("_extracted").to_string()])
+                .flat_map(|l| [l.as_str(), l.trim_end_matches("_extracted")])
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .map(str::to_string)
                 .collect::<Vec<_>>(),
         ),
         _ => None,
@@ -166,6 +191,11 @@ pub(crate) fn eval_range(
         out.sort_by(|a, b| a.labels.cmp(&b.labels));
         return Ok(Value::Vector(out));
     }
+    // Without unwrap a line is worth its bytes or one.
+    let line_value = |line: &str| match op {
+        RangeOp::BytesOverTime | RangeOp::BytesRate => line.len() as f64,
+        _ => 1.0,
+    };
     let make_sink = || (SeriesSlots::<Vec<Sample>>::default(), Checker::new(ev.ctx));
     let emit = |sink: &mut (SeriesSlots<Vec<Sample>>, Checker<'_>),
                 labels: &Arc<Labels>,
@@ -178,21 +208,10 @@ pub(crate) fn eval_range(
             if !pipeline.keeps(&entry.line) {
                 return true;
             }
-            let value = match op {
-                RangeOp::BytesOverTime | RangeOp::BytesRate => entry.line.len() as f64,
-                _ => 1.0,
-            };
-            let fields_matter = entry.fields.iter().any(|(name, _)| {
-                kept_fields
-                    .as_ref()
-                    .is_none_or(|kept| kept.iter().any(|k| k == name))
-            });
-            let series = if fields_matter {
-                samples.of_key(key_of(false, LabelSet::new(labels, &entry.fields)))
-            } else {
-                samples.of_stream(labels, || key_of(false, LabelSet::new(labels, &[])))
-            };
-            series.push((entry.ts, value));
+            let value = line_value(&entry.line);
+            samples
+                .of_unparsed(labels, &entry.fields, kept_fields.as_deref(), &key_of)
+                .push((entry.ts, value));
             return true;
         }
         let Some(mut row) = pipeline.run(entry.ts, &entry.line, labels, &entry.fields) else {
@@ -214,10 +233,7 @@ pub(crate) fn eval_range(
                 row.labels.remove(label);
                 v.unwrap_or(0.0)
             }
-            None => match op {
-                RangeOp::BytesOverTime | RangeOp::BytesRate => row.line.len() as f64,
-                _ => 1.0,
-            },
+            None => line_value(&row.line),
         };
         let error = row.labels.has_error();
         samples
@@ -364,7 +380,7 @@ impl StepWindows {
 fn count_runs(
     ev: &mut Eval<'_>,
     scan: &ScanRequest<'_>,
-    key_of: &(dyn Fn(bool, LabelSet) -> LabelSet + Sync),
+    key_of: &KeyOf<'_>,
     kept_fields: Option<&[String]>,
     range: &LogRange,
 ) -> Result<Vec<(LabelSet, Vec<i64>)>, QueryError> {
@@ -392,15 +408,7 @@ fn count_runs(
         if !sink.1.go_on() {
             return false;
         }
-        let fields_matter = fields
-            .iter()
-            .any(|(name, _)| kept_fields.is_none_or(|kept| kept.iter().any(|k| k == name)));
-        let diff = if fields_matter {
-            sink.0.of_key(key_of(false, LabelSet::new(labels, fields)))
-        } else {
-            sink.0
-                .of_stream(labels, || key_of(false, LabelSet::new(labels, &[])))
-        };
+        let diff = sink.0.of_unparsed(labels, fields, kept_fields, key_of);
         add(diff, times, weights);
         true
     };
