@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Runs Basin's whole test suite on a fresh machine: installs what the tests
-# need (pyarrow, the independent Parquet reader; Node and Grafana's LogQL
-# grammar), then unit, golden and
+# need (Python clients from tests/e2e/clients/requirements.txt; Node and
+# Grafana's LogQL grammar), then unit, golden and
 # end-to-end tests. --all-targets also builds the criterion benchmarks and
 # runs each once in test mode, so they are checked without a release build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! python3 -c "import pyarrow" 2>/dev/null; then
-    python3 -m pip install --quiet --root-user-action=ignore pyarrow
-fi
+# Python clients: pyarrow (the independent Parquet reader) and the real
+# shipper libraries of the ingest tests.
+python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+    -r tests/e2e/clients/requirements.txt
 
 # Grafana's LogQL grammar, for the grammar conformance test.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then

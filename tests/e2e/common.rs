@@ -12,6 +12,9 @@ use serde_json::Value;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_basin");
 
+/// A returned stream's labels, fields included, as Loki shows them.
+pub type Labels = serde_json::Map<String, Value>;
+
 /// A running `basin serve` with its own data directory.
 pub struct Server {
     pub dir: tempfile::TempDir,
@@ -228,6 +231,18 @@ impl Server {
 
     /// Every (timestamp, line) a log query returns over all time, oldest first.
     pub fn lines(&self, tenant: Option<&str>, query: &str) -> Vec<(i64, String)> {
+        let mut out: Vec<(i64, String)> = self
+            .streams(tenant, query)
+            .into_iter()
+            .flat_map(|(_, values)| values)
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Every stream a log query returns over all time: its labels (fields
+    /// included, as Loki shows them) and its (timestamp, line) values.
+    pub fn streams(&self, tenant: Option<&str>, query: &str) -> Vec<(Labels, Vec<(i64, String)>)> {
         let limit = self.max_entries().to_string();
         let (status, body, text) = self.query_raw(
             tenant,
@@ -241,18 +256,78 @@ impl Server {
             &[],
         );
         assert_eq!(status, 200, "{text}");
-        let mut out = Vec::new();
-        for stream in body["data"]["result"].as_array().unwrap() {
-            for v in stream["values"].as_array().unwrap() {
-                out.push((
-                    v[0].as_str().unwrap().parse().unwrap(),
-                    v[1].as_str().unwrap().to_string(),
-                ));
-            }
-        }
-        out.sort();
-        out
+        body["data"]["result"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|stream| {
+                let values = stream["values"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| {
+                        (
+                            v[0].as_str().unwrap().parse().unwrap(),
+                            v[1].as_str().unwrap().to_string(),
+                        )
+                    })
+                    .collect();
+                (stream["stream"].as_object().unwrap().clone(), values)
+            })
+            .collect()
     }
+
+    /// POSTs `body` to `path`; returns the status, content type and body bytes.
+    pub fn post(
+        &self,
+        path: &str,
+        body: &[u8],
+        headers: &[(&str, &str)],
+    ) -> (u16, String, Vec<u8>) {
+        let mut req = self.agent.post(format!("{}{path}", self.url));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let mut resp = req.send(body).unwrap();
+        let status = resp.status().as_u16();
+        let content_type = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        (status, content_type, resp.body_mut().read_to_vec().unwrap())
+    }
+
+    /// The server's `/metrics` text.
+    pub fn metrics(&self) -> String {
+        let mut resp = self
+            .agent
+            .get(format!("{}/metrics", self.url))
+            .call()
+            .unwrap();
+        resp.body_mut().read_to_string().unwrap()
+    }
+}
+
+/// Runs a client script from `tests/e2e/clients/` with `python3`; returns its
+/// stdout, failing the test with its stderr if it fails.
+pub fn run_client(script: &str, args: &[&str]) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/e2e/clients")
+        .join(script);
+    let out = Command::new("python3")
+        .arg(&path)
+        .args(args)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{script} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 impl Drop for Server {

@@ -6,9 +6,11 @@ mod common;
 
 mod crash;
 mod drilldown;
+mod elasticsearch;
 mod import;
 mod limits;
 mod needle;
+mod otlp;
 mod parquet_files;
 mod push;
 mod read_api;

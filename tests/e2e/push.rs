@@ -249,3 +249,43 @@ fn selectors_filters_limit_and_direction() {
     assert_eq!(status, 400);
     assert!(text.contains("invalid regex"), "{text}");
 }
+
+/// The `python-logging-loki` handler pushes through Loki's JSON API.
+#[test]
+fn python_logging_loki_handler() {
+    let server = Server::start("");
+    let before = now_ns();
+    crate::common::run_client("loki_handler.py", &[&server.url, "r1"]);
+    let streams = server.streams(None, r#"{application="billing"}"#);
+    let mut seen: Vec<(i64, String, String, String)> = streams
+        .iter()
+        .flat_map(|(labels, values)| {
+            let get = |k: &str| {
+                labels
+                    .get(k)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("")
+                    .to_string()
+            };
+            let (severity, customer) = (get("severity"), get("customer"));
+            values
+                .iter()
+                .map(move |(ts, line)| (*ts, line.clone(), severity.clone(), customer.clone()))
+        })
+        .collect();
+    seen.sort();
+    let got: Vec<(&str, &str, &str)> = seen
+        .iter()
+        .map(|(_, l, s, c)| (l.as_str(), s.as_str(), c.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("invoice sent run=r1", "info", ""),
+            ("invoice failed run=r1", "error", "acme"),
+        ]
+    );
+    assert!(seen
+        .iter()
+        .all(|(ts, ..)| *ts >= before - 1_000_000_000 && *ts <= now_ns()));
+}

@@ -15,6 +15,9 @@ pub enum ApiError {
     /// The body is over a size limit. 413.
     #[error("{0}")]
     TooLarge(String),
+    /// The body's content type is not one the endpoint speaks. 415.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// The store is still replaying its WAL. 503.
     #[error("not ready: replaying the write-ahead log")]
     NotReady,
@@ -24,10 +27,12 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    fn status(&self) -> StatusCode {
+    /// The HTTP status this error answers with.
+    pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -47,6 +52,8 @@ impl From<IngestError> for ApiError {
     fn from(e: IngestError) -> Self {
         if e.is_too_large() {
             ApiError::TooLarge(e.to_string())
+        } else if e.is_unsupported_type() {
+            ApiError::UnsupportedMediaType(e.to_string())
         } else {
             ApiError::BadRequest(e.to_string())
         }

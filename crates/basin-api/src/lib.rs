@@ -1,4 +1,5 @@
-//! The HTTP API: Loki's routes under `/loki/api/v1/`, plus `/ready`.
+//! The HTTP API: Loki's routes under `/loki/api/v1/`, the other ingest
+//! protocols (OTLP, ...), `/ready` and `/metrics`.
 //!
 //! Handlers decode requests with `basin-ingest`, write through
 //! `basin-storage`, read through `basin-query`, and answer in Loki's shapes.
@@ -6,10 +7,11 @@
 
 mod encode;
 mod error;
+mod ingest_counters;
 mod params;
 mod routes;
 mod state;
 
 pub use error::ApiError;
 pub use routes::router;
-pub use state::{ApiLimits, AppState};
+pub use state::{ApiLimits, AppState, Protocols};

@@ -1,8 +1,11 @@
 use std::sync::{Arc, OnceLock};
 
+use basin_ingest::es_bulk::BulkOptions;
+use basin_ingest::otlp::OtlpOptions;
 use basin_ingest::IngestLimits;
 use basin_storage::Storage;
 
+use crate::ingest_counters::IngestCounters;
 use crate::ApiError;
 
 /// Limits the API enforces on top of ingest's.
@@ -33,20 +36,35 @@ impl Default for ApiLimits {
     }
 }
 
+/// How each ingest protocol maps what it receives onto streams and fields.
+#[derive(Debug, Clone, Default)]
+pub struct Protocols {
+    /// OTLP: which resource attributes become labels.
+    pub otlp: OtlpOptions,
+    /// Elasticsearch bulk: message, time and label fields.
+    pub es_bulk: BulkOptions,
+}
+
 /// What every handler shares.
 pub struct AppState {
     storage: OnceLock<Arc<Storage>>,
     /// The limits in force.
     pub limits: ApiLimits,
+    /// Protocol mappings.
+    pub protocols: Protocols,
+    /// Lines and bytes received, for `/metrics`.
+    pub counters: IngestCounters,
 }
 
 impl AppState {
     /// A state whose store is not open yet: `/ready` answers 503 until
     /// [`AppState::set_storage`].
-    pub fn new(limits: ApiLimits) -> Self {
+    pub fn new(limits: ApiLimits, protocols: Protocols) -> Self {
         Self {
             storage: OnceLock::new(),
             limits,
+            protocols,
+            counters: IngestCounters::default(),
         }
     }
 

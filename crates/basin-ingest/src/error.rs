@@ -9,6 +9,9 @@ pub enum IngestError {
     /// The (decompressed) body is over `max_request_size_bytes`.
     #[error("request body exceeds max_request_size_bytes ({limit} bytes)")]
     BodyTooLarge { limit: usize },
+    /// A `Content-Type` the protocol does not speak.
+    #[error("unsupported Content-Type {got:?}: use {expected}")]
+    UnsupportedContentType { got: String, expected: &'static str },
     /// A `Content-Encoding` Basin does not decode.
     #[error("unsupported Content-Encoding {0:?}: use gzip, deflate or none")]
     UnsupportedEncoding(String),
@@ -40,5 +43,10 @@ impl IngestError {
     /// Whether the answer is 413 (too large) rather than 400.
     pub fn is_too_large(&self) -> bool {
         matches!(self, IngestError::BodyTooLarge { .. })
+    }
+
+    /// Whether the answer is 415 (content type not spoken) rather than 400.
+    pub fn is_unsupported_type(&self) -> bool {
+        matches!(self, IngestError::UnsupportedContentType { .. })
     }
 }

@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
-use basin_model::{sanitize_label_name, Labels};
+use basin_ingest::json_doc::{doc_to_entry, DocRules};
+use basin_model::Labels;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Map, Value};
@@ -38,8 +39,6 @@ pub struct ImportArgs {
 /// Most bytes of lines per push request; stays well under the server's
 /// default 16 MiB body limit.
 const BATCH_BYTES: usize = 2 * 1024 * 1024;
-/// Keys a JSON line's time is read from, in order of preference.
-const TIME_KEYS: [&str; 4] = ["timestamp", "time", "ts", "@timestamp"];
 
 pub fn run(args: ImportArgs) -> Result<()> {
     let base_labels = Labels::parse(&args.labels).map_err(|e| anyhow::anyhow!("--labels: {e}"))?;
@@ -205,49 +204,13 @@ fn to_value(line: &str, clock: &mut Clock) -> Value {
     let Some(object) = object else {
         return json!([clock.next().to_string(), line]);
     };
-    let ts = TIME_KEYS
-        .iter()
-        .find_map(|k| object.get(*k).and_then(parse_json_time))
-        .unwrap_or_else(|| clock.next());
-    let fields: Map<String, Value> = object
-        .iter()
-        .map(|(k, v)| {
-            let text = match v {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            (sanitize_label_name(k), Value::String(text))
-        })
+    let entry = doc_to_entry(&object, line, DocRules::default(), clock.next());
+    let fields: Map<String, Value> = entry
+        .fields
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
         .collect();
-    json!([ts.to_string(), line, fields])
-}
-
-/// A JSON time: RFC 3339 text, or epoch seconds/millis/micros/nanos by size.
-fn parse_json_time(v: &Value) -> Option<i64> {
-    match v {
-        Value::String(s) => chrono::DateTime::parse_from_rfc3339(s.trim())
-            .ok()
-            .and_then(|t| t.timestamp_nanos_opt())
-            .or_else(|| s.trim().parse::<f64>().ok().and_then(epoch_to_ns)),
-        Value::Number(n) => n.as_f64().and_then(epoch_to_ns),
-        _ => None,
-    }
-}
-
-fn epoch_to_ns(n: f64) -> Option<i64> {
-    if !n.is_finite() || n <= 0.0 {
-        return None;
-    }
-    let ns = if n < 1e11 {
-        n * 1e9
-    } else if n < 1e14 {
-        n * 1e6
-    } else if n < 1e17 {
-        n * 1e3
-    } else {
-        n
-    };
-    Some(ns as i64)
+    json!([entry.ts.to_string(), entry.line, fields])
 }
 
 #[cfg(test)]
@@ -266,14 +229,5 @@ mod tests {
         assert_eq!(v[2]["http_status"], "200");
         let v = to_value("plain text {not json", &mut clock);
         assert_eq!(v.as_array().map(Vec::len), Some(2));
-    }
-
-    #[test]
-    fn epoch_units() {
-        let check = |n: f64, want: i64| assert_eq!(epoch_to_ns(n), Some(want), "{n}");
-        check(1_700_000_000.0, 1_700_000_000_000_000_000);
-        check(1_700_000_000_000.0, 1_700_000_000_000_000_000);
-        check(1_700_000_000_000_000.0, 1_700_000_000_000_000_000);
-        check(1.7e18, 1_700_000_000_000_000_000);
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use basin_api::{router, ApiLimits, AppState};
+use basin_api::{router, ApiLimits, AppState, Protocols};
 use basin_storage::{Storage, StorageConfig};
 use clap::Args;
 use tracing::{error, info, warn};
@@ -106,7 +106,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
 }
 
 async fn serve(addr: SocketAddr, storage_cfg: StorageConfig, limits: ApiLimits) -> Result<()> {
-    let state = Arc::new(AppState::new(limits));
+    let state = Arc::new(AppState::new(limits, Protocols::default()));
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;

@@ -2,9 +2,12 @@
 
 mod buildinfo;
 mod detected;
+mod elasticsearch;
 mod index;
 mod labels;
+mod metrics;
 mod misc;
+mod otlp;
 mod push;
 mod query;
 mod ready;
@@ -23,7 +26,20 @@ use crate::AppState;
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/ready", get(ready::ready))
+        .route("/metrics", get(metrics::metrics))
         .route("/loki/api/v1/push", post(push::push))
+        .route("/v1/logs", post(otlp::logs))
+        .route("/otlp/v1/logs", post(otlp::logs))
+        .route("/elasticsearch", get(elasticsearch::handshake))
+        .route("/elasticsearch/", get(elasticsearch::handshake))
+        .route(
+            "/elasticsearch/_bulk",
+            post(elasticsearch::bulk).put(elasticsearch::bulk),
+        )
+        .route(
+            "/elasticsearch/{index}/_bulk",
+            post(elasticsearch::bulk_into).put(elasticsearch::bulk_into),
+        )
         .route(
             "/loki/api/v1/query_range",
             get(query::range_get).post(query::range_post),

@@ -4,6 +4,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use basin_ingest::loki_push;
+use basin_model::TenantId;
 use http_body_util::BodyExt;
 
 use crate::params::{self, header};
@@ -18,14 +19,17 @@ pub async fn push(
     let storage = state.storage()?.clone();
     let tenant = params::tenant(&headers)?;
     let limits = &state.limits.ingest;
-    let bytes = read_body(&headers, body, limits.max_request_size_bytes).await?;
+    let bytes = read_counted_body(&state, "loki", &tenant, &headers, body).await?;
     let batch = loki_push::decode(
-        tenant,
+        tenant.clone(),
         &bytes,
         header(&headers, header::CONTENT_TYPE.as_str()),
         header(&headers, header::CONTENT_ENCODING.as_str()),
         limits,
-    )?;
+    );
+    let batch = state
+        .counters
+        .counted("loki", &tenant, bytes.len(), batch)?;
     storage.append(batch).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -33,6 +37,25 @@ pub async fn push(
 /// Most bytes of an oversized body read and thrown away before answering 413,
 /// so that a client still sending gets the answer instead of a broken pipe.
 const DRAIN_MAX_BYTES: usize = 256 * 1024 * 1024;
+
+/// Reads a body within `max_request_size_bytes`, counting a refused one
+/// under `protocol`.
+pub(crate) async fn read_counted_body(
+    state: &AppState,
+    protocol: &'static str,
+    tenant: &TenantId,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<bytes::Bytes, ApiError> {
+    let limit = state.limits.ingest.max_request_size_bytes;
+    let read = read_body(headers, body, limit).await;
+    if read.is_err() {
+        state
+            .counters
+            .request_rejected(protocol, tenant.as_str(), 0);
+    }
+    read
+}
 
 /// Reads a body of at most `limit` bytes; a larger one is answered with 413.
 pub(crate) async fn read_body(

@@ -3,9 +3,10 @@
 mod json;
 pub mod proto;
 
-use basin_model::{Entry, Labels, PushBatch, StreamBatch, TenantId};
+use basin_model::{PushBatch, TenantId};
 
 use crate::decompress::{decode_content_encoding, decode_snappy};
+use crate::stream::{validate_stream, RawLabels, RawStream};
 use crate::{IngestError, IngestLimits};
 
 /// Decodes a push body as Loki does: JSON when the content type says so,
@@ -37,78 +38,6 @@ pub fn decode(
         streams.push(validate_stream(raw, limits)?);
     }
     Ok(PushBatch { tenant, streams })
-}
-
-/// A stream as decoded, before its labels and lines are checked.
-struct RawStream {
-    labels: RawLabels,
-    entries: Vec<Entry>,
-}
-
-/// Labels as the wire gives them: Loki's label text (protobuf) or pairs (JSON).
-enum RawLabels {
-    Text(String),
-    Pairs(Vec<(String, String)>),
-}
-
-fn validate_stream(raw: RawStream, limits: &IngestLimits) -> Result<StreamBatch, IngestError> {
-    let (shown, parsed) = match raw.labels {
-        RawLabels::Text(text) => {
-            let parsed = Labels::parse(&text);
-            (text, parsed)
-        }
-        RawLabels::Pairs(pairs) => {
-            let shown = format!("{pairs:?}");
-            (shown, Labels::from_pairs(pairs))
-        }
-    };
-    let labels = parsed.map_err(|e| IngestError::InvalidLabels {
-        stream: shown.clone(),
-        msg: e.to_string(),
-    })?;
-    let invalid = |msg: String| IngestError::InvalidLabels {
-        stream: shown.clone(),
-        msg,
-    };
-    if labels.is_empty() {
-        return Err(invalid("a stream needs at least one label".into()));
-    }
-    if labels.len() > limits.max_label_names_per_series {
-        return Err(IngestError::TooManyLabels {
-            stream: labels.to_string(),
-            count: labels.len(),
-            limit: limits.max_label_names_per_series,
-        });
-    }
-    for (name, value) in labels.pairs() {
-        if name.len() > limits.max_label_name_length {
-            return Err(invalid(format!(
-                "label name of {} bytes exceeds max_label_name_length ({})",
-                name.len(),
-                limits.max_label_name_length
-            )));
-        }
-        if value.len() > limits.max_label_value_length {
-            return Err(invalid(format!(
-                "value of label {name} has {} bytes, over max_label_value_length ({})",
-                value.len(),
-                limits.max_label_value_length
-            )));
-        }
-    }
-    for entry in &raw.entries {
-        if entry.line.len() > limits.max_line_size_bytes {
-            return Err(IngestError::LineTooLong {
-                stream: labels.to_string(),
-                len: entry.line.len(),
-                limit: limits.max_line_size_bytes,
-            });
-        }
-    }
-    Ok(StreamBatch {
-        labels,
-        entries: raw.entries,
-    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,16 @@
+//! `GET /metrics`: Basin's own counters in Prometheus' text format.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+
+use crate::AppState;
+
+/// The ingest counters (lines and bytes by protocol and tenant).
+pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+    let mut text = String::new();
+    state.counters.render(&mut text);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
+}

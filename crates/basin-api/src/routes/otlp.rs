@@ -1,0 +1,93 @@
+//! `POST /v1/logs` and `/otlp/v1/logs`: OTLP logs over HTTP, answered with
+//! OTLP's messages in the request's own encoding.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use basin_ingest::otlp::{self, OtlpEncoding};
+
+use super::push::read_counted_body;
+use crate::params::{self, header};
+use crate::{ApiError, AppState};
+
+const PROTOCOL: &str = "otlp";
+
+/// Stores the records; 200 with `partial_success` when some were refused.
+pub async fn logs(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
+    let encoding = OtlpEncoding::of(header(&headers, header::CONTENT_TYPE.as_str()))
+        .unwrap_or(OtlpEncoding::Protobuf);
+    match store(&state, &headers, body).await {
+        Ok((rejected, why)) => answer(
+            StatusCode::OK,
+            encoding,
+            otlp::response_body(encoding, rejected, why.as_deref()),
+        ),
+        Err(e) => {
+            let status = e.status();
+            if status.is_server_error() {
+                return e.into_response();
+            }
+            answer(
+                status,
+                encoding,
+                otlp::status_body(encoding, &e.to_string()),
+            )
+        }
+    }
+}
+
+async fn store(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(u64, Option<String>), ApiError> {
+    let storage = state.storage()?.clone();
+    let tenant = params::tenant(headers)?;
+    let limits = &state.limits.ingest;
+    let bytes = read_counted_body(state, PROTOCOL, &tenant, headers, body).await?;
+    let decoded =
+        OtlpEncoding::of(header(headers, header::CONTENT_TYPE.as_str())).and_then(|encoding| {
+            otlp::decode(
+                tenant.clone(),
+                &bytes,
+                encoding,
+                header(headers, header::CONTENT_ENCODING.as_str()),
+                limits,
+                &state.protocols.otlp,
+            )
+        });
+    let decoded = match decoded {
+        Ok(d) => d,
+        Err(e) => {
+            let counters = &state.counters;
+            counters.request_rejected(PROTOCOL, tenant.as_str(), bytes.len() as u64);
+            return Err(e.into());
+        }
+    };
+    let accepted = (
+        decoded.batch.entry_count() as u64,
+        decoded.batch.size_bytes() as u64,
+    );
+    if accepted.0 > 0 {
+        storage.append(decoded.batch).await?;
+    }
+    state
+        .counters
+        .lines(PROTOCOL, tenant.as_str(), accepted, (decoded.rejected, 0));
+    Ok((decoded.rejected, decoded.first_rejection))
+}
+
+fn answer(status: StatusCode, encoding: OtlpEncoding, body: Vec<u8>) -> Response {
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(encoding.content_type()),
+        )],
+        body,
+    )
+        .into_response()
+}

@@ -1,0 +1,79 @@
+//! Log levels normalised to `trace|debug|info|warn|error|fatal`, whatever
+//! spelling or number the sender used, so one `| level="error"` finds them all.
+
+/// The field every protocol stores the normalised level under.
+pub const LEVEL_FIELD: &str = "level";
+
+/// A level from its text: `WARNING`, `Err`, `crit`, `E`, `notice`...
+pub fn level_from_text(text: &str) -> Option<&'static str> {
+    let lower = text.trim().to_ascii_lowercase();
+    let level = match lower.as_str() {
+        "trace" | "trc" | "t" | "finest" | "finer" => "trace",
+        "debug" | "dbg" | "d" | "fine" | "config" => "debug",
+        "info" | "inf" | "i" | "information" | "informational" | "notice" => "info",
+        "warn" | "warning" | "wrn" | "w" => "warn",
+        "error" | "err" | "eror" | "e" | "severe" => "error",
+        "fatal" | "ftl" | "f" | "critical" | "crit" | "alert" | "emerg" | "emergency" | "panic" => {
+            "fatal"
+        }
+        _ => return None,
+    };
+    Some(level)
+}
+
+/// A level from an OpenTelemetry severity number (1-4 trace ... 21-24 fatal).
+pub fn level_from_otlp_severity(number: i32) -> Option<&'static str> {
+    let level = match number {
+        1..=4 => "trace",
+        5..=8 => "debug",
+        9..=12 => "info",
+        13..=16 => "warn",
+        17..=20 => "error",
+        21..=24 => "fatal",
+        _ => return None,
+    };
+    Some(level)
+}
+
+/// A level from a syslog severity (0 emergency ... 7 debug).
+pub fn level_from_syslog_severity(severity: u8) -> Option<&'static str> {
+    let level = match severity {
+        0..=2 => "fatal",
+        3 => "error",
+        4 => "warn",
+        5 | 6 => "info",
+        7 => "debug",
+        _ => return None,
+    };
+    Some(level)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spellings_normalise() {
+        for (text, want) in [
+            ("WARNING", Some("warn")),
+            ("Err", Some("error")),
+            ("crit", Some("fatal")),
+            (" info ", Some("info")),
+            ("notice", Some("info")),
+            ("verbose-ish", None),
+        ] {
+            assert_eq!(level_from_text(text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn numbers_normalise() {
+        assert_eq!(level_from_otlp_severity(9), Some("info"));
+        assert_eq!(level_from_otlp_severity(17), Some("error"));
+        assert_eq!(level_from_otlp_severity(24), Some("fatal"));
+        assert_eq!(level_from_otlp_severity(0), None);
+        assert_eq!(level_from_syslog_severity(3), Some("error"));
+        assert_eq!(level_from_syslog_severity(6), Some("info"));
+        assert_eq!(level_from_syslog_severity(8), None);
+    }
+}
