@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs Basin's whole test suite on a fresh machine: installs what the tests
-# need (Python clients from tests/e2e/clients/requirements.txt; Node and
-# Grafana's LogQL grammar), then unit, golden and
+# need (Python clients from tests/e2e/clients/requirements.txt; rsyslog and
+# logger; Node and Grafana's LogQL grammar), then unit, golden and
 # end-to-end tests. --all-targets also builds the criterion benchmarks and
 # runs each once in test mode, so they are checked without a release build.
 set -euo pipefail
@@ -11,6 +11,11 @@ cd "$(dirname "$0")/.."
 # shipper libraries of the ingest tests.
 python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
     -r tests/e2e/clients/requirements.txt
+
+# Syslog peers: rsyslog (forwarding test) and util-linux's logger.
+if ! command -v rsyslogd >/dev/null || ! command -v logger >/dev/null; then
+    apt-get update -qq && apt-get install -y -qq rsyslog bsdutils
+fi
 
 # Grafana's LogQL grammar, for the grammar conformance test.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then

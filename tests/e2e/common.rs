@@ -32,7 +32,16 @@ pub fn now_ns() -> i64 {
         .as_nanos() as i64
 }
 
-fn free_port() -> u16 {
+/// A loopback UDP port free right now.
+pub fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -238,6 +247,19 @@ impl Server {
             .collect();
         out.sort();
         out
+    }
+
+    /// Polls until `query` returns at least `n` lines (for senders that do
+    /// not wait for an answer, such as syslog); at most 15 s.
+    pub fn wait_lines(&self, query: &str, n: usize) -> Vec<(i64, String)> {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let lines = self.lines(None, query);
+            if lines.len() >= n || Instant::now() > deadline {
+                return lines;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// Every stream a log query returns over all time: its labels (fields

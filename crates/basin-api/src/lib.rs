@@ -11,6 +11,7 @@ mod ingest_counters;
 mod params;
 mod routes;
 mod state;
+pub mod syslog_listen;
 
 pub use error::ApiError;
 pub use routes::router;

@@ -43,6 +43,8 @@ pub struct Protocols {
     pub otlp: OtlpOptions,
     /// Elasticsearch bulk: message, time and label fields.
     pub es_bulk: BulkOptions,
+    /// Origins browsers may push from (`*` for any); empty: no CORS headers.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 /// What every handler shares.

@@ -10,10 +10,10 @@
 
 use std::collections::HashMap;
 
-use basin_model::{sanitize_label_name, Labels, PushBatch, StreamBatch, TenantId};
+use basin_model::{Labels, PushBatch, StreamBatch, TenantId};
 use serde_json::{json, Map, Value};
 
-use crate::json_doc::{doc_to_entry, DocRules};
+use crate::json_doc::{doc_to_entry, take_label_fields, DocRules};
 use crate::stream::{check_line, validate_labels, RawLabels};
 use crate::{IngestError, IngestLimits};
 
@@ -192,13 +192,7 @@ fn to_stream_entry(
 ) -> Result<(Labels, basin_model::Entry), IngestError> {
     let mut entry = doc_to_entry(doc, doc_line, rules, now);
     let mut labels = vec![("index".to_string(), index.to_string())];
-    for path in &options.label_fields {
-        let name = sanitize_label_name(&path.replace('.', "_"));
-        if let Some(pos) = entry.fields.iter().position(|(n, _)| *n == name) {
-            let (_, value) = entry.fields.remove(pos);
-            labels.push((name, value));
-        }
-    }
+    labels.extend(take_label_fields(&mut entry.fields, &options.label_fields));
     let labels = validate_labels(RawLabels::Pairs(labels), limits)?;
     check_line(&labels, &entry, limits)?;
     Ok((labels, entry))

@@ -94,6 +94,22 @@ fn normalise_level(fields: &mut Vec<(String, String)>) {
     }
 }
 
+/// Moves the fields named by `paths` (dotted, as in the document) out of
+/// `fields` into label pairs.
+pub fn take_label_fields(
+    fields: &mut Vec<(String, String)>,
+    paths: &[String],
+) -> Vec<(String, String)> {
+    let mut labels = Vec::new();
+    for path in paths {
+        let name = sanitize_label_name(&path.replace('.', "_"));
+        if let Some(pos) = fields.iter().position(|(n, _)| *n == name) {
+            labels.push(fields.remove(pos));
+        }
+    }
+    labels
+}
+
 /// Adds `value` under `name` to `fields`, objects as `name_key` recursively.
 pub fn flatten_into(name: &str, value: &Value, depth: usize, fields: &mut Vec<(String, String)>) {
     if fields.len() >= MAX_FIELDS {

@@ -16,8 +16,10 @@ pub mod json_doc;
 pub mod level;
 mod limits;
 pub mod loki_push;
+pub mod ndjson;
 pub mod otlp;
 mod stream;
+pub mod syslog;
 
 pub use error::IngestError;
 pub use limits::IngestLimits;

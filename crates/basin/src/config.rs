@@ -38,6 +38,20 @@ pub struct FileConfig {
     pub max_query_series: Option<usize>,
     /// Longest a query may run before it is stopped with a 400 (default 1m).
     pub query_timeout: Option<String>,
+    /// OTLP resource attributes that become stream labels (default: Loki's list).
+    pub otlp_resource_labels: Option<Vec<String>>,
+    /// Elasticsearch bulk: fields whose text is the line (default message, msg, log).
+    pub elasticsearch_message_fields: Option<Vec<String>>,
+    /// Elasticsearch bulk: fields holding the time (default @timestamp, timestamp, time).
+    pub elasticsearch_time_fields: Option<Vec<String>>,
+    /// Elasticsearch bulk: document fields that become labels besides `index`.
+    pub elasticsearch_label_fields: Option<Vec<String>>,
+    /// Origins browsers may push from, `*` for any (default: none).
+    pub cors_allowed_origins: Option<Vec<String>>,
+    /// Syslog over UDP on this address (`--syslog-udp`).
+    pub syslog_udp: Option<String>,
+    /// Syslog over TCP on this address (`--syslog-tcp`).
+    pub syslog_tcp: Option<String>,
 }
 
 impl FileConfig {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use basin_api::{router, ApiLimits, AppState, Protocols};
+use basin_api::{router, syslog_listen, ApiLimits, AppState, Protocols};
 use basin_storage::{Storage, StorageConfig};
 use clap::Args;
 use tracing::{error, info, warn};
@@ -20,7 +20,9 @@ pub struct ServeArgs {
     /// flush_interval, head_max_bytes, merge_interval, max_line_size_bytes,
     /// max_request_size_bytes, max_label_names_per_series,
     /// max_entries_limit_per_query, max_query_range, max_query_series,
-    /// query_timeout).
+    /// query_timeout, otlp_resource_labels, elasticsearch_message_fields,
+    /// elasticsearch_time_fields, elasticsearch_label_fields,
+    /// cors_allowed_origins, syslog_udp, syslog_tcp).
     #[arg(long)]
     config: Option<PathBuf>,
     /// Where data lives [config: data_dir] [default: ./basin-data]
@@ -32,6 +34,12 @@ pub struct ServeArgs {
     /// Keep logs this long, e.g. 30d [config: retention_period] [default: forever]
     #[arg(long)]
     retention: Option<String>,
+    /// Receive syslog (RFC 3164 and 5424) over UDP on HOST:PORT [config: syslog_udp]
+    #[arg(long)]
+    syslog_udp: Option<String>,
+    /// Receive syslog over TCP on HOST:PORT, newline or octet-counted frames [config: syslog_tcp]
+    #[arg(long)]
+    syslog_tcp: Option<String>,
 }
 
 /// How long in-flight requests get to finish after SIGTERM.
@@ -98,15 +106,55 @@ pub fn run(args: ServeArgs) -> Result<()> {
     if let Some(v) = &file.query_timeout {
         limits.query_timeout = parse_duration("query_timeout", v)?;
     }
+    let syslog = SyslogAddrs {
+        udp: parse_addr("syslog_udp", args.syslog_udp.or(file.syslog_udp.clone()))?,
+        tcp: parse_addr("syslog_tcp", args.syslog_tcp.or(file.syslog_tcp.clone()))?,
+    };
+    let mut protocols = Protocols::default();
+    if let Some(v) = file.otlp_resource_labels.clone() {
+        protocols.otlp.resource_labels = v;
+    }
+    if let Some(v) = file.elasticsearch_message_fields.clone() {
+        protocols.es_bulk.message_fields = v;
+    }
+    if let Some(v) = file.elasticsearch_time_fields.clone() {
+        protocols.es_bulk.time_fields = v;
+    }
+    if let Some(v) = file.elasticsearch_label_fields.clone() {
+        protocols.es_bulk.label_fields = v;
+    }
+    if let Some(v) = file.cors_allowed_origins.clone() {
+        protocols.cors_allowed_origins = v;
+    }
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?
-        .block_on(serve(addr, storage, limits))
+        .block_on(serve(addr, storage, limits, protocols, syslog))
 }
 
-async fn serve(addr: SocketAddr, storage_cfg: StorageConfig, limits: ApiLimits) -> Result<()> {
-    let state = Arc::new(AppState::new(limits, Protocols::default()));
+async fn serve(
+    addr: SocketAddr,
+    storage_cfg: StorageConfig,
+    limits: ApiLimits,
+    protocols: Protocols,
+    syslog: SyslogAddrs,
+) -> Result<()> {
+    let state = Arc::new(AppState::new(limits, protocols));
+    if let Some(addr) = syslog.udp {
+        let socket = tokio::net::UdpSocket::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen for syslog on udp {addr}"))?;
+        info!("syslog on udp {}", socket.local_addr().unwrap_or(addr));
+        tokio::spawn(syslog_listen::serve_udp(socket, state.clone()));
+    }
+    if let Some(addr) = syslog.tcp {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen for syslog on tcp {addr}"))?;
+        info!("syslog on tcp {}", listener.local_addr().unwrap_or(addr));
+        tokio::spawn(syslog_listen::serve_tcp(listener, state.clone()));
+    }
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
@@ -167,6 +215,21 @@ async fn serve(addr: SocketAddr, storage_cfg: StorageConfig, limits: ApiLimits) 
         .context("flush on shutdown failed")?;
     info!("stopped");
     Ok(())
+}
+
+/// Where syslog is received, if anywhere.
+struct SyslogAddrs {
+    udp: Option<SocketAddr>,
+    tcp: Option<SocketAddr>,
+}
+
+fn parse_addr(key: &str, value: Option<String>) -> Result<Option<SocketAddr>> {
+    value
+        .map(|v| {
+            v.parse()
+                .with_context(|| format!("invalid {key} address {v:?}: use HOST:PORT"))
+        })
+        .transpose()
 }
 
 async fn shutdown_signal() {

@@ -5,6 +5,7 @@ mod detected;
 mod elasticsearch;
 mod index;
 mod labels;
+mod lines;
 mod metrics;
 mod misc;
 mod otlp;
@@ -17,8 +18,10 @@ mod tail;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderName, HeaderValue, Method};
 use axum::routing::{get, post};
 use axum::Router;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::AppState;
 
@@ -27,9 +30,6 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/ready", get(ready::ready))
         .route("/metrics", get(metrics::metrics))
-        .route("/loki/api/v1/push", post(push::push))
-        .route("/v1/logs", post(otlp::logs))
-        .route("/otlp/v1/logs", post(otlp::logs))
         .route("/elasticsearch", get(elasticsearch::handshake))
         .route("/elasticsearch/", get(elasticsearch::handshake))
         .route(
@@ -83,7 +83,40 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(detected::detected_field_values),
         )
         .route("/loki/api/v1/patterns", get(detected::patterns))
+        .merge(ingest_router(&state.protocols.cors_allowed_origins))
         // Handlers read bodies themselves with the configured cap.
         .layer(DefaultBodyLimit::disable())
         .with_state(state)
+}
+
+/// The push endpoints browsers and SDKs post to, with CORS when configured.
+fn ingest_router(cors_origins: &[String]) -> Router<Arc<AppState>> {
+    let router = Router::new()
+        .route("/loki/api/v1/push", post(push::push))
+        .route("/v1/logs", post(otlp::logs))
+        .route("/otlp/v1/logs", post(otlp::logs))
+        .route("/api/v1/logs", post(lines::lines));
+    if cors_origins.is_empty() {
+        return router;
+    }
+    let origins = if cors_origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(
+            cors_origins
+                .iter()
+                .filter_map(|o| HeaderValue::from_str(o).ok()),
+        )
+    };
+    router.layer(
+        CorsLayer::new()
+            .allow_origin(origins)
+            .allow_methods([Method::POST, Method::OPTIONS])
+            .allow_headers([
+                header::CONTENT_TYPE,
+                header::CONTENT_ENCODING,
+                header::AUTHORIZATION,
+                HeaderName::from_static("x-scope-orgid"),
+            ]),
+    )
 }

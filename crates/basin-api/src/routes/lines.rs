@@ -1,0 +1,45 @@
+//! `POST /api/v1/logs`: NDJSON or plain text lines, one entry per line.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use basin_ingest::decompress::decode_content_encoding;
+use basin_ingest::ndjson::{self, LinesRequest};
+
+use super::push::read_counted_body;
+use crate::params::{self, header, Params};
+use crate::{ApiError, AppState};
+
+/// Stores the lines; 204 once durable, as Loki's push answers.
+pub async fn lines(
+    State(state): State<Arc<AppState>>,
+    Query(query): Query<Params>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<StatusCode, ApiError> {
+    let storage = state.storage()?.clone();
+    let tenant = params::tenant(&headers)?;
+    let limits = &state.limits.ingest;
+    let bytes = read_counted_body(&state, "ndjson", &tenant, &headers, body).await?;
+    let request = LinesRequest {
+        labels: query.get("labels"),
+        label_fields: query.get("label_fields"),
+        message_field: query.get("message_field"),
+        time_field: query.get("time_field"),
+    };
+    let batch = decode_content_encoding(
+        &bytes,
+        header(&headers, header::CONTENT_ENCODING.as_str()),
+        limits.max_request_size_bytes,
+    )
+    .and_then(|body| ndjson::decode(tenant.clone(), &body, &request, limits, params::now_ns()));
+    let batch = state
+        .counters
+        .counted("ndjson", &tenant, bytes.len(), batch)?;
+    if batch.entry_count() > 0 {
+        storage.append(batch).await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
