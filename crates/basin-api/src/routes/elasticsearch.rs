@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use basin_ingest::decompress::decode_content_encoding;
 use basin_ingest::es_bulk;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::push::read_counted_body;
 use crate::params::{self, header, Params};
@@ -80,7 +80,7 @@ async fn store(
     query: &Params,
     headers: &HeaderMap,
     body: Body,
-) -> Result<Value, ApiError> {
+) -> Result<Vec<u8>, ApiError> {
     let started = Instant::now();
     let storage = state.storage()?.clone();
     let tenant = params::tenant(headers)?;
@@ -132,9 +132,19 @@ async fn store(
 }
 
 /// The bulk answer, or an error in Elasticsearch's error shape.
-fn answer(result: Result<Value, ApiError>) -> Response {
+fn answer(result: Result<Vec<u8>, ApiError>) -> Response {
     match result {
-        Ok(body) => ([product_header()], Json(body)).into_response(),
+        Ok(body) => (
+            [
+                product_header(),
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                ),
+            ],
+            body,
+        )
+            .into_response(),
         Err(e) if e.status().is_client_error() => {
             let status = e.status();
             let reason = e.to_string();
