@@ -164,15 +164,19 @@ ruleset(name="forward") {{
         .spawn()
         .expect("rsyslogd runs");
     let _rsyslog = Rsyslog(child);
+    // An RFC 3164 time of now (no year, no zone: both sides read it as UTC).
+    let now = chrono::Utc::now();
+    let want_ts = now.timestamp() * 1_000_000_000;
+    let message = format!(
+        "<131>{} app-7 worker[9]: job 17 failed",
+        now.format("%b %e %H:%M:%S")
+    );
     // rsyslog needs a moment to open its input; resend until it forwards.
     let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
     let mut lines = Vec::new();
     for _ in 0..80 {
         sender
-            .send_to(
-                b"<131>Nov 14 22:13:20 app-7 worker[9]: job 17 failed",
-                ("127.0.0.1", input),
-            )
+            .send_to(message.as_bytes(), ("127.0.0.1", input))
             .unwrap();
         std::thread::sleep(Duration::from_millis(250));
         lines = s
@@ -183,6 +187,12 @@ ruleset(name="forward") {{
         }
     }
     assert!(lines.len() >= 2, "{lines:?}\n{}", s.server.log());
+    // Forwarded over TCP (RFC 5424) and UDP (RFC 3164), the time survives.
+    // Forwarded over TCP (RFC 5424) and UDP (RFC 3164), the time survives.
+    assert!(
+        lines.iter().all(|(ts, _)| *ts == want_ts),
+        "{lines:?} want {want_ts}"
+    );
     let streams = s.server.streams(None, r#"{app_name="worker"}"#);
     for (labels, _) in &streams {
         assert_eq!(get(labels, "hostname"), "app-7");
