@@ -4,9 +4,6 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
 
-use basin_ingest::IngestError;
-use basin_model::{PushBatch, TenantId};
-
 /// What one (protocol, tenant) has sent so far.
 #[derive(Debug, Default, Clone, Copy)]
 struct Counts {
@@ -59,27 +56,6 @@ impl IngestCounters {
             c.requests_rejected += 1;
             c.bytes_rejected += bytes;
         });
-    }
-
-    /// Counts a whole-request decode: its lines if it decoded, the request as
-    /// refused if not; hands the result on.
-    pub fn counted(
-        &self,
-        protocol: &'static str,
-        tenant: &TenantId,
-        body_bytes: usize,
-        decoded: Result<PushBatch, IngestError>,
-    ) -> Result<PushBatch, IngestError> {
-        match &decoded {
-            Ok(batch) => self.lines(
-                protocol,
-                tenant.as_str(),
-                (batch.entry_count() as u64, batch.size_bytes() as u64),
-                (0, 0),
-            ),
-            Err(_) => self.request_rejected(protocol, tenant.as_str(), body_bytes as u64),
-        }
-        decoded
     }
 
     /// The counters in Prometheus' text format.

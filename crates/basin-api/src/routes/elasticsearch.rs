@@ -14,7 +14,7 @@ use basin_ingest::decompress::decode_content_encoding;
 use basin_ingest::es_bulk;
 use serde_json::json;
 
-use super::push::read_counted_body;
+use super::ingest::{append_counted, count_refusal, read_counted_body};
 use crate::params::{self, header, Params};
 use crate::{ApiError, AppState};
 
@@ -106,25 +106,9 @@ async fn store(
             params::now_ns(),
         )
     });
-    let decoded = match decoded {
-        Ok(d) => d,
-        Err(e) => {
-            let counters = &state.counters;
-            counters.request_rejected(PROTOCOL, tenant.as_str(), bytes.len() as u64);
-            return Err(e.into());
-        }
-    };
-    let accepted = (
-        decoded.batch.entry_count() as u64,
-        decoded.batch.size_bytes() as u64,
-    );
-    let refused = decoded.items.iter().filter(|i| i.status != 201).count() as u64;
-    if accepted.0 > 0 {
-        storage.append(decoded.batch).await?;
-    }
-    state
-        .counters
-        .lines(PROTOCOL, tenant.as_str(), accepted, (refused, 0));
+    let decoded = count_refusal(state, PROTOCOL, &tenant, bytes.len(), decoded)?;
+    let refused = decoded.items.iter().filter(|i| i.error.is_some()).count() as u64;
+    append_counted(state, &storage, PROTOCOL, &tenant, decoded.batch, refused).await?;
     Ok(es_bulk::response(
         &decoded.items,
         started.elapsed().as_millis() as u64,

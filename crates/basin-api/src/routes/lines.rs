@@ -8,9 +8,11 @@ use axum::http::{header, HeaderMap, StatusCode};
 use basin_ingest::decompress::decode_content_encoding;
 use basin_ingest::ndjson::{self, LinesRequest};
 
-use super::push::read_counted_body;
+use super::ingest::{append_counted, count_refusal, read_counted_body};
 use crate::params::{self, header, Params};
 use crate::{ApiError, AppState};
+
+const PROTOCOL: &str = "ndjson";
 
 /// Stores the lines; 204 once durable, as Loki's push answers.
 pub async fn lines(
@@ -22,7 +24,7 @@ pub async fn lines(
     let storage = state.storage()?.clone();
     let tenant = params::tenant(&headers)?;
     let limits = &state.limits.ingest;
-    let bytes = read_counted_body(&state, "ndjson", &tenant, &headers, body).await?;
+    let bytes = read_counted_body(&state, PROTOCOL, &tenant, &headers, body).await?;
     let request = LinesRequest {
         labels: query.get("labels"),
         label_fields: query.get("label_fields"),
@@ -35,11 +37,7 @@ pub async fn lines(
         limits.max_request_size_bytes,
     )
     .and_then(|body| ndjson::decode(tenant.clone(), &body, &request, limits, params::now_ns()));
-    let batch = state
-        .counters
-        .counted("ndjson", &tenant, bytes.len(), batch)?;
-    if batch.entry_count() > 0 {
-        storage.append(batch).await?;
-    }
+    let batch = count_refusal(&state, PROTOCOL, &tenant, bytes.len(), batch)?;
+    append_counted(&state, &storage, PROTOCOL, &tenant, batch, 0).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -4,6 +4,7 @@ mod buildinfo;
 mod detected;
 mod elasticsearch;
 mod index;
+mod ingest;
 mod labels;
 mod lines;
 mod metrics;

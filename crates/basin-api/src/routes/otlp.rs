@@ -9,7 +9,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use basin_ingest::otlp::{self, OtlpEncoding};
 
-use super::push::read_counted_body;
+use super::ingest::{append_counted, count_refusal, read_counted_body};
 use crate::params::{self, header};
 use crate::{ApiError, AppState};
 
@@ -59,24 +59,16 @@ async fn store(
                 &state.protocols.otlp,
             )
         });
-    let decoded = match decoded {
-        Ok(d) => d,
-        Err(e) => {
-            let counters = &state.counters;
-            counters.request_rejected(PROTOCOL, tenant.as_str(), bytes.len() as u64);
-            return Err(e.into());
-        }
-    };
-    let accepted = (
-        decoded.batch.entry_count() as u64,
-        decoded.batch.size_bytes() as u64,
-    );
-    if accepted.0 > 0 {
-        storage.append(decoded.batch).await?;
-    }
-    state
-        .counters
-        .lines(PROTOCOL, tenant.as_str(), accepted, (decoded.rejected, 0));
+    let decoded = count_refusal(state, PROTOCOL, &tenant, bytes.len(), decoded)?;
+    append_counted(
+        state,
+        &storage,
+        PROTOCOL,
+        &tenant,
+        decoded.batch,
+        decoded.rejected,
+    )
+    .await?;
     Ok((decoded.rejected, decoded.first_rejection))
 }
 

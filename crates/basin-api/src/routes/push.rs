@@ -4,11 +4,13 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use basin_ingest::loki_push;
-use basin_model::TenantId;
 use http_body_util::BodyExt;
 
+use super::ingest::{append_counted, count_refusal, read_counted_body};
 use crate::params::{self, header};
 use crate::{ApiError, AppState};
+
+const PROTOCOL: &str = "loki";
 
 /// `POST /loki/api/v1/push`: 204 once the entries are durable and visible.
 pub async fn push(
@@ -19,7 +21,7 @@ pub async fn push(
     let storage = state.storage()?.clone();
     let tenant = params::tenant(&headers)?;
     let limits = &state.limits.ingest;
-    let bytes = read_counted_body(&state, "loki", &tenant, &headers, body).await?;
+    let bytes = read_counted_body(&state, PROTOCOL, &tenant, &headers, body).await?;
     let batch = loki_push::decode(
         tenant.clone(),
         &bytes,
@@ -27,35 +29,14 @@ pub async fn push(
         header(&headers, header::CONTENT_ENCODING.as_str()),
         limits,
     );
-    let batch = state
-        .counters
-        .counted("loki", &tenant, bytes.len(), batch)?;
-    storage.append(batch).await?;
+    let batch = count_refusal(&state, PROTOCOL, &tenant, bytes.len(), batch)?;
+    append_counted(&state, &storage, PROTOCOL, &tenant, batch, 0).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Most bytes of an oversized body read and thrown away before answering 413,
 /// so that a client still sending gets the answer instead of a broken pipe.
 const DRAIN_MAX_BYTES: usize = 256 * 1024 * 1024;
-
-/// Reads a body within `max_request_size_bytes`, counting a refused one
-/// under `protocol`.
-pub(crate) async fn read_counted_body(
-    state: &AppState,
-    protocol: &'static str,
-    tenant: &TenantId,
-    headers: &HeaderMap,
-    body: Body,
-) -> Result<bytes::Bytes, ApiError> {
-    let limit = state.limits.ingest.max_request_size_bytes;
-    let read = read_body(headers, body, limit).await;
-    if read.is_err() {
-        state
-            .counters
-            .request_rejected(protocol, tenant.as_str(), 0);
-    }
-    read
-}
 
 /// Reads a body of at most `limit` bytes; a larger one is answered with 413.
 pub(crate) async fn read_body(

@@ -1,0 +1,65 @@
+//! What every push endpoint does around its protocol's decoder: read the body
+//! within the size limit, count refusals, append and count what was stored.
+
+use axum::body::Body;
+use axum::http::HeaderMap;
+use basin_ingest::IngestError;
+use basin_model::{PushBatch, TenantId};
+use basin_storage::Storage;
+
+use super::push::read_body;
+use crate::{ApiError, AppState};
+
+/// Reads a body within `max_request_size_bytes`, counting a refused one
+/// under `protocol`.
+pub(crate) async fn read_counted_body(
+    state: &AppState,
+    protocol: &'static str,
+    tenant: &TenantId,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<bytes::Bytes, ApiError> {
+    let limit = state.limits.ingest.max_request_size_bytes;
+    let read = read_body(headers, body, limit).await;
+    if read.is_err() {
+        state
+            .counters
+            .request_rejected(protocol, tenant.as_str(), 0);
+    }
+    read
+}
+
+/// Counts a request refused whole by its decoder; hands the result on.
+pub(crate) fn count_refusal<T>(
+    state: &AppState,
+    protocol: &'static str,
+    tenant: &TenantId,
+    body_bytes: usize,
+    decoded: Result<T, IngestError>,
+) -> Result<T, ApiError> {
+    if decoded.is_err() {
+        let counters = &state.counters;
+        counters.request_rejected(protocol, tenant.as_str(), body_bytes as u64);
+    }
+    Ok(decoded?)
+}
+
+/// Appends `batch` (when it holds anything) and counts its lines, with
+/// `refused` lines the protocol refused one by one.
+pub(crate) async fn append_counted(
+    state: &AppState,
+    storage: &Storage,
+    protocol: &'static str,
+    tenant: &TenantId,
+    batch: PushBatch,
+    refused: u64,
+) -> Result<(), ApiError> {
+    let accepted = (batch.entry_count() as u64, batch.size_bytes() as u64);
+    if accepted.0 > 0 {
+        storage.append(batch).await?;
+    }
+    state
+        .counters
+        .lines(protocol, tenant.as_str(), accepted, (refused, 0));
+    Ok(())
+}
