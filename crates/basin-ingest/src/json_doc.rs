@@ -6,7 +6,7 @@
 use basin_model::{sanitize_label_name, Entry};
 use serde_json::{Map, Value};
 
-use crate::level::{level_from_text, LEVEL_FIELD};
+use basin_model::level::{level_from_text, LEVEL_FIELD};
 
 /// Keys a document's time is read from when none is named, in order.
 pub const TIME_KEYS: [&str; 5] = ["timestamp", "time", "ts", "@timestamp", "_time"];

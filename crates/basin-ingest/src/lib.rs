@@ -1,7 +1,8 @@
 //! Ingest: turns request bodies of the protocols Basin speaks into [`PushBatch`]es.
 //!
 //! One module per protocol (`loki_push`, `otlp`, ...), plus the rules they
-//! share (`stream` checks, `json_doc` flattening, `level` names). Every decoder works on a body
+//! share (`stream` checks, `json_doc` flattening); level names are
+//! `basin_model::level`'s. Every decoder works on a body
 //! already capped in size, decompresses with a cap ([`decompress`]), and checks
 //! the [`IngestLimits`] so that a rejected request stores nothing: the batch is
 //! only handed on once the whole body is valid. Depends on `basin-model` only (and
@@ -13,7 +14,6 @@ pub mod decompress;
 mod error;
 pub mod es_bulk;
 pub mod json_doc;
-pub mod level;
 mod limits;
 pub mod loki_push;
 pub mod ndjson;

@@ -18,9 +18,9 @@ use prost::Message;
 use serde_json::Value;
 
 use crate::decompress::decode_content_encoding;
-use crate::level::{level_from_otlp_severity, level_from_text, LEVEL_FIELD};
 use crate::stream::{check_line, validate_labels, RawLabels};
 use crate::{IngestError, IngestLimits};
+use basin_model::level::{level_from_otlp_severity, level_from_text, LEVEL_FIELD};
 
 /// Resource attributes that become stream labels by default: Loki's list.
 pub const DEFAULT_RESOURCE_LABELS: [&str; 18] = [

@@ -9,9 +9,9 @@ use basin_model::{sanitize_label_name, Entry, Labels, PushBatch, StreamBatch, Te
 use chrono::{Datelike, Utc};
 use syslog_loose::{parse_message_with_year_exact_tz, IncompleteDate, Variant};
 
-use crate::level::{level_from_syslog_severity, LEVEL_FIELD};
 use crate::stream::{check_line, validate_labels, RawLabels};
 use crate::{IngestError, IngestLimits};
+use basin_model::level::{level_from_syslog_severity, LEVEL_FIELD};
 
 /// One parsed message: its stream labels and its entry.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,7 +12,7 @@ pub fn level_from_text(text: &str) -> Option<&'static str> {
         "debug" | "dbg" | "d" | "fine" | "config" => "debug",
         "info" | "inf" | "i" | "information" | "informational" | "notice" => "info",
         "warn" | "warning" | "wrn" | "w" => "warn",
-        "error" | "err" | "eror" | "e" | "severe" => "error",
+        "error" | "err" | "eror" | "e" | "severe" | "failure" => "error",
         "fatal" | "ftl" | "f" | "critical" | "crit" | "alert" | "emerg" | "emergency" | "panic" => {
             "fatal"
         }

@@ -7,6 +7,7 @@
 
 mod error;
 mod labels;
+pub mod level;
 mod record;
 mod tenant;
 
