@@ -3,6 +3,7 @@ use std::sync::{Arc, OnceLock};
 use basin_ingest::es_bulk::BulkOptions;
 use basin_ingest::otlp::OtlpOptions;
 use basin_ingest::IngestLimits;
+use basin_pipeline::auto::{AutoParse, ParseMode};
 use basin_storage::Storage;
 
 use crate::ingest_counters::IngestCounters;
@@ -45,6 +46,9 @@ pub struct Protocols {
     pub es_bulk: BulkOptions,
     /// Origins browsers may push from (`*` for any); empty: no CORS headers.
     pub cors_allowed_origins: Vec<String>,
+    /// What the parsing pipeline looks for before lines are stored
+    /// (`auto_parse`: off (default), levels, fields).
+    pub auto_parse: ParseMode,
 }
 
 /// What every handler shares.
@@ -56,6 +60,8 @@ pub struct AppState {
     pub protocols: Protocols,
     /// Lines and bytes received, for `/metrics`.
     pub counters: IngestCounters,
+    /// The parsing pipeline every accepted batch goes through.
+    pub pipeline: AutoParse,
 }
 
 impl AppState {
@@ -65,9 +71,15 @@ impl AppState {
         Self {
             storage: OnceLock::new(),
             limits,
-            protocols,
             counters: IngestCounters::default(),
+            pipeline: AutoParse::new(protocols.auto_parse),
+            protocols,
         }
+    }
+
+    /// Runs the parsing pipeline over a decoded batch.
+    pub fn parse(&self, batch: &mut basin_model::PushBatch) {
+        self.pipeline.process(batch);
     }
 
     /// Hands over the opened store; the server is ready from now on.

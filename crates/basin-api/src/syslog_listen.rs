@@ -57,7 +57,8 @@ async fn store(
     rejected: (u64, u64),
 ) {
     let tenant = TenantId::default_tenant();
-    let batch = syslog::to_batch(tenant.clone(), batch);
+    let mut batch = syslog::to_batch(tenant.clone(), batch);
+    state.parse(&mut batch);
     let accepted = (batch.entry_count() as u64, batch.size_bytes() as u64);
     if accepted.0 > 0 {
         if let Err(e) = storage.append(batch).await {

@@ -15,9 +15,9 @@ use serde::ser::SerializeMap;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::json_doc::{doc_to_entry, take_label_fields, DocRules};
 use crate::stream::{check_line, validate_labels, RawLabels};
 use crate::{IngestError, IngestLimits};
+use basin_pipeline::json_doc::{doc_to_entry, take_label_fields, DocRules};
 
 /// How bulk documents map onto entries.
 #[derive(Debug, Clone)]

@@ -10,9 +10,9 @@ use std::collections::HashMap;
 use basin_model::{Labels, PushBatch, StreamBatch, TenantId};
 use serde_json::{Map, Value};
 
-use crate::json_doc::{doc_to_entry, take_label_fields, DocRules, TIME_KEYS};
 use crate::stream::{check_line, validate_labels, RawLabels};
 use crate::{IngestError, IngestLimits};
+use basin_pipeline::json_doc::{doc_to_entry, take_label_fields, DocRules, TIME_KEYS};
 
 /// Labels of lines sent without `?labels=`.
 pub const DEFAULT_LABELS: &str = r#"{job="default"}"#;

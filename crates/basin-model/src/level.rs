@@ -4,21 +4,56 @@
 /// The field every protocol stores the normalised level under.
 pub const LEVEL_FIELD: &str = "level";
 
+/// Level spellings and what they mean, compared without regard to case.
+const SPELLINGS: [(&str, &str); 31] = [
+    ("info", "info"),
+    ("error", "error"),
+    ("warn", "warn"),
+    ("debug", "debug"),
+    ("warning", "warn"),
+    ("trace", "trace"),
+    ("fatal", "fatal"),
+    ("err", "error"),
+    ("inf", "info"),
+    ("dbg", "debug"),
+    ("wrn", "warn"),
+    ("trc", "trace"),
+    ("ftl", "fatal"),
+    ("eror", "error"),
+    ("information", "info"),
+    ("informational", "info"),
+    ("notice", "info"),
+    ("severe", "error"),
+    ("failure", "error"),
+    ("critical", "fatal"),
+    ("crit", "fatal"),
+    ("alert", "fatal"),
+    ("emerg", "fatal"),
+    ("emergency", "fatal"),
+    ("panic", "fatal"),
+    ("finest", "trace"),
+    ("finer", "trace"),
+    ("fine", "debug"),
+    ("config", "debug"),
+    ("t", "trace"),
+    ("d", "debug"),
+];
+
+/// One-letter spellings beyond `t` and `d`.
+const LETTERS: [(&str, &str); 4] = [("i", "info"), ("w", "warn"), ("e", "error"), ("f", "fatal")];
+
 /// A level from its text: `WARNING`, `Err`, `crit`, `E`, `notice`...
+/// (no allocation: it runs on every line's header words).
 pub fn level_from_text(text: &str) -> Option<&'static str> {
-    let lower = text.trim().to_ascii_lowercase();
-    let level = match lower.as_str() {
-        "trace" | "trc" | "t" | "finest" | "finer" => "trace",
-        "debug" | "dbg" | "d" | "fine" | "config" => "debug",
-        "info" | "inf" | "i" | "information" | "informational" | "notice" => "info",
-        "warn" | "warning" | "wrn" | "w" => "warn",
-        "error" | "err" | "eror" | "e" | "severe" | "failure" => "error",
-        "fatal" | "ftl" | "f" | "critical" | "crit" | "alert" | "emerg" | "emergency" | "panic" => {
-            "fatal"
-        }
-        _ => return None,
-    };
-    Some(level)
+    let text = text.trim();
+    if text.len() > "informational".len() {
+        return None;
+    }
+    SPELLINGS
+        .iter()
+        .chain(LETTERS.iter())
+        .find(|(spelling, _)| spelling.eq_ignore_ascii_case(text))
+        .map(|(_, level)| *level)
 }
 
 /// A level from an OpenTelemetry severity number (1-4 trace ... 21-24 fatal).

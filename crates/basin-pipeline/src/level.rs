@@ -59,14 +59,18 @@ pub fn find_level(line: &str) -> Option<FoundLevel<'_>> {
         let word = &head[start..i];
         let before = start.checked_sub(1).map(|j| bytes[j]);
         let after = bytes.get(i).copied();
-        // level=warn, severity: "error", lvl=E
-        if matches!(after, Some(b'=') | Some(b':'))
-            && matches!(
-                word.to_ascii_lowercase().as_str(),
-                "level" | "lvl" | "severity" | "loglevel" | "levelname"
-            )
+        // level=warn, severity: "error", "level":"ERROR" (JSON)
+        let mut key_end = i;
+        if after == Some(b'"') && bytes.get(i + 1) == Some(&b':') {
+            key_end = i + 1;
+        }
+        let after_key = bytes.get(key_end).copied();
+        if matches!(after_key, Some(b'=') | Some(b':'))
+            && ["level", "lvl", "severity", "loglevel", "levelname"]
+                .iter()
+                .any(|k| k.eq_ignore_ascii_case(word))
         {
-            let rest = &head[i + 1..];
+            let rest = &head[key_end + 1..];
             let value: &str = rest
                 .trim_start_matches([' ', '"', '\''])
                 .split(|c: char| !c.is_ascii_alphanumeric())

@@ -1,8 +1,12 @@
 //! The parsing pipeline: the stage between ingest and storage that finds
 //! structure in lines nobody wrote a parser for.
 //!
-//! So far: the time a line carries in its header (`timestamp`), and its level
-//! (`level`). Depends on `basin-model` only; no I/O.
+//! So far: format auto-detection with field extraction (`auto`, `formats`:
+//! JSON, access logs, syslog, logfmt, application headers), the time a line
+//! carries in its header (`timestamp`), and its level (`level`). Depends on `basin-model` only; no I/O.
 
+pub mod auto;
+pub mod formats;
+pub mod json_doc;
 pub mod level;
 pub mod timestamp;

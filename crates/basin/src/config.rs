@@ -48,6 +48,9 @@ pub struct FileConfig {
     pub elasticsearch_label_fields: Option<Vec<String>>,
     /// Origins browsers may push from, `*` for any (default: none).
     pub cors_allowed_origins: Option<Vec<String>>,
+    /// What the pipeline finds in lines before storing them: off (default),
+    /// levels, or fields (formats and their fields too; costly, see docs/pipeline.md).
+    pub auto_parse: Option<String>,
     /// Syslog over UDP on this address (`--syslog-udp`).
     pub syslog_udp: Option<String>,
     /// Syslog over TCP on this address (`--syslog-tcp`).

@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
-use basin_ingest::json_doc::{doc_to_entry, DocRules};
 use basin_model::Labels;
+use basin_pipeline::json_doc::{doc_to_entry, DocRules};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Map, Value};

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use basin_api::{router, syslog_listen, ApiLimits, AppState, Protocols};
+use basin_pipeline::auto::ParseMode;
 use basin_storage::{Storage, StorageConfig};
 use clap::Args;
 use tracing::{error, info, warn};
@@ -22,7 +23,7 @@ pub struct ServeArgs {
     /// max_entries_limit_per_query, max_query_range, max_query_series,
     /// query_timeout, otlp_resource_labels, elasticsearch_message_fields,
     /// elasticsearch_time_fields, elasticsearch_label_fields,
-    /// cors_allowed_origins, syslog_udp, syslog_tcp).
+    /// cors_allowed_origins, auto_parse, syslog_udp, syslog_tcp).
     #[arg(long)]
     config: Option<PathBuf>,
     /// Where data lives [config: data_dir] [default: ./basin-data]
@@ -122,6 +123,14 @@ pub fn run(args: ServeArgs) -> Result<()> {
     }
     if let Some(v) = file.elasticsearch_label_fields.clone() {
         protocols.es_bulk.label_fields = v;
+    }
+    if let Some(v) = &file.auto_parse {
+        protocols.auto_parse = match v.trim() {
+            "off" => ParseMode::Off,
+            "levels" => ParseMode::Levels,
+            "fields" => ParseMode::Fields,
+            other => anyhow::bail!("invalid auto_parse {other:?}: use off, levels or fields"),
+        };
     }
     if let Some(v) = file.cors_allowed_origins.clone() {
         protocols.cors_allowed_origins = v;

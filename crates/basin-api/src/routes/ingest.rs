@@ -44,16 +44,18 @@ pub(crate) fn count_refusal<T>(
     Ok(decoded?)
 }
 
-/// Appends `batch` (when it holds anything) and counts its lines, with
+/// Parses `batch` (the pipeline), appends it when it holds anything and
+/// counts its lines, with
 /// `refused` lines the protocol refused one by one.
 pub(crate) async fn append_counted(
     state: &AppState,
     storage: &Storage,
     protocol: &'static str,
     tenant: &TenantId,
-    batch: PushBatch,
+    mut batch: PushBatch,
     refused: u64,
 ) -> Result<(), ApiError> {
+    state.parse(&mut batch);
     let accepted = (batch.entry_count() as u64, batch.size_bytes() as u64);
     if accepted.0 > 0 {
         storage.append(batch).await?;

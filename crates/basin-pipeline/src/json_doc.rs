@@ -1,7 +1,8 @@
 //! JSON documents as entries: the time taken from a time key, nested objects
 //! flattened into fields with label-safe names (`http.request.method` becomes
-//! `http_request_method`), arrays kept as JSON text. Shared by the NDJSON,
-//! Elasticsearch bulk and `basin import` paths so they agree on every rule.
+//! `http_request_method`), arrays kept as JSON text. Shared by the pipeline's
+//! JSON format and the NDJSON, Elasticsearch bulk and `basin import` paths,
+//! so they agree on every rule.
 
 use basin_model::{sanitize_label_name, Entry};
 use serde_json::{Map, Value};

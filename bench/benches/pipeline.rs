@@ -1,0 +1,60 @@
+//! Parsing pipeline throughput on the benchmark corpus, levels only and
+//! auto-detection plus field and level extraction, over 20,000 generated lines (all formats of the
+//! corpus, in batches by stream as pushes arrive), one core.
+//! Run: `cargo bench -p basin-bench --bench pipeline`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+
+use basin_bench::corpus::Corpus;
+use basin_model::{Entry, Labels, PushBatch, StreamBatch, TenantId};
+use basin_pipeline::auto::{AutoParse, ParseMode};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+
+const LINES: u64 = 20_000;
+
+fn batch() -> PushBatch {
+    let mut corpus = Corpus::new(1, LINES);
+    let mut by_stream: BTreeMap<usize, Vec<Entry>> = BTreeMap::new();
+    for i in 0..LINES {
+        let r = corpus.record(i);
+        by_stream
+            .entry(r.stream)
+            .or_default()
+            .push(Entry::new(r.ts, r.line));
+    }
+    PushBatch {
+        tenant: TenantId::default_tenant(),
+        streams: by_stream
+            .into_iter()
+            .map(|(stream, entries)| StreamBatch {
+                labels: Labels::parse(&corpus.streams[stream].labels).unwrap(),
+                entries,
+            })
+            .collect(),
+    }
+}
+
+fn auto_parse(c: &mut Criterion) {
+    let input = batch();
+    let mut group = c.benchmark_group("pipeline");
+    group.throughput(Throughput::Elements(LINES));
+    group.sample_size(20);
+    for (name, mode) in [("levels", ParseMode::Levels), ("fields", ParseMode::Fields)] {
+        let pipeline = AutoParse::new(mode);
+        group.bench_function(format!("{name}_corpus_20k"), |b| {
+            b.iter_batched(
+                || input.clone(),
+                |mut batch| {
+                    pipeline.process(&mut batch);
+                    batch
+                },
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, auto_parse);
+criterion_main!(benches);

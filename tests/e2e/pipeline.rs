@@ -1,0 +1,126 @@
+//! The parsing pipeline: with `auto_parse: fields`, nginx, nested JSON,
+//! logfmt, Log4j with a stack trace and syslog lines pushed through Loki's API
+//! are filterable by their fields with plain label filters, no parser stage;
+//! `levels` finds only levels; by default nothing is added.
+
+use serde_json::json;
+
+use crate::common::{json_body, now_ns, Server};
+
+#[test]
+fn formats_are_parsed_in_fields_mode() {
+    let server = Server::start("auto_parse: fields\n");
+    let t = now_ns();
+    let v = |i: i64, line: &str| json!([(t + i).to_string(), line]);
+    server.push_json(
+        None,
+        &json_body(
+            json!({"job": "web"}),
+            vec![
+                v(1, r#"10.0.0.1 - - [01/May/2024:12:00:00 +0000] "GET /health HTTP/1.1" 200 2 "-" "kube-probe/1.29""#),
+                v(2, r#"10.0.0.2 - alice [01/May/2024:12:00:01 +0000] "POST /api/orders HTTP/1.1" 502 173 "https://shop.example.com/" "Mozilla/5.0""#),
+                v(3, r#"10.0.0.3 - - [01/May/2024:12:00:02 +0000] "GET /api/cart HTTP/1.1" 503 0 "-" "Mozilla/5.0""#),
+            ],
+        ),
+    );
+    server.push_json(
+        None,
+        &json_body(
+            json!({"job": "api"}),
+            vec![
+                v(4, r#"{"level":"INFO","msg":"order placed","http":{"request":{"method":"POST","path":"/orders"},"status":201}}"#),
+                v(5, r#"{"level":"ERROR","msg":"payment failed","http":{"request":{"method":"GET","path":"/pay"},"status":500}}"#),
+            ],
+        ),
+    );
+    server.push_json(
+        None,
+        &json_body(
+            json!({"job": "worker"}),
+            vec![
+                v(6, r#"ts=2024-05-01T12:00:00Z level=warning msg="queue slow" depth=1200"#),
+                v(7, "2024-05-01 12:00:03,120 ERROR [pool-1-thread-3] com.shop.Billing: charge failed\njava.lang.IllegalStateException: card declined\n\tat com.shop.Billing.charge(Billing.java:42)\n\tat com.shop.Worker.run(Worker.java:17)"),
+                v(8, "<11>1 2024-05-01T12:00:04Z db-1 postgres 77 - - could not connect to server"),
+                v(9, "May  1 12:00:05 web-1 sshd[999]: Accepted publickey for deploy"),
+            ],
+        ),
+    );
+    let lines =
+        |q: &str| -> Vec<String> { server.lines(None, q).into_iter().map(|(_, l)| l).collect() };
+    // nginx: status and method as fields.
+    let errors = lines(r#"{job="web"} | status >= 500"#);
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(errors.iter().all(|l| l.contains(" 50")));
+    assert_eq!(
+        lines(r#"{job="web"} | method="POST" | remote_user="alice""#).len(),
+        1
+    );
+    // Nested JSON, flattened.
+    let posts = lines(r#"{job="api"} | http_request_method="POST""#);
+    assert_eq!(posts.len(), 1);
+    assert!(posts[0].contains("order placed"));
+    assert_eq!(lines(r#"{job="api"} | http_status >= 500"#).len(), 1);
+    // Levels, normalised across formats.
+    let errors: Vec<String> = lines(r#"{job=~"api|worker"} | level="error""#);
+    assert_eq!(errors.len(), 3, "{errors:?}");
+    assert!(errors.iter().any(|l| l.contains("payment failed")));
+    assert!(
+        errors.iter().any(|l| l.contains("Billing.java:42")),
+        "the stack trace stays with its entry"
+    );
+    assert!(errors.iter().any(|l| l.contains("could not connect")));
+    assert_eq!(
+        lines(r#"{job="worker"} | level="warn" | depth > 1000"#).len(),
+        1
+    );
+    // Headers of application and syslog lines.
+    assert_eq!(
+        lines(r#"{job="worker"} | logger="com.shop.Billing""#).len(),
+        1
+    );
+    assert_eq!(
+        lines(r#"{job="worker"} | app_name="sshd" | procid="999""#).len(),
+        1
+    );
+    assert_eq!(lines(r#"{job="worker"} | log_format="syslog""#).len(), 2);
+}
+
+#[test]
+fn levels_mode_and_off() {
+    let server = Server::start("auto_parse: levels\n");
+    let t = now_ns().to_string();
+    server.push_json(
+        None,
+        &json_body(
+            json!({"job": "lv"}),
+            vec![
+                json!([t, "2024-05-01 12:00:00,123 ERROR [main] a.B: failed"]),
+                json!([t, r#"{"level":"Warning","status":500}"#]),
+            ],
+        ),
+    );
+    assert_eq!(server.lines(None, r#"{job="lv"} | level="error""#).len(), 1);
+    assert_eq!(server.lines(None, r#"{job="lv"} | level="warn""#).len(), 1);
+    // Levels mode adds no other field.
+    assert!(server
+        .lines(None, r#"{job="lv"} | status="500""#)
+        .is_empty());
+
+    let server = Server::start("");
+    server.push_json(
+        None,
+        &json_body(
+            json!({"job": "raw"}),
+            vec![json!([now_ns().to_string(), "a=1 b=2 level=error"])],
+        ),
+    );
+    assert!(server
+        .lines(None, r#"{job="raw"} | level="error""#)
+        .is_empty());
+    assert_eq!(
+        server
+            .lines(None, r#"{job="raw"} | logfmt | level="error""#)
+            .len(),
+        1
+    );
+}
