@@ -124,3 +124,46 @@ fn levels_mode_and_off() {
         1
     );
 }
+
+#[test]
+fn rate_limits_answer_429_and_keep_what_fits() {
+    let server = Server::start("stream_rate_limit_lines_per_second: 5\n");
+    let t = now_ns();
+    let values = |n: i64| {
+        (0..n)
+            .map(|i| json!([(t + i).to_string(), format!("line {i}")]))
+            .collect()
+    };
+    let body = json_body(json!({"job": "flood"}), values(20));
+    let (status, text) = server.push_raw(
+        None,
+        body.to_string().as_bytes(),
+        &[("Content-Type", "application/json")],
+    );
+    assert_eq!(status, 429, "{text}");
+    assert!(
+        text.contains("15 of 20 lines refused by the stream's rate limit"),
+        "{text}"
+    );
+    assert_eq!(
+        server.lines(None, r#"{job="flood"}"#).len(),
+        5,
+        "what fitted is stored"
+    );
+    // Another stream has its own budget.
+    server.push_json(None, &json_body(json!({"job": "quiet"}), values(3)));
+    // The header, through the NDJSON endpoint too.
+    let resp = crate::common::agent()
+        .post(format!("{}/api/v1/logs", server.url))
+        .send(&b"a\nb\nc\nd\ne\nf\ng\n"[..])
+        .unwrap();
+    assert_eq!(resp.status(), 429);
+    assert_eq!(resp.headers()["retry-after"], "1");
+    let metrics = server.metrics();
+    assert!(
+        metrics.contains(
+            r#"basin_ingest_lines_total{protocol="loki",tenant="default",outcome="rejected"} 15"#
+        ),
+        "{metrics}"
+    );
+}

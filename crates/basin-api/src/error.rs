@@ -18,6 +18,12 @@ pub enum ApiError {
     /// The body's content type is not one the endpoint speaks. 415.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// Over a rate limit; what fitted was stored. 429 with `Retry-After`.
+    #[error("{message}")]
+    RateLimited {
+        message: String,
+        retry_after_secs: u64,
+    },
     /// The store is still replaying its WAL. 503.
     #[error("not ready: replaying the write-ahead log")]
     NotReady,
@@ -33,8 +39,24 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl ApiError {
+    /// Sets `Retry-After` on a response to a rate-limited request.
+    pub fn add_retry_after(&self, response: &mut Response) {
+        if let ApiError::RateLimited {
+            retry_after_secs, ..
+        } = self
+        {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(*retry_after_secs),
+            );
         }
     }
 }
@@ -44,7 +66,9 @@ impl IntoResponse for ApiError {
         if let ApiError::Internal(detail) = &self {
             error!("internal error: {detail}");
         }
-        (self.status(), format!("{self}\n")).into_response()
+        let mut response = (self.status(), format!("{self}\n")).into_response();
+        self.add_retry_after(&mut response);
+        response
     }
 }
 

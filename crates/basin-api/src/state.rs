@@ -4,6 +4,7 @@ use basin_ingest::es_bulk::BulkOptions;
 use basin_ingest::otlp::OtlpOptions;
 use basin_ingest::IngestLimits;
 use basin_pipeline::auto::{AutoParse, ParseMode};
+use basin_pipeline::rate_limit::{RateLimiter, RateLimits};
 use basin_storage::Storage;
 
 use crate::ingest_counters::IngestCounters;
@@ -23,6 +24,8 @@ pub struct ApiLimits {
     pub max_query_series: usize,
     /// Longest a query may run (`query_timeout`, Loki's 1m).
     pub query_timeout: std::time::Duration,
+    /// Ingest rates per tenant and per stream (0: none, the default).
+    pub rates: RateLimits,
 }
 
 impl Default for ApiLimits {
@@ -33,6 +36,7 @@ impl Default for ApiLimits {
             max_query_range_ns: 721 * 3_600_000_000_000,
             max_query_series: 500,
             query_timeout: std::time::Duration::from_secs(60),
+            rates: RateLimits::default(),
         }
     }
 }
@@ -62,6 +66,8 @@ pub struct AppState {
     pub counters: IngestCounters,
     /// The parsing pipeline every accepted batch goes through.
     pub pipeline: AutoParse,
+    /// Flood protection, after the pipeline.
+    pub limiter: RateLimiter,
 }
 
 impl AppState {
@@ -69,10 +75,12 @@ impl AppState {
     /// [`AppState::set_storage`].
     pub fn new(limits: ApiLimits, protocols: Protocols) -> Self {
         Self {
+            limiter: RateLimiter::new(limits.rates),
             storage: OnceLock::new(),
             limits,
             counters: IngestCounters::default(),
             pipeline: AutoParse::new(protocols.auto_parse),
+
             protocols,
         }
     }

@@ -59,6 +59,14 @@ async fn store(
     let tenant = TenantId::default_tenant();
     let mut batch = syslog::to_batch(tenant.clone(), batch);
     state.parse(&mut batch);
+    let mut rejected = rejected;
+    if let Some(limited) = state.limiter.admit(&mut batch, std::time::Instant::now()) {
+        warn!(
+            "{} syslog messages refused by {}",
+            limited.lines, limited.reason
+        );
+        rejected.0 += limited.lines;
+    }
     let accepted = (batch.entry_count() as u64, batch.size_bytes() as u64);
     if accepted.0 > 0 {
         if let Err(e) = storage.append(batch).await {

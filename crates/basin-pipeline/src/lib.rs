@@ -3,10 +3,12 @@
 //!
 //! So far: format auto-detection with field extraction (`auto`, `formats`:
 //! JSON, access logs, syslog, logfmt, application headers), the time a line
-//! carries in its header (`timestamp`), and its level (`level`). Depends on `basin-model` only; no I/O.
+//! carries in its header (`timestamp`), its level (`level`), and flood
+//! protection (`rate_limit`). Depends on `basin-model` only; no I/O.
 
 pub mod auto;
 pub mod formats;
 pub mod json_doc;
 pub mod level;
+pub mod rate_limit;
 pub mod timestamp;

@@ -51,6 +51,14 @@ pub struct FileConfig {
     /// What the pipeline finds in lines before storing them: off (default),
     /// levels, or fields (formats and their fields too; costly, see docs/pipeline.md).
     pub auto_parse: Option<String>,
+    /// Lines per second one tenant may push (default 0: no limit).
+    pub rate_limit_lines_per_second: Option<f64>,
+    /// Bytes of lines per second one tenant may push (default 0: no limit).
+    pub rate_limit_bytes_per_second: Option<f64>,
+    /// Lines per second one stream may receive (default 0: no limit).
+    pub stream_rate_limit_lines_per_second: Option<f64>,
+    /// Bytes per second one stream may receive (default 0: no limit).
+    pub stream_rate_limit_bytes_per_second: Option<f64>,
     /// Syslog over UDP on this address (`--syslog-udp`).
     pub syslog_udp: Option<String>,
     /// Syslog over TCP on this address (`--syslog-tcp`).

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use basin_api::{router, syslog_listen, ApiLimits, AppState, Protocols};
 use basin_pipeline::auto::ParseMode;
+use basin_pipeline::rate_limit::RateLimits;
 use basin_storage::{Storage, StorageConfig};
 use clap::Args;
 use tracing::{error, info, warn};
@@ -23,7 +24,9 @@ pub struct ServeArgs {
     /// max_entries_limit_per_query, max_query_range, max_query_series,
     /// query_timeout, otlp_resource_labels, elasticsearch_message_fields,
     /// elasticsearch_time_fields, elasticsearch_label_fields,
-    /// cors_allowed_origins, auto_parse, syslog_udp, syslog_tcp).
+    /// cors_allowed_origins, auto_parse, rate_limit_lines_per_second,
+    /// rate_limit_bytes_per_second, stream_rate_limit_lines_per_second,
+    /// stream_rate_limit_bytes_per_second, syslog_udp, syslog_tcp).
     #[arg(long)]
     config: Option<PathBuf>,
     /// Where data lives [config: data_dir] [default: ./basin-data]
@@ -107,6 +110,12 @@ pub fn run(args: ServeArgs) -> Result<()> {
     if let Some(v) = &file.query_timeout {
         limits.query_timeout = parse_duration("query_timeout", v)?;
     }
+    limits.rates = RateLimits {
+        tenant_lines: file.rate_limit_lines_per_second.unwrap_or(0.0),
+        tenant_bytes: file.rate_limit_bytes_per_second.unwrap_or(0.0),
+        stream_lines: file.stream_rate_limit_lines_per_second.unwrap_or(0.0),
+        stream_bytes: file.stream_rate_limit_bytes_per_second.unwrap_or(0.0),
+    };
     let syslog = SyslogAddrs {
         udp: parse_addr("syslog_udp", args.syslog_udp.or(file.syslog_udp.clone()))?,
         tcp: parse_addr("syslog_tcp", args.syslog_tcp.or(file.syslog_tcp.clone()))?,

@@ -134,11 +134,13 @@ fn answer(result: Result<Vec<u8>, ApiError>) -> Response {
             let reason = e.to_string();
             let kind = if status == StatusCode::PAYLOAD_TOO_LARGE {
                 "content_too_long_exception"
+            } else if status == StatusCode::TOO_MANY_REQUESTS {
+                "es_rejected_execution_exception"
             } else {
                 "parse_exception"
             };
             let error = json!({"type": kind, "reason": reason});
-            (
+            let mut response = (
                 status,
                 [product_header()],
                 Json(json!({
@@ -146,7 +148,9 @@ fn answer(result: Result<Vec<u8>, ApiError>) -> Response {
                     "status": status.as_u16()
                 })),
             )
-                .into_response()
+                .into_response();
+            e.add_retry_after(&mut response);
+            response
         }
         Err(e) => e.into_response(),
     }

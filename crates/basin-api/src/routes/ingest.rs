@@ -1,6 +1,8 @@
 //! What every push endpoint does around its protocol's decoder: read the body
 //! within the size limit, count refusals, append and count what was stored.
 
+use std::time::Instant;
+
 use axum::body::Body;
 use axum::http::HeaderMap;
 use basin_ingest::IngestError;
@@ -44,8 +46,9 @@ pub(crate) fn count_refusal<T>(
     Ok(decoded?)
 }
 
-/// Parses `batch` (the pipeline), appends it when it holds anything and
-/// counts its lines, with
+/// Parses `batch` (the pipeline), drops what is over the rate limits (the
+/// answer is then 429, after the rest is stored), appends it when it holds
+/// anything and counts its lines, with
 /// `refused` lines the protocol refused one by one.
 pub(crate) async fn append_counted(
     state: &AppState,
@@ -56,12 +59,27 @@ pub(crate) async fn append_counted(
     refused: u64,
 ) -> Result<(), ApiError> {
     state.parse(&mut batch);
+    let limited = state.limiter.admit(&mut batch, Instant::now());
     let accepted = (batch.entry_count() as u64, batch.size_bytes() as u64);
     if accepted.0 > 0 {
         storage.append(batch).await?;
     }
+    let refused = refused + limited.as_ref().map_or(0, |l| l.lines);
     state
         .counters
         .lines(protocol, tenant.as_str(), accepted, (refused, 0));
-    Ok(())
+    match limited {
+        None => Ok(()),
+        Some(l) => Err(ApiError::RateLimited {
+            message: format!(
+                "{} of {} lines refused by {}; {} stored; retry the rest after {} s",
+                l.lines,
+                l.lines + accepted.0,
+                l.reason,
+                accepted.0,
+                l.retry_after_secs
+            ),
+            retry_after_secs: l.retry_after_secs,
+        }),
+    }
 }

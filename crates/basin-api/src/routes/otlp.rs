@@ -30,11 +30,10 @@ pub async fn logs(State(state): State<Arc<AppState>>, headers: HeaderMap, body: 
             if status.is_server_error() {
                 return e.into_response();
             }
-            answer(
-                status,
-                encoding,
-                otlp::status_body(encoding, &e.to_string()),
-            )
+            let body = otlp::status_body(encoding, &e.to_string());
+            let mut response = answer(status, encoding, body);
+            e.add_retry_after(&mut response);
+            response
         }
     }
 }
