@@ -167,3 +167,44 @@ fn rate_limits_answer_429_and_keep_what_fits() {
         "{metrics}"
     );
 }
+
+#[test]
+fn repeats_are_stored_once_with_their_count() {
+    let server = Server::start("dedup_window: 10s\n");
+    let t = now_ns();
+    let mut values: Vec<serde_json::Value> = (0..50)
+        .map(|i| json!([(t + i * 1_000_000).to_string(), "connection reset by peer"]))
+        .collect();
+    values.push(json!([
+        (t + 60_000_000_000i64).to_string(),
+        "connection reset by peer"
+    ]));
+    values.push(json!([(t + 1).to_string(), "something else"]));
+    server.push_json(None, &json_body(json!({"job": "loop"}), values));
+    let streams = server.streams(None, r#"{job="loop"} |= "reset""#);
+    let mut counts: Vec<String> = streams
+        .iter()
+        .flat_map(|(labels, values)| {
+            let count = labels
+                .get("repeat_count")
+                .and_then(|v| v.as_str())
+                .unwrap_or("1")
+                .to_string();
+            values.iter().map(move |_| count.clone())
+        })
+        .collect();
+    counts.sort();
+    assert_eq!(counts, ["1", "50"], "{streams:?}");
+    let total = server.query_raw(
+        None,
+        &[
+            ("query", r#"sum(sum_over_time({job="loop"} | repeat_count != "" | unwrap repeat_count [1h]))"#),
+            ("start", &(t / 1_000_000_000 - 60).to_string()),
+            ("end", &(t / 1_000_000_000 + 3600).to_string()),
+            ("step", "3600"),
+        ],
+        &[],
+    );
+    assert_eq!(total.0, 200, "{}", total.2);
+    assert!(total.2.contains("\"50\""), "{}", total.2);
+}

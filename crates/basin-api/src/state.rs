@@ -4,6 +4,7 @@ use basin_ingest::es_bulk::BulkOptions;
 use basin_ingest::otlp::OtlpOptions;
 use basin_ingest::IngestLimits;
 use basin_pipeline::auto::{AutoParse, ParseMode};
+use basin_pipeline::dedup::collapse_repeats;
 use basin_pipeline::rate_limit::{RateLimiter, RateLimits};
 use basin_storage::Storage;
 
@@ -53,6 +54,9 @@ pub struct Protocols {
     /// What the parsing pipeline looks for before lines are stored
     /// (`auto_parse`: off (default), levels, fields).
     pub auto_parse: ParseMode,
+    /// Identical lines of a stream within this many nanoseconds in one push
+    /// are stored once with `repeat_count` (`dedup_window`; 0: off, default).
+    pub dedup_window_ns: i64,
 }
 
 /// What every handler shares.
@@ -85,9 +89,11 @@ impl AppState {
         }
     }
 
-    /// Runs the parsing pipeline over a decoded batch.
+    /// Runs the parsing pipeline over a decoded batch: formats and levels,
+    /// then repeats collapsed.
     pub fn parse(&self, batch: &mut basin_model::PushBatch) {
         self.pipeline.process(batch);
+        collapse_repeats(batch, self.protocols.dedup_window_ns);
     }
 
     /// Hands over the opened store; the server is ready from now on.

@@ -51,6 +51,9 @@ pub struct FileConfig {
     /// What the pipeline finds in lines before storing them: off (default),
     /// levels, or fields (formats and their fields too; costly, see docs/pipeline.md).
     pub auto_parse: Option<String>,
+    /// Identical lines of a stream within this window in one push are stored
+    /// once with a `repeat_count` field, e.g. `10s` (default: off).
+    pub dedup_window: Option<String>,
     /// Lines per second one tenant may push (default 0: no limit).
     pub rate_limit_lines_per_second: Option<f64>,
     /// Bytes of lines per second one tenant may push (default 0: no limit).

@@ -24,7 +24,7 @@ pub struct ServeArgs {
     /// max_entries_limit_per_query, max_query_range, max_query_series,
     /// query_timeout, otlp_resource_labels, elasticsearch_message_fields,
     /// elasticsearch_time_fields, elasticsearch_label_fields,
-    /// cors_allowed_origins, auto_parse, rate_limit_lines_per_second,
+    /// cors_allowed_origins, auto_parse, dedup_window, rate_limit_lines_per_second,
     /// rate_limit_bytes_per_second, stream_rate_limit_lines_per_second,
     /// stream_rate_limit_bytes_per_second, syslog_udp, syslog_tcp).
     #[arg(long)]
@@ -140,6 +140,9 @@ pub fn run(args: ServeArgs) -> Result<()> {
             "fields" => ParseMode::Fields,
             other => anyhow::bail!("invalid auto_parse {other:?}: use off, levels or fields"),
         };
+    }
+    if let Some(v) = &file.dedup_window {
+        protocols.dedup_window_ns = parse_duration("dedup_window", v)?.as_nanos() as i64;
     }
     if let Some(v) = file.cors_allowed_origins.clone() {
         protocols.cors_allowed_origins = v;
