@@ -208,3 +208,60 @@ fn repeats_are_stored_once_with_their_count() {
     assert_eq!(total.0, 200, "{}", total.2);
     assert!(total.2.contains("\"50\""), "{}", total.2);
 }
+
+#[test]
+fn secrets_are_masked_before_they_are_written() {
+    let server = Server::start(concat!(
+        "mask: [email, credit_card, bearer_token]\n",
+        "mask_patterns:\n",
+        "  - pattern: 'ssn=\\d{3}-\\d{2}-\\d{4}'\n",
+        "    replacement: 'ssn=<ssn>'\n",
+    ));
+    let t = now_ns().to_string();
+    server.push_json(
+        None,
+        &json!({"streams": [{"stream": {"job": "pii"}, "values": [[
+            t,
+            "user bob@example.com paid with 4111-1111-1111-1111 ssn=123-45-6789",
+            {"auth": "Bearer abc123"}
+        ]]}]}),
+    );
+    let streams = server.streams(None, r#"{job="pii"}"#);
+    let (labels, values) = &streams[0];
+    assert_eq!(
+        values[0].1,
+        "user <email> paid with <credit_card> ssn=<ssn>"
+    );
+    assert_eq!(labels["auth"], "Bearer <token>");
+    // Nothing of the secret is searchable, in parts or the WAL.
+    assert!(server
+        .lines(None, r#"{job="pii"} |= "bob@example.com""#)
+        .is_empty());
+    let wal = std::fs::read_dir(server.data_dir().join("wal"))
+        .map(|dir| {
+            dir.flatten()
+                .map(|f| std::fs::read(f.path()).unwrap_or_default())
+                .collect::<Vec<_>>()
+                .concat()
+        })
+        .unwrap_or_default();
+    assert!(!wal.is_empty(), "the WAL holds the push");
+    assert!(!String::from_utf8_lossy(&wal).contains("bob@example.com"));
+
+    // A bad masker is a clear start-up error.
+    let bad = std::process::Command::new(crate::common::BIN)
+        .args(["serve", "--listen", "127.0.0.1:1", "--config"])
+        .arg({
+            let path = server.dir.path().join("bad.yaml");
+            std::fs::write(&path, "mask: [ssn]\n").unwrap();
+            path
+        })
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("unknown masker"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+}

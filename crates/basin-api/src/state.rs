@@ -5,6 +5,7 @@ use basin_ingest::otlp::OtlpOptions;
 use basin_ingest::IngestLimits;
 use basin_pipeline::auto::{AutoParse, ParseMode};
 use basin_pipeline::dedup::collapse_repeats;
+use basin_pipeline::mask::Masking;
 use basin_pipeline::rate_limit::{RateLimiter, RateLimits};
 use basin_storage::Storage;
 
@@ -57,6 +58,9 @@ pub struct Protocols {
     /// Identical lines of a stream within this many nanoseconds in one push
     /// are stored once with `repeat_count` (`dedup_window`; 0: off, default).
     pub dedup_window_ns: i64,
+    /// Secrets and personal data masked in lines and fields (`mask`,
+    /// `mask_patterns`; none by default).
+    pub masking: Masking,
 }
 
 /// What every handler shares.
@@ -90,9 +94,10 @@ impl AppState {
     }
 
     /// Runs the parsing pipeline over a decoded batch: formats and levels,
-    /// then repeats collapsed.
+    /// masking, then repeats collapsed.
     pub fn parse(&self, batch: &mut basin_model::PushBatch) {
         self.pipeline.process(batch);
+        self.protocols.masking.mask_batch(batch);
         collapse_repeats(batch, self.protocols.dedup_window_ns);
     }
 

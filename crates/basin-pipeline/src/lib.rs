@@ -3,13 +3,14 @@
 //!
 //! So far: format auto-detection with field extraction (`auto`, `formats`:
 //! JSON, access logs, syslog, logfmt, application headers), the time a line
-//! carries in its header (`timestamp`), its level (`level`), and flood
-//! protection (`rate_limit`, `dedup`). Depends on `basin-model` only; no I/O.
+//! carries in its header (`timestamp`), its level (`level`), masking of secrets
+//! and personal data (`mask`), and flood protection (`rate_limit`, `dedup`). Depends on `basin-model` only; no I/O.
 
 pub mod auto;
 pub mod dedup;
 pub mod formats;
 pub mod json_doc;
 pub mod level;
+pub mod mask;
 pub mod rate_limit;
 pub mod timestamp;

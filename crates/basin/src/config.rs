@@ -54,6 +54,11 @@ pub struct FileConfig {
     /// Identical lines of a stream within this window in one push are stored
     /// once with a `repeat_count` field, e.g. `10s` (default: off).
     pub dedup_window: Option<String>,
+    /// Built-in maskers applied to lines and fields before they are written:
+    /// email, credit_card, ipv4, ipv6, bearer_token, api_key, jwt.
+    pub mask: Option<Vec<String>>,
+    /// Custom maskers: a regular expression and its replacement.
+    pub mask_patterns: Option<Vec<MaskPattern>>,
     /// Lines per second one tenant may push (default 0: no limit).
     pub rate_limit_lines_per_second: Option<f64>,
     /// Bytes of lines per second one tenant may push (default 0: no limit).
@@ -66,6 +71,16 @@ pub struct FileConfig {
     pub syslog_udp: Option<String>,
     /// Syslog over TCP on this address (`--syslog-tcp`).
     pub syslog_tcp: Option<String>,
+}
+
+/// A custom masker of the config file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaskPattern {
+    /// Regular expression (Rust `regex` syntax).
+    pub pattern: String,
+    /// What each match becomes; `$1` refers to a group.
+    pub replacement: String,
 }
 
 impl FileConfig {

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use basin_api::{router, syslog_listen, ApiLimits, AppState, Protocols};
 use basin_pipeline::auto::ParseMode;
+use basin_pipeline::mask::Masking;
 use basin_pipeline::rate_limit::RateLimits;
 use basin_storage::{Storage, StorageConfig};
 use clap::Args;
@@ -24,7 +25,8 @@ pub struct ServeArgs {
     /// max_entries_limit_per_query, max_query_range, max_query_series,
     /// query_timeout, otlp_resource_labels, elasticsearch_message_fields,
     /// elasticsearch_time_fields, elasticsearch_label_fields,
-    /// cors_allowed_origins, auto_parse, dedup_window, rate_limit_lines_per_second,
+    /// cors_allowed_origins, auto_parse, dedup_window, mask, mask_patterns,
+    /// rate_limit_lines_per_second,
     /// rate_limit_bytes_per_second, stream_rate_limit_lines_per_second,
     /// stream_rate_limit_bytes_per_second, syslog_udp, syslog_tcp).
     #[arg(long)]
@@ -141,6 +143,14 @@ pub fn run(args: ServeArgs) -> Result<()> {
             other => anyhow::bail!("invalid auto_parse {other:?}: use off, levels or fields"),
         };
     }
+    let custom: Vec<(String, String)> = file
+        .mask_patterns
+        .iter()
+        .flatten()
+        .map(|m| (m.pattern.clone(), m.replacement.clone()))
+        .collect();
+    protocols.masking = Masking::new(file.mask.as_deref().unwrap_or_default(), &custom)
+        .context("invalid mask or mask_patterns")?;
     if let Some(v) = &file.dedup_window {
         protocols.dedup_window_ns = parse_duration("dedup_window", v)?.as_nanos() as i64;
     }
