@@ -100,3 +100,40 @@ fn import_sends_a_large_file() {
     assert!(!out2.status.success());
     assert!(String::from_utf8_lossy(&out2.stderr).contains("--labels"));
 }
+
+/// Stack traces in a text file arrive as one entry each.
+#[test]
+fn import_joins_stack_traces() {
+    let server = Server::start("");
+    let path = server.dir.path().join("app.log");
+    std::fs::write(
+        &path,
+        "2024-05-01 12:00:00,123 ERROR [main] a.B: failed\n\
+         java.lang.IllegalStateException: card declined\n\
+         \tat com.shop.Billing.charge(Billing.java:42)\n\
+         Caused by: java.io.IOException: timeout\n\
+         \t... 2 more\n\
+         2024-05-01 12:00:01,000 INFO [main] a.B: next\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "import",
+            "--server",
+            &server.url,
+            "--labels",
+            r#"{job="trace"}"#,
+        ])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = server.lines(None, r#"{job="trace"}"#);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[0].1.starts_with("2024-05-01 12:00:00,123 ERROR"));
+    assert!(lines[0].1.ends_with("\t... 2 more"), "{:?}", lines[0].1);
+}

@@ -3,7 +3,8 @@
 //! (`?labels={job="batch"}`) and optionally from fields of each object
 //! (`?label_fields=app,env`); JSON objects are read as `basin import` reads
 //! them (time from a time key, nested objects flattened into fields), text
-//! lines get the arrival time.
+//! lines get the arrival time, and continuation lines (stack traces) join
+//! the entry before them.
 
 use std::collections::HashMap;
 
@@ -13,6 +14,7 @@ use serde_json::{Map, Value};
 use crate::stream::{check_line, validate_labels, RawLabels};
 use crate::{IngestError, IngestLimits};
 use basin_pipeline::json_doc::{doc_to_entry, take_label_fields, DocRules, TIME_KEYS};
+use basin_pipeline::multiline::join_continuations;
 
 /// Labels of lines sent without `?labels=`.
 pub const DEFAULT_LABELS: &str = r#"{job="default"}"#;
@@ -113,6 +115,8 @@ pub fn decode(
         streams[slot].entries.push(entry);
     }
     for stream in &mut streams {
+        // Stack traces sent line by line become one entry again.
+        join_continuations(&mut stream.entries, limits.max_line_size_bytes);
         stream.labels = validate_labels(RawLabels::Pairs(stream.labels.pairs().to_vec()), limits)?;
     }
     Ok(PushBatch { tenant, streams })
@@ -154,6 +158,26 @@ mod tests {
         assert_eq!(text[0].line, "plain text line");
         assert_eq!(text[1].line, "{not json either");
         assert!(text[0].ts < text[1].ts, "text lines keep their order");
+    }
+
+    #[test]
+    fn stack_traces_join() {
+        // Joined entries stay within max_line_size_bytes (80 here).
+        let body = "2024-05-01 12:00:00 ERROR f\njava.lang.Exception: x\n\tat a.B(B.java:1)\n\tat c.D(D.java:2)\nnext line\n";
+        let batch = decode_lines(body, &LinesRequest::default()).unwrap();
+        let lines: Vec<&str> = batch.streams[0]
+            .entries
+            .iter()
+            .map(|e| e.line.as_str())
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "2024-05-01 12:00:00 ERROR f\njava.lang.Exception: x\n\tat a.B(B.java:1)",
+                "\tat c.D(D.java:2)",
+                "next line"
+            ]
+        );
     }
 
     #[test]

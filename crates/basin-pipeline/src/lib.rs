@@ -4,7 +4,7 @@
 //! So far: format auto-detection with field extraction (`auto`, `formats`:
 //! JSON, access logs, syslog, logfmt, application headers), the time a line
 //! carries in its header (`timestamp`), its level (`level`), masking of secrets
-//! and personal data (`mask`), and flood protection (`rate_limit`, `dedup`). Depends on `basin-model` only; no I/O.
+//! and personal data (`mask`), multi-line joining (`multiline`), and flood protection (`rate_limit`, `dedup`). Depends on `basin-model` only; no I/O.
 
 pub mod auto;
 pub mod dedup;
@@ -12,5 +12,6 @@ pub mod formats;
 pub mod json_doc;
 pub mod level;
 pub mod mask;
+pub mod multiline;
 pub mod rate_limit;
 pub mod timestamp;

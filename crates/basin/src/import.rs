@@ -1,6 +1,7 @@
 //! `basin import`: streams files or stdin to a server's Loki push API in
 //! batches, detecting JSON lines (fields kept as structured metadata, time
-//! taken from `timestamp`/`time`/`ts`/`@timestamp`) versus plain text.
+//! taken from `timestamp`/`time`/`ts`/`@timestamp`) versus plain text, whose
+//! continuation lines (stack traces) join the entry they belong to.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, IsTerminal, Read};
@@ -10,6 +11,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result};
 use basin_model::Labels;
 use basin_pipeline::json_doc::{doc_to_entry, DocRules};
+use basin_pipeline::multiline::is_continuation;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Map, Value};
@@ -165,6 +167,19 @@ fn send_lines(
         if line.is_empty() {
             batch_bytes += n;
             continue;
+        }
+        // A stack trace's lines join the entry they belong to.
+        let last_is_text = values
+            .last()
+            .and_then(Value::as_array)
+            .is_some_and(|v| v.len() == 2);
+        if last_is_text && is_continuation(line) {
+            if let Some(Value::String(prev)) = values.last_mut().and_then(|v| v.get_mut(1)) {
+                prev.push('\n');
+                prev.push_str(line);
+                batch_bytes += n;
+                continue;
+            }
         }
         values.push(to_value(line, &mut clock));
         batch_bytes += n;
