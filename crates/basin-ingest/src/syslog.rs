@@ -6,7 +6,8 @@
 //! Sockets live in the API crate; this module only turns bytes into entries.
 
 use basin_model::{sanitize_label_name, Entry, Labels, PushBatch, StreamBatch, TenantId};
-use chrono::{Datelike, Utc};
+use basin_pipeline::timestamp::year_before;
+use chrono::Utc;
 use syslog_loose::{parse_message_with_year_exact_tz, IncompleteDate, Variant};
 
 use crate::stream::{check_line, validate_labels, RawLabels};
@@ -81,18 +82,10 @@ pub fn parse(
     Ok(SyslogMessage { labels, entry })
 }
 
-/// The year of an RFC 3164 date, which has none: this year, or last year
-/// when the date would otherwise be more than a day ahead (December's
-/// messages read in January).
+/// The year of an RFC 3164 date, which has none.
 fn year_of(date: IncompleteDate) -> i32 {
-    let now = Utc::now();
     let (month, day, ..) = date;
-    let ahead = (month, day) > (now.month(), now.day() + 1);
-    if ahead {
-        now.year() - 1
-    } else {
-        now.year()
-    }
+    year_before(Utc::now(), month, day)
 }
 
 /// Messages grouped into one batch, each stream once.

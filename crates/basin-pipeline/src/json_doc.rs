@@ -79,17 +79,21 @@ const LEVEL_KEYS: [&str; 6] = [
     "levelname",
 ];
 
-/// Sets the `level` field to the normalised form of the first level-like
-/// field (`log.level: "ERROR"` gives `level="error"`); unknown spellings are
-/// left as sent.
-fn normalise_level(fields: &mut Vec<(String, String)>) {
-    let level = LEVEL_KEYS.iter().find_map(|key| {
+/// The normalised level of the first level-like field (`log_level: "ERROR"`
+/// gives `error`), if its spelling is known.
+pub fn level_of_fields(fields: &[(String, String)]) -> Option<&'static str> {
+    LEVEL_KEYS.iter().find_map(|key| {
         fields
             .iter()
             .find(|(name, _)| name == key)
             .and_then(|(_, value)| level_from_text(value))
-    });
-    if let Some(level) = level {
+    })
+}
+
+/// Sets the `level` field to [`level_of_fields`]; unknown spellings are left
+/// as sent.
+fn normalise_level(fields: &mut Vec<(String, String)>) {
+    if let Some(level) = level_of_fields(fields) {
         fields.retain(|(name, _)| name != LEVEL_FIELD);
         fields.push((LEVEL_FIELD.to_string(), level.to_string()));
     }

@@ -39,8 +39,9 @@ pub fn is_continuation(line: &str) -> bool {
     if line.starts_with([' ', '\t']) {
         return !line.trim().is_empty();
     }
-    let starts_with_time = find_timestamp(line, Utc::now()).is_some_and(|t| t.start <= 2);
-    !starts_with_time && TRACE_LINE.as_ref().is_some_and(|re| re.is_match(line))
+    // The one regex first: most lines fail it, and the time search is dearer.
+    TRACE_LINE.as_ref().is_some_and(|re| re.is_match(line))
+        && find_timestamp(line, Utc::now()).is_none_or(|t| t.start > 2)
 }
 
 /// Joins continuation lines of `entries` (one stream, in order) into the

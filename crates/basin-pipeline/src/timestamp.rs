@@ -132,8 +132,10 @@ fn date_time_ns(caps: &Captures<'_>, now: DateTime<Utc>) -> Option<i64> {
     utc.timestamp_nanos_opt()
 }
 
-/// The year that puts month/day in the past year up to a day after `now`.
-fn year_before(now: DateTime<Utc>, month: u32, day: u32) -> i32 {
+/// The year of a date written without one (RFC 3164, klog): the year that
+/// puts month/day in the past year up to a day after `now`, so December's
+/// lines read in January land in December of last year.
+pub fn year_before(now: DateTime<Utc>, month: u32, day: u32) -> i32 {
     if (month, day) > (now.month(), now.day() + 1) {
         now.year() - 1
     } else {

@@ -14,7 +14,7 @@ use basin_ingest::decompress::decode_content_encoding;
 use basin_ingest::es_bulk;
 use serde_json::json;
 
-use super::ingest::{append_counted, count_refusal, read_counted_body};
+use super::ingest::{append_counted, count_refusal, receive, Received};
 use crate::params::{self, header, Params};
 use crate::{ApiError, AppState};
 
@@ -82,10 +82,12 @@ async fn store(
     body: Body,
 ) -> Result<Vec<u8>, ApiError> {
     let started = Instant::now();
-    let storage = state.storage()?.clone();
-    let tenant = params::tenant(headers)?;
+    let Received {
+        storage,
+        tenant,
+        bytes,
+    } = receive(state, PROTOCOL, headers, body).await?;
     let limits = &state.limits.ingest;
-    let bytes = read_counted_body(state, PROTOCOL, &tenant, headers, body).await?;
     let options = state.protocols.es_bulk.with_overrides(
         query.get("message_field"),
         query.get("time_field"),

@@ -3,6 +3,8 @@
 
 use std::time::Instant;
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::http::HeaderMap;
 use basin_ingest::IngestError;
@@ -10,17 +12,27 @@ use basin_model::{PushBatch, TenantId};
 use basin_storage::Storage;
 
 use super::push::read_body;
+use crate::params;
 use crate::{ApiError, AppState};
 
-/// Reads a body within `max_request_size_bytes`, counting a refused one
-/// under `protocol`.
-pub(crate) async fn read_counted_body(
+/// What every push endpoint starts from: the open store, the tenant, and
+/// the body read within `max_request_size_bytes`.
+pub(crate) struct Received {
+    pub storage: Arc<Storage>,
+    pub tenant: TenantId,
+    pub bytes: bytes::Bytes,
+}
+
+/// Opens a push: the store (503 while opening), the tenant, and the body,
+/// counting a refused body under `protocol`.
+pub(crate) async fn receive(
     state: &AppState,
     protocol: &'static str,
-    tenant: &TenantId,
     headers: &HeaderMap,
     body: Body,
-) -> Result<bytes::Bytes, ApiError> {
+) -> Result<Received, ApiError> {
+    let storage = state.storage()?.clone();
+    let tenant = params::tenant(headers)?;
     let limit = state.limits.ingest.max_request_size_bytes;
     let read = read_body(headers, body, limit).await;
     if read.is_err() {
@@ -28,7 +40,11 @@ pub(crate) async fn read_counted_body(
             .counters
             .request_rejected(protocol, tenant.as_str(), 0);
     }
-    read
+    Ok(Received {
+        storage,
+        tenant,
+        bytes: read?,
+    })
 }
 
 /// Counts a request refused whole by its decoder; hands the result on.

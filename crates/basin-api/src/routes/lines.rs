@@ -8,7 +8,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use basin_ingest::decompress::decode_content_encoding;
 use basin_ingest::ndjson::{self, LinesRequest};
 
-use super::ingest::{append_counted, count_refusal, read_counted_body};
+use super::ingest::{append_counted, count_refusal, receive, Received};
 use crate::params::{self, header, Params};
 use crate::{ApiError, AppState};
 
@@ -21,10 +21,12 @@ pub async fn lines(
     headers: HeaderMap,
     body: Body,
 ) -> Result<StatusCode, ApiError> {
-    let storage = state.storage()?.clone();
-    let tenant = params::tenant(&headers)?;
+    let Received {
+        storage,
+        tenant,
+        bytes,
+    } = receive(&state, PROTOCOL, &headers, body).await?;
     let limits = &state.limits.ingest;
-    let bytes = read_counted_body(&state, PROTOCOL, &tenant, &headers, body).await?;
     let request = LinesRequest {
         labels: query.get("labels"),
         label_fields: query.get("label_fields"),

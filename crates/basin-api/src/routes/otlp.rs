@@ -9,8 +9,8 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use basin_ingest::otlp::{self, OtlpEncoding};
 
-use super::ingest::{append_counted, count_refusal, read_counted_body};
-use crate::params::{self, header};
+use super::ingest::{append_counted, count_refusal, receive, Received};
+use crate::params::header;
 use crate::{ApiError, AppState};
 
 const PROTOCOL: &str = "otlp";
@@ -43,10 +43,12 @@ async fn store(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<(u64, Option<String>), ApiError> {
-    let storage = state.storage()?.clone();
-    let tenant = params::tenant(headers)?;
+    let Received {
+        storage,
+        tenant,
+        bytes,
+    } = receive(state, PROTOCOL, headers, body).await?;
     let limits = &state.limits.ingest;
-    let bytes = read_counted_body(state, PROTOCOL, &tenant, headers, body).await?;
     let decoded =
         OtlpEncoding::of(header(headers, header::CONTENT_TYPE.as_str())).and_then(|encoding| {
             otlp::decode(

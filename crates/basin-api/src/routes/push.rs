@@ -6,8 +6,8 @@ use axum::http::{header, HeaderMap, StatusCode};
 use basin_ingest::loki_push;
 use http_body_util::BodyExt;
 
-use super::ingest::{append_counted, count_refusal, read_counted_body};
-use crate::params::{self, header};
+use super::ingest::{append_counted, count_refusal, receive, Received};
+use crate::params::header;
 use crate::{ApiError, AppState};
 
 const PROTOCOL: &str = "loki";
@@ -18,10 +18,12 @@ pub async fn push(
     headers: HeaderMap,
     body: Body,
 ) -> Result<StatusCode, ApiError> {
-    let storage = state.storage()?.clone();
-    let tenant = params::tenant(&headers)?;
+    let Received {
+        storage,
+        tenant,
+        bytes,
+    } = receive(&state, PROTOCOL, &headers, body).await?;
     let limits = &state.limits.ingest;
-    let bytes = read_counted_body(&state, PROTOCOL, &tenant, &headers, body).await?;
     let batch = loki_push::decode(
         tenant.clone(),
         &bytes,

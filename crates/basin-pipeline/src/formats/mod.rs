@@ -5,11 +5,10 @@ pub mod app_log;
 pub mod logfmt;
 pub mod syslog_line;
 
-use basin_model::level::level_from_text;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-use crate::json_doc::flatten_into;
+use crate::json_doc::{flatten_into, level_of_fields};
 use basin_model::sanitize_label_name;
 
 /// A line format, named in the `log_format` field of entries parsed with it.
@@ -98,14 +97,7 @@ pub struct Parsed {
 impl Parsed {
     /// Fields whose level, if any, is read from a `level`-like field.
     fn with_level_field(fields: Vec<(String, String)>) -> Self {
-        let level = ["level", "log_level", "severity", "lvl", "levelname"]
-            .iter()
-            .find_map(|k| {
-                fields
-                    .iter()
-                    .find(|(n, _)| n == k)
-                    .and_then(|(_, v)| level_from_text(v))
-            });
+        let level = level_of_fields(&fields);
         Self { fields, level }
     }
 }

@@ -7,6 +7,8 @@ use std::sync::LazyLock;
 use basin_model::level::{level_from_syslog_severity, LEVEL_FIELD};
 use regex::Regex;
 
+use crate::timestamp::year_before;
+
 static FILE_LINE: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(concat!(
         r"^(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +\d{1,2} \d{2}:\d{2}:\d{2} ",
@@ -35,7 +37,7 @@ pub fn parse(line: &str) -> Option<Vec<(String, String)>> {
 fn with_pri(line: &str) -> Option<Vec<(String, String)>> {
     let m = syslog_loose::parse_message_with_year_exact(
         line,
-        |_| chrono::Datelike::year(&chrono::Utc::now()),
+        |(month, day, ..)| year_before(chrono::Utc::now(), month, day),
         syslog_loose::Variant::Either,
     )
     .ok()?;
