@@ -1,6 +1,8 @@
 //! Parsing pipeline throughput on the benchmark corpus, levels only and
 //! auto-detection plus field and level extraction, over 20,000 generated lines (all formats of the
-//! corpus, in batches by stream as pushes arrive), one core.
+//! corpus, in batches by stream as pushes arrive), one core; and the
+//! per-line detection a query runs when a label filter names a field the
+//! line was stored without (no remembered format).
 //! Run: `cargo bench -p basin-bench --bench pipeline`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -8,7 +10,8 @@ use std::collections::BTreeMap;
 
 use basin_bench::corpus::Corpus;
 use basin_model::{Entry, Labels, PushBatch, StreamBatch, TenantId};
-use basin_pipeline::auto::{AutoParse, ParseMode};
+use basin_pipeline::auto::{extract, AutoParse, ParseMode};
+use chrono::DateTime;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 
 const LINES: u64 = 20_000;
@@ -53,6 +56,19 @@ fn auto_parse(c: &mut Criterion) {
             )
         });
     }
+    let lines: Vec<(i64, String)> = input
+        .streams
+        .iter()
+        .flat_map(|s| s.entries.iter().map(|e| (e.ts, e.line.clone())))
+        .collect();
+    group.bench_function("query_time_extract_corpus_20k", |b| {
+        b.iter(|| {
+            lines
+                .iter()
+                .map(|(ts, line)| extract(line, DateTime::from_timestamp_nanos(*ts)).len())
+                .sum::<usize>()
+        })
+    });
     group.finish();
 }
 

@@ -1,15 +1,26 @@
-//! The parsing pipeline: with `auto_parse: fields`, nginx, nested JSON,
-//! logfmt, Log4j with a stack trace and syslog lines pushed through Loki's API
-//! are filterable by their fields with plain label filters, no parser stage;
-//! `levels` finds only levels; by default nothing is added.
+//! The parsing pipeline: with no configuration, nginx, nested JSON, logfmt,
+//! Log4j with a stack trace and syslog lines pushed through Loki's API are
+//! filterable by their fields with plain label filters, no parser stage (the
+//! query detects the fields); `auto_parse: fields` gives the same answers from
+//! fields stored at ingest; `levels` stores only levels; by default nothing
+//! is stored.
 
 use serde_json::json;
 
 use crate::common::{json_body, now_ns, Server};
 
 #[test]
+fn formats_are_filterable_with_no_configuration() {
+    filter_on_formats("");
+}
+
+#[test]
 fn formats_are_parsed_in_fields_mode() {
-    let server = Server::start("auto_parse: fields\n");
+    filter_on_formats("auto_parse: fields\n");
+}
+
+fn filter_on_formats(config: &str) {
+    let server = Server::start(config);
     let t = now_ns();
     let v = |i: i64, line: &str| json!([(t + i).to_string(), line]);
     server.push_json(
@@ -83,6 +94,27 @@ fn formats_are_parsed_in_fields_mode() {
         1
     );
     assert_eq!(lines(r#"{job="worker"} | log_format="syslog""#).len(), 2);
+    // Metric queries: unwrap reads a detected field too.
+    let (start, end) = (
+        (t + 1_000_000_000).to_string(),
+        (t + 1_000_000_000).to_string(),
+    );
+    let (status, body, text) = server.query_raw(
+        None,
+        &[
+            (
+                "query",
+                r#"max(max_over_time({job="worker"} |= "queue slow" | unwrap depth [1m]))"#,
+            ),
+            ("start", &start),
+            ("end", &end),
+            ("step", "60"),
+        ],
+        &[],
+    );
+    assert_eq!(status, 200, "{text}");
+    let values = &body["data"]["result"][0]["values"];
+    assert_eq!(values[0][1], "1200", "{text}");
 }
 
 #[test]
@@ -101,11 +133,25 @@ fn levels_mode_and_off() {
     );
     assert_eq!(server.lines(None, r#"{job="lv"} | level="error""#).len(), 1);
     assert_eq!(server.lines(None, r#"{job="lv"} | level="warn""#).len(), 1);
-    // Levels mode adds no other field.
-    assert!(server
-        .lines(None, r#"{job="lv"} | status="500""#)
-        .is_empty());
+    // Levels mode stores no other field: the answer's labels (stream plus
+    // stored fields) hold the level and nothing else found in the line.
+    let mut stored: Vec<String> = server
+        .streams(None, r#"{job="lv"}"#)
+        .into_iter()
+        .map(|(labels, _)| serde_json::Value::Object(labels).to_string())
+        .collect();
+    stored.sort();
+    assert_eq!(
+        stored,
+        [
+            r#"{"job":"lv","level":"error"}"#,
+            r#"{"job":"lv","level":"warn"}"#
+        ],
+        "{stored:?}"
+    );
 
+    // Off (the default) stores nothing, yet a label filter still finds the
+    // level in the line at query time.
     let server = Server::start("");
     server.push_json(
         None,
@@ -114,9 +160,17 @@ fn levels_mode_and_off() {
             vec![json!([now_ns().to_string(), "a=1 b=2 level=error"])],
         ),
     );
-    assert!(server
-        .lines(None, r#"{job="raw"} | level="error""#)
-        .is_empty());
+    let stored: Vec<String> = server
+        .streams(None, r#"{job="raw"}"#)
+        .into_iter()
+        .map(|(labels, _)| serde_json::Value::Object(labels).to_string())
+        .collect();
+    assert_eq!(stored, [r#"{"job":"raw"}"#]);
+    assert_eq!(
+        server.lines(None, r#"{job="raw"} | level="error""#).len(),
+        1
+    );
+    assert_eq!(server.lines(None, r#"{job="raw"} | b > 1"#).len(), 1);
     assert_eq!(
         server
             .lines(None, r#"{job="raw"} | logfmt | level="error""#)

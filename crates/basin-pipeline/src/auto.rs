@@ -9,10 +9,10 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use basin_model::level::{level_from_text, LEVEL_FIELD};
-use basin_model::{Entry, PushBatch, StreamId, TenantId};
-use chrono::Utc;
+use basin_model::{PushBatch, StreamId, TenantId};
+use chrono::{DateTime, Utc};
 
-use crate::formats::{Format, ALL};
+use crate::formats::{Format, Parsed, ALL};
 use crate::level::find_level;
 
 /// The field holding the detected format's name.
@@ -57,7 +57,7 @@ impl AutoParse {
             ParseMode::Off => {}
             ParseMode::Levels => {
                 for entry in batch.streams.iter_mut().flat_map(|s| s.entries.iter_mut()) {
-                    set_level(entry, None);
+                    set_level(&mut entry.fields, &entry.line, None);
                 }
             }
             ParseMode::Fields => self.parse_fields(batch),
@@ -82,23 +82,19 @@ impl AutoParse {
         let mut found = Vec::with_capacity(keys.len());
         for (stream, mut known) in batch.streams.iter_mut().zip(remembered) {
             for entry in &mut stream.entries {
-                let parsed = known
-                    .and_then(|f| f.parse(&entry.line, now).map(|p| (f, p)))
-                    .or_else(|| {
-                        ALL.iter()
-                            .filter(|f| Some(**f) != known)
-                            .find_map(|f| f.parse(&entry.line, now).map(|p| (*f, p)))
-                    });
-                let level = match parsed {
+                let level = match detect(&entry.line, known, now) {
                     Some((format, parsed)) => {
                         known = Some(format);
-                        add_fields(entry, parsed.fields);
-                        add_fields(entry, vec![(FORMAT_FIELD.into(), format.name().into())]);
+                        add_fields(&mut entry.fields, parsed.fields);
+                        add_fields(
+                            &mut entry.fields,
+                            vec![(FORMAT_FIELD.into(), format.name().into())],
+                        );
                         parsed.level
                     }
                     None => None,
                 };
-                set_level(entry, level);
+                set_level(&mut entry.fields, &entry.line, level);
             }
             found.push(known);
         }
@@ -116,37 +112,64 @@ impl AutoParse {
     }
 }
 
+/// The format `line` is in, trying `known` first, and what it yields.
+pub fn detect(line: &str, known: Option<Format>, now: DateTime<Utc>) -> Option<(Format, Parsed)> {
+    known
+        .and_then(|f| f.parse(line, now).map(|p| (f, p)))
+        .or_else(|| {
+            ALL.iter()
+                .filter(|f| Some(**f) != known)
+                .find_map(|f| f.parse(line, now).map(|p| (*f, p)))
+        })
+}
+
+/// Everything fields mode would add to an entry with no fields: the format's
+/// fields, `log_format` and the normalised level. The query engine calls this
+/// when a label filter names a field the entry was stored without, so plain
+/// filters work on streams ingested with `auto_parse: off`.
+pub fn extract(line: &str, now: DateTime<Utc>) -> Vec<(String, String)> {
+    let mut fields = Vec::new();
+    let level = detect(line, None, now).and_then(|(format, parsed)| {
+        add_fields(&mut fields, parsed.fields);
+        add_fields(
+            &mut fields,
+            vec![(FORMAT_FIELD.into(), format.name().into())],
+        );
+        parsed.level
+    });
+    set_level(&mut fields, line, level);
+    fields
+}
+
 /// Adds fields whose names the entry did not come with. Only those names are
 /// checked (a parser rarely yields a name twice; JSON's `{"a_b":1,"a":{"b":2}}`
 /// can, and then the part's column keeps the last).
-fn add_fields(entry: &mut Entry, fields: Vec<(String, String)>) {
-    let sent = entry.fields.len();
+fn add_fields(to: &mut Vec<(String, String)>, fields: Vec<(String, String)>) {
+    let sent = to.len();
     for (name, value) in fields {
-        if !entry.fields[..sent].iter().any(|(n, _)| *n == name) {
-            entry.fields.push((name, value));
+        if !to[..sent].iter().any(|(n, _)| *n == name) {
+            to.push((name, value));
         }
     }
 }
 
 /// Normalises a `level` the entry has, or sets one from `found` or the header.
-fn set_level(entry: &mut Entry, found: Option<&'static str>) {
-    if let Some((_, value)) = entry.fields.iter_mut().find(|(n, _)| n == LEVEL_FIELD) {
+fn set_level(fields: &mut Vec<(String, String)>, line: &str, found: Option<&'static str>) {
+    if let Some((_, value)) = fields.iter_mut().find(|(n, _)| n == LEVEL_FIELD) {
         if let Some(level) = level_from_text(value) {
             *value = level.to_string();
         }
         return;
     }
-    let level = found.or_else(|| find_level(&entry.line).map(|f| f.level));
+    let level = found.or_else(|| find_level(line).map(|f| f.level));
     if let Some(level) = level {
-        entry
-            .fields
-            .push((LEVEL_FIELD.to_string(), level.to_string()));
+        fields.push((LEVEL_FIELD.to_string(), level.to_string()));
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use basin_model::{Labels, StreamBatch};
+    use basin_model::{Entry, Labels, StreamBatch};
 
     use super::*;
 
@@ -238,5 +261,19 @@ mod tests {
         assert_eq!(get(fields, "a"), Some("sent"));
         assert_eq!(get(fields, "b"), Some("2"));
         assert_eq!(get(fields, "level"), Some("error"));
+    }
+
+    #[test]
+    fn extract_gives_what_fields_mode_stores() {
+        let now = Utc::now();
+        let fields = extract(r#"ts=1 level=WARNING msg="slow disk""#, now);
+        assert_eq!(get(&fields, "msg"), Some("slow disk"));
+        assert_eq!(get(&fields, "level"), Some("warn"));
+        assert_eq!(get(&fields, "log_format"), Some("logfmt"));
+        assert_eq!(
+            extract("FATAL: out of memory", now),
+            vec![("level".to_string(), "fatal".to_string())]
+        );
+        assert!(extract("plain words", now).is_empty());
     }
 }

@@ -219,6 +219,9 @@ pub(crate) fn eval_range(
         };
         let value = match unwrap {
             Some((label, conv)) => {
+                if pipeline.detects_after() {
+                    row.detect_missing(entry.ts, [label]);
+                }
                 let v = row.labels.get(label).and_then(|raw| convert(raw, conv));
                 if v.is_none() && !row.labels.has_error() {
                     let raw = row.labels.get(label).unwrap_or("").to_string();

@@ -84,6 +84,21 @@ impl CompiledFilter {
         })
     }
 
+    /// The label names the filter reads, pushed onto `out`.
+    pub fn names<'a>(&'a self, out: &mut Vec<&'a str>) {
+        match self {
+            Self::And(a, b) | Self::Or(a, b) => {
+                a.names(out);
+                b.names(out);
+            }
+            Self::Str { name, .. }
+            | Self::Num { name, .. }
+            | Self::Duration { name, .. }
+            | Self::Bytes { name, .. }
+            | Self::Ip { name, .. } => out.push(name),
+        }
+    }
+
     /// Whether the line is kept. A value that does not convert keeps the line
     /// and marks it with `__error__="LabelFilterErr"`, as Loki does, so the
     /// problem shows instead of lines silently vanishing.

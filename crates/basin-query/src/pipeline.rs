@@ -22,6 +22,29 @@ pub struct Row {
     pub line: String,
     /// Its labels.
     pub labels: LabelSet,
+    /// Whether fields were already detected in the line (done once at most).
+    detected: bool,
+}
+
+impl Row {
+    /// Adds the fields auto-detection finds in the line when one of `names`
+    /// is missing, so `| status >= 500` works on lines stored unparsed
+    /// (`auto_parse: off`). Stream labels and stored fields win over
+    /// detected ones; detection runs at most once per row.
+    pub fn detect_missing<'a>(&mut self, ts: i64, names: impl IntoIterator<Item = &'a str>) {
+        // `__error__` and friends are the pipeline's own, never in a line.
+        let missing = |n: &str| !n.starts_with("__") && self.labels.get(n).is_none();
+        if self.detected || !names.into_iter().any(missing) {
+            return;
+        }
+        self.detected = true;
+        let now = chrono::DateTime::from_timestamp_nanos(ts);
+        for (name, value) in basin_pipeline::auto::extract(&self.line, now) {
+            if self.labels.get(&name).is_none() {
+                self.labels.set(&name, value, Origin::Parsed);
+            }
+        }
+    }
 }
 
 struct Sel {
@@ -69,7 +92,12 @@ enum Step {
     Regexp(Regex),
     Pattern(Pattern),
     Unpack,
-    LabelFilter(CompiledFilter),
+    /// `detect`: no parser stage came before, so names the line lacks are
+    /// looked for by auto-detection (see [`Row::detect_missing`]).
+    LabelFilter {
+        filter: CompiledFilter,
+        detect: bool,
+    },
     LineFormat(Template),
     LabelFormat(Vec<(String, Result<String, Template>)>),
     Drop(Vec<Sel>),
@@ -85,6 +113,8 @@ static ANSI: LazyLock<Option<Regex>> =
 pub struct Pipeline {
     steps: Vec<Step>,
     needles: Vec<String>,
+    /// Whether stages after this pipeline (unwrap) may detect fields.
+    detect_after: bool,
 }
 
 impl Pipeline {
@@ -93,6 +123,9 @@ impl Pipeline {
         let mut steps = Vec::new();
         let mut needles = Vec::new();
         let mut leading = true;
+        // Until the query parses or rewrites the line itself, label filters
+        // on missing names detect fields implicitly.
+        let mut detect = true;
         for stage in stages {
             let step = match stage {
                 Stage::LineFilter(f) => {
@@ -127,7 +160,10 @@ impl Pipeline {
                 }
                 Stage::Parser(ParserStage::Pattern(p)) => Step::Pattern(Pattern::new(p)?),
                 Stage::Parser(ParserStage::Unpack) => Step::Unpack,
-                Stage::LabelFilter(f) => Step::LabelFilter(CompiledFilter::new(f)?),
+                Stage::LabelFilter(f) => Step::LabelFilter {
+                    filter: CompiledFilter::new(f)?,
+                    detect,
+                },
                 Stage::LineFormat(t) => Step::LineFormat(Template::new(t)?),
                 Stage::LabelFormat(ops) => Step::LabelFormat(
                     ops.iter()
@@ -155,9 +191,22 @@ impl Pipeline {
             if !matches!(step, Step::Filter(_)) {
                 leading = false;
             }
+            if matches!(stage, Stage::Parser(_) | Stage::LineFormat(_)) {
+                detect = false;
+            }
             steps.push(step);
         }
-        Ok(Self { steps, needles })
+        Ok(Self {
+            steps,
+            needles,
+            detect_after: detect,
+        })
+    }
+
+    /// Whether a stage after this pipeline (`unwrap`) may detect fields the
+    /// line lacks: no parser or `line_format` stage came before it.
+    pub fn detects_after(&self) -> bool {
+        self.detect_after
     }
 
     /// Texts every line the pipeline keeps contains (for block pruning).
@@ -203,6 +252,7 @@ impl Pipeline {
         let mut row = Row {
             line: line.to_string(),
             labels: LabelSet::new(stream, fields),
+            detected: false,
         };
         for step in rest {
             if !apply(step, ts, &mut row) {
@@ -227,7 +277,14 @@ fn apply(step: &Step, ts: i64, row: &mut Row) -> bool {
         Step::Regexp(re) => pipe_parse::regexp(&row.line, re, labels),
         Step::Pattern(p) => pipe_parse::pattern(&row.line, p, labels),
         Step::Unpack => pipe_parse::unpack(&mut row.line, labels),
-        Step::LabelFilter(f) => return f.keep(labels),
+        Step::LabelFilter { filter, detect } => {
+            if *detect {
+                let mut names = Vec::new();
+                filter.names(&mut names);
+                row.detect_missing(ts, names);
+            }
+            return filter.keep(&mut row.labels);
+        }
         Step::LineFormat(t) => {
             let ctx = Context {
                 labels,
@@ -352,5 +409,39 @@ mod tests {
             .unwrap();
         let p = Pipeline::new(&q.stages).unwrap();
         assert_eq!(p.needles(), ["user 42 failed"]);
+    }
+
+    #[test]
+    fn label_filters_detect_fields_the_line_was_stored_without() {
+        let access =
+            r#"10.0.0.1 - - [01/May/2024:12:00:00 +0000] "POST /api HTTP/1.1" 503 17 "-" "curl/8""#;
+        let kept = run(r#"{a="b"} | status >= 500"#, access).map(|r| r.1);
+        assert_eq!(
+            kept.as_deref()
+                .map(|l| l.contains(r#"log_format="access_combined""#)),
+            Some(true),
+            "{kept:?}"
+        );
+        assert_eq!(run(r#"{a="b"} | status < 500"#, access), None);
+        let log4j = "2024-05-01 12:00:00,123 ERROR [main] com.shop.Checkout: failed\n\tat x";
+        assert!(run(r#"{a="b"} | level="error""#, log4j).is_some());
+        assert!(run(r#"{a="b"} | level="info""#, log4j).is_none());
+        let nested = r#"{"http":{"request":{"method":"POST"}},"app":"other"}"#;
+        assert!(run(r#"{a="b"} | http_request_method="POST""#, nested).is_some());
+        // Stream labels and stored fields win over what the line says.
+        assert!(run(
+            r#"{a="b"} | app="api" | http_request_method="POST""#,
+            nested
+        )
+        .is_some());
+        assert!(run(r#"{a="b"} | trace="t1""#, r#"{"trace":"other"}"#).is_some());
+        // A parser the query names replaces detection.
+        assert_eq!(
+            run(r#"{a="b"} | json | level="error""#, "level=error"),
+            None
+        );
+        assert!(run(r#"{a="b"} | logfmt | level="error""#, "level=error").is_some());
+        // Lines with nothing to detect miss the filter.
+        assert_eq!(run(r#"{a="b"} | status >= 500"#, "plain words"), None);
     }
 }
