@@ -206,6 +206,9 @@ mod tests {
             "<11>1 2024-05-01T12:00:00Z db-1 postgres 77 - - refused",
             "just some words",
             "WARN: disk almost full",
+            r#"2024-05-01T12:00:00.1Z stderr F {"level":"warn","msg":"retry"}"#,
+            r#"{"log":"E0501 12:00:00.123456 1 main.go:9] boom\n","stream":"stderr","time":"2024-05-01T12:00:00Z"}"#,
+            "[Wed Oct 11 14:32:52.123456 2000] [ssl:warn] [pid 9] AH01909: no cert",
         ]);
         assert_eq!(get(&out[0], "status"), Some("503"));
         assert_eq!(get(&out[0], "log_format"), Some("access_combined"));
@@ -219,6 +222,16 @@ mod tests {
         assert_eq!(get(&out[4], "level"), Some("error"));
         assert!(out[5].is_empty(), "{:?}", out[5]);
         assert_eq!(out[6], vec![("level".to_string(), "warn".to_string())]);
+        assert_eq!(get(&out[7], "log_format"), Some("cri"));
+        assert_eq!(get(&out[7], "stream"), Some("stderr"));
+        assert_eq!(get(&out[7], "msg"), Some("retry"));
+        assert_eq!(get(&out[7], "level"), Some("warn"));
+        assert_eq!(get(&out[8], "log_format"), Some("docker"));
+        assert_eq!(get(&out[8], "source"), Some("main.go:9"));
+        assert_eq!(get(&out[8], "level"), Some("error"));
+        assert_eq!(get(&out[9], "log_format"), Some("apache_error"));
+        assert_eq!(get(&out[9], "module"), Some("ssl"));
+        assert_eq!(get(&out[9], "level"), Some("warn"));
     }
 
     #[test]

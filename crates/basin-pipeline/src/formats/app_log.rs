@@ -3,10 +3,18 @@
 //! (`2024-05-01 12:00:00,123 ERROR [main] com.shop.Checkout: payment failed`).
 //! Continuation lines (stack traces) stay in the entry's line.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
+use regex::Regex;
 
 use crate::level::find_level;
 use crate::timestamp::find_timestamp;
+
+/// Go klog's header after its level letter and time: thread id and source.
+static KLOG: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r"^[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d+ +(\d+) ([^\s:\]]+:\d+)\] ").ok()
+});
 
 /// Header fields of an application log line (`thread`, `logger`), with the
 /// level, or `None` when the line does not start with a time and a level.
@@ -17,6 +25,13 @@ pub fn parse(line: &str, now: DateTime<Utc>) -> Option<(&'static str, Vec<(Strin
         return None;
     }
     let level = find_level(first)?;
+    if let Some(caps) = KLOG.as_ref().and_then(|re| re.captures(first)) {
+        let fields = vec![
+            ("thread".to_string(), caps[1].to_string()),
+            ("source".to_string(), caps[2].to_string()),
+        ];
+        return Some((level.level, fields));
+    }
     let mut fields = Vec::new();
     // After the level word: `[thread] logger:` or `[thread] logger -`.
     let rest = first
@@ -73,5 +88,36 @@ mod tests {
             parse("payment failed at 2024-05-01 12:00:00 ERROR", now()),
             None
         );
+    }
+
+    #[test]
+    fn other_headers() {
+        let (level, f) = parse(
+            "E0501 12:00:00.123456    4242 reconciler.go:318] failed to sync pod",
+            now(),
+        )
+        .unwrap();
+        assert_eq!(level, "error");
+        assert_eq!(
+            f,
+            vec![
+                ("thread".into(), "4242".into()),
+                ("source".into(), "reconciler.go:318".into())
+            ]
+        );
+        // Python logging's `%(asctime)s - %(name)s - %(levelname)s - %(message)s`.
+        let (level, _) = parse(
+            "2024-05-01 12:00:00,123 - billing.worker - CRITICAL - queue lost",
+            now(),
+        )
+        .unwrap();
+        assert_eq!(level, "fatal");
+        // nginx error log.
+        let (level, _) = parse(
+            "2024/05/01 12:00:00 [error] 7#7: *1 connect() failed (111: Connection refused)",
+            now(),
+        )
+        .unwrap();
+        assert_eq!(level, "error");
     }
 }

@@ -1,7 +1,9 @@
 //! The formats auto-detection knows, each a parser from a line to fields.
 
 pub mod access_log;
+pub mod apache_error;
 pub mod app_log;
+pub mod container;
 pub mod logfmt;
 pub mod syslog_line;
 
@@ -24,15 +26,37 @@ pub enum Format {
     Syslog,
     /// `key=value` pairs.
     Logfmt,
-    /// Time, level, thread and logger headers (Log4j, Logback, Python...).
+    /// Time, level, thread and logger headers (Log4j, Logback, Python,
+    /// nginx error logs, Go klog...).
     App,
+    /// Apache httpd error logs.
+    ApacheError,
+    /// Kubernetes CRI container logs (containerd, CRI-O).
+    Cri,
+    /// Docker's json-file container logs.
+    Docker,
 }
 
-/// Every format, in the order detection tries them: the most specific first.
-pub const ALL: [Format; 6] = [
+/// Every format, in the order detection tries them: the most specific first
+/// (container wrappers before the JSON they look like).
+pub const ALL: [Format; 9] = [
+    Format::Docker,
+    Format::Json,
+    Format::Cri,
+    Format::AccessCombined,
+    Format::Syslog,
+    Format::ApacheError,
+    Format::Logfmt,
+    Format::App,
+    Format::AccessCommon,
+];
+
+/// The formats a container wrapper's message may be in.
+const INNER: [Format; 7] = [
     Format::Json,
     Format::AccessCombined,
     Format::Syslog,
+    Format::ApacheError,
     Format::Logfmt,
     Format::App,
     Format::AccessCommon,
@@ -48,6 +72,9 @@ impl Format {
             Format::Syslog => "syslog",
             Format::Logfmt => "logfmt",
             Format::App => "app",
+            Format::ApacheError => "apache_error",
+            Format::Cri => "cri",
+            Format::Docker => "docker",
         }
     }
 
@@ -81,6 +108,12 @@ impl Format {
                 fields,
                 level: Some(level),
             }),
+            Format::ApacheError => apache_error::parse(line).map(|(level, fields)| Parsed {
+                fields,
+                level: Some(level),
+            }),
+            Format::Cri => container::parse_cri(line, now),
+            Format::Docker => container::parse_docker(line, now),
         }
     }
 }
