@@ -319,3 +319,118 @@ fn secrets_are_masked_before_they_are_written() {
         String::from_utf8_lossy(&bad.stderr)
     );
 }
+
+#[test]
+fn user_pipelines_from_the_config_file() {
+    let server = Server::start(
+        r#"grok_patterns:
+  ORDER_ID: 'ord-[0-9]+'
+pipelines:
+  - match: '{job="nginx"}'
+    steps:
+      - drop: '|= "GET /health"'
+      - grok: '%{IPORHOST:client} - %{USER:user} \[%{HTTPDATE}\] "%{WORD:verb} %{NOTSPACE:request} HTTP/%{NUMBER}" %{NUMBER:code} %{NUMBER:size}'
+      - rename: {code: http_status}
+      - set_labels: {team: edge}
+  - match: '{job="shop"}'
+    steps:
+      - regex: 'order (?P<order>\S+) by (?P<email>\S+)'
+      - grok: 'order %{ORDER_ID:order_ref}'
+      - mask: [email]
+      - drop: '| level="debug"'
+      - sample: 2
+"#,
+    );
+    let t = now_ns();
+    let v = |i: i64, line: &str| json!([(t + i).to_string(), line]);
+    server.push_json(
+        None,
+        &json_body(
+            json!({"job": "nginx"}),
+            vec![
+                v(
+                    1,
+                    r#"10.0.0.1 - - [01/May/2024:12:00:00 +0000] "GET /health HTTP/1.1" 200 2"#,
+                ),
+                v(
+                    2,
+                    r#"10.0.0.2 - ann [01/May/2024:12:00:01 +0000] "POST /cart HTTP/1.1" 502 17"#,
+                ),
+                v(
+                    3,
+                    r#"10.0.0.3 - - [01/May/2024:12:00:02 +0000] "GET /health HTTP/1.1" 200 2"#,
+                ),
+            ],
+        ),
+    );
+    server.push_json(
+        None,
+        &json_body(
+            json!({"job": "shop"}),
+            vec![
+                v(4, "level=info order ord-1 by ann@example.com"),
+                v(5, "level=debug order ord-2 by bob@example.com"),
+                v(6, "level=info order ord-3 by cy@example.com"),
+                v(7, "level=info order ord-4 by di@example.com"),
+            ],
+        ),
+    );
+    // nginx: health checks dropped, the rest grokked, renamed and relabelled.
+    let edge = server.streams(None, r#"{team="edge"}"#);
+    assert_eq!(edge.len(), 1, "{edge:?}");
+    assert_eq!(edge[0].1.len(), 1);
+    assert!(edge[0].1[0].1.contains("POST /cart"));
+    let fields = &edge[0].0;
+    assert_eq!(fields["http_status"], "502");
+    assert_eq!(fields["verb"], "POST");
+    assert_eq!(fields["user"], "ann");
+    assert!(!fields.contains_key("code"));
+    // shop: the debug line dropped, then one in two kept, emails masked in
+    // the line and the extracted field.
+    let shop = server.lines(None, r#"{job="shop"}"#);
+    let lines: Vec<&str> = shop.iter().map(|(_, l)| l.as_str()).collect();
+    assert_eq!(
+        lines,
+        [
+            "level=info order ord-1 by <email>",
+            "level=info order ord-4 by <email>"
+        ]
+    );
+    assert_eq!(
+        server
+            .lines(
+                None,
+                r#"{job="shop"} | order_ref="ord-4" | email="<email>""#
+            )
+            .len(),
+        1
+    );
+    let metrics = server.metrics();
+    assert!(
+        metrics.contains(
+            r#"basin_ingest_lines_total{protocol="loki",tenant="default",outcome="dropped"} 4"#
+        ),
+        "{metrics}"
+    );
+
+    // A rule that does not compile stops the start with a message naming it.
+    let bad = std::process::Command::new(crate::common::BIN)
+        .args(["serve", "--listen", "127.0.0.1:1", "--config"])
+        .arg({
+            let path = server.dir.path().join("bad.yaml");
+            std::fs::write(
+                &path,
+                "pipelines:\n  - match: '{job=\"a\"}'\n    steps: [{grok: '%{NO_SUCH_PATTERN:x}'}]\n",
+            )
+            .unwrap();
+            path
+        })
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        stderr.contains("pipelines[0].steps[0]") && stderr.contains("NO_SUCH_PATTERN"),
+        "{stderr}"
+    );
+}

@@ -11,6 +11,7 @@ struct Counts {
     bytes_accepted: u64,
     lines_rejected: u64,
     bytes_rejected: u64,
+    lines_dropped: u64,
     requests_rejected: u64,
 }
 
@@ -50,6 +51,14 @@ impl IngestCounters {
         });
     }
 
+    /// Counts lines a user rule's `drop` or `sample` step removed (the
+    /// request succeeded; they were never meant to be stored).
+    pub fn dropped(&self, protocol: &'static str, tenant: &str, lines: u64) {
+        if lines > 0 {
+            self.update(protocol, tenant, |c| c.lines_dropped += lines);
+        }
+    }
+
     /// Counts a request refused whole; its lines are not known.
     pub fn request_rejected(&self, protocol: &'static str, tenant: &str, bytes: u64) {
         self.update(protocol, tenant, |c| {
@@ -64,7 +73,7 @@ impl IngestCounters {
             .by_source
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let series: [Series; 5] = [
+        let series: [Series; 6] = [
             (
                 "basin_ingest_lines_total",
                 "Log lines received.",
@@ -73,6 +82,9 @@ impl IngestCounters {
             ),
             ("basin_ingest_lines_total", "", "rejected", |c| {
                 c.lines_rejected
+            }),
+            ("basin_ingest_lines_total", "", "dropped", |c| {
+                c.lines_dropped
             }),
             (
                 "basin_ingest_bytes_total",
@@ -129,6 +141,7 @@ mod tests {
         counters.lines("otlp", "default", (3, 30), (1, 100));
         counters.lines("otlp", "default", (2, 20), (0, 0));
         counters.request_rejected("syslog", "a\"b", 7);
+        counters.dropped("otlp", "default", 4);
         let mut text = String::new();
         counters.render(&mut text);
         assert!(text.contains(
@@ -136,6 +149,9 @@ mod tests {
         ));
         assert!(text.contains(
             "basin_ingest_bytes_total{protocol=\"otlp\",tenant=\"default\",outcome=\"rejected\"} 100"
+        ));
+        assert!(text.contains(
+            "basin_ingest_lines_total{protocol=\"otlp\",tenant=\"default\",outcome=\"dropped\"} 4"
         ));
         assert!(text.contains(
             "basin_ingest_requests_rejected_total{protocol=\"syslog\",tenant=\"a\\\"b\"} 1"

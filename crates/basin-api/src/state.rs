@@ -7,6 +7,7 @@ use basin_pipeline::auto::{AutoParse, ParseMode};
 use basin_pipeline::dedup::collapse_repeats;
 use basin_pipeline::mask::Masking;
 use basin_pipeline::rate_limit::{RateLimiter, RateLimits};
+use basin_pipeline::rules::Rules;
 use basin_storage::Storage;
 
 use crate::ingest_counters::IngestCounters;
@@ -61,6 +62,8 @@ pub struct Protocols {
     /// Secrets and personal data masked in lines and fields (`mask`,
     /// `mask_patterns`; none by default).
     pub masking: Masking,
+    /// User pipelines (`pipelines`), run before auto-detection.
+    pub rules: Arc<Rules>,
 }
 
 /// What every handler shares.
@@ -93,12 +96,15 @@ impl AppState {
         }
     }
 
-    /// Runs the parsing pipeline over a decoded batch: formats and levels,
-    /// masking, then repeats collapsed.
-    pub fn parse(&self, batch: &mut basin_model::PushBatch) {
+    /// Runs the parsing pipeline over a decoded batch: user rules, formats
+    /// and levels, masking, then repeats collapsed. Returns how many entries
+    /// the rules dropped.
+    pub fn parse(&self, batch: &mut basin_model::PushBatch) -> usize {
+        let dropped = self.protocols.rules.apply(batch);
         self.pipeline.process(batch);
         self.protocols.masking.mask_batch(batch);
         collapse_repeats(batch, self.protocols.dedup_window_ns);
+        dropped
     }
 
     /// Hands over the opened store; the server is ready from now on.

@@ -58,7 +58,10 @@ async fn store(
 ) {
     let tenant = TenantId::default_tenant();
     let mut batch = syslog::to_batch(tenant.clone(), batch);
-    state.parse(&mut batch);
+    let dropped = state.parse(&mut batch);
+    state
+        .counters
+        .dropped(PROTOCOL, tenant.as_str(), dropped as u64);
     let mut rejected = rejected;
     if let Some(limited) = state.limiter.admit(&mut batch, std::time::Instant::now()) {
         warn!(

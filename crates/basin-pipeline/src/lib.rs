@@ -14,4 +14,5 @@ pub mod level;
 pub mod mask;
 pub mod multiline;
 pub mod rate_limit;
+pub mod rules;
 pub mod timestamp;

@@ -12,6 +12,7 @@ mod agg_vector;
 mod binary;
 mod context;
 pub mod detect;
+pub mod entry_selector;
 mod error;
 mod filter_line;
 mod filter_stream;

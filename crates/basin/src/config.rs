@@ -71,6 +71,12 @@ pub struct FileConfig {
     pub syslog_udp: Option<String>,
     /// Syslog over TCP on this address (`--syslog-tcp`).
     pub syslog_tcp: Option<String>,
+    /// User pipelines: rules with a `match` selector and steps (grok,
+    /// regex, json, logfmt, rename, drop_fields, keep_fields, mask, drop,
+    /// sample, set_labels); see docs/pipeline.md.
+    pub pipelines: Option<Vec<basin_pipeline::rules::RuleConfig>>,
+    /// Named grok patterns added to the standard library, `NAME: regex`.
+    pub grok_patterns: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// A custom masker of the config file.

@@ -10,6 +10,8 @@ use basin_api::{router, syslog_listen, ApiLimits, AppState, Protocols};
 use basin_pipeline::auto::ParseMode;
 use basin_pipeline::mask::Masking;
 use basin_pipeline::rate_limit::RateLimits;
+use basin_pipeline::rules::Rules;
+use basin_query::entry_selector::EntrySelector;
 use basin_storage::{Storage, StorageConfig};
 use clap::Args;
 use tracing::{error, info, warn};
@@ -25,7 +27,8 @@ pub struct ServeArgs {
     /// max_entries_limit_per_query, max_query_range, max_query_series,
     /// query_timeout, otlp_resource_labels, elasticsearch_message_fields,
     /// elasticsearch_time_fields, elasticsearch_label_fields,
-    /// cors_allowed_origins, auto_parse, dedup_window, mask, mask_patterns,
+    /// cors_allowed_origins, auto_parse, pipelines, grok_patterns,
+    /// dedup_window, mask, mask_patterns,
     /// rate_limit_lines_per_second,
     /// rate_limit_bytes_per_second, stream_rate_limit_lines_per_second,
     /// stream_rate_limit_bytes_per_second, syslog_udp, syslog_tcp).
@@ -151,6 +154,20 @@ pub fn run(args: ServeArgs) -> Result<()> {
         .collect();
     protocols.masking = Masking::new(file.mask.as_deref().unwrap_or_default(), &custom)
         .context("invalid mask or mask_patterns")?;
+    let grok_patterns: Vec<(String, String)> = file
+        .grok_patterns
+        .iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    protocols.rules = Arc::new(
+        Rules::new(
+            file.pipelines.as_deref().unwrap_or_default(),
+            &grok_patterns,
+            &EntrySelector::compile,
+        )
+        .context("invalid pipelines")?,
+    );
     if let Some(v) = &file.dedup_window {
         protocols.dedup_window_ns = parse_duration("dedup_window", v)?.as_nanos() as i64;
     }

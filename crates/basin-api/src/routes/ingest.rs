@@ -74,7 +74,10 @@ pub(crate) async fn append_counted(
     mut batch: PushBatch,
     refused: u64,
 ) -> Result<(), ApiError> {
-    state.parse(&mut batch);
+    let dropped = state.parse(&mut batch);
+    state
+        .counters
+        .dropped(protocol, tenant.as_str(), dropped as u64);
     let limited = state.limiter.admit(&mut batch, Instant::now());
     let accepted = (batch.entry_count() as u64, batch.size_bytes() as u64);
     if accepted.0 > 0 {

@@ -1,0 +1,80 @@
+//! LogQL selectors with filters, evaluated on one entry at ingest: what the
+//! parsing pipeline's user rules (`match`, `drop`) use, so they filter
+//! exactly as queries do.
+
+use basin_logql::{parse_log_query, Stage};
+use basin_model::Labels;
+use basin_pipeline::rules::Selector;
+
+use crate::filter_stream::StreamFilter;
+use crate::pipeline::Pipeline;
+
+/// A stream selector and the line and label filters after it.
+pub struct EntrySelector {
+    streams: StreamFilter,
+    filters: Pipeline,
+}
+
+impl EntrySelector {
+    /// Compiles `{job="x"} |= "y" | level="debug"`; only line and label
+    /// filters may follow the selector (an error names what else was found).
+    pub fn new(text: &str) -> Result<Self, String> {
+        let query = parse_log_query(text).map_err(|e| e.to_string())?;
+        if let Some(other) = query
+            .stages
+            .iter()
+            .find(|s| !matches!(s, Stage::LineFilter(_) | Stage::LabelFilter(_)))
+        {
+            return Err(format!(
+                "only line and label filters may follow the selector, found {other:?}"
+            ));
+        }
+        Ok(Self {
+            streams: StreamFilter::new(&query.matchers).map_err(|e| e.to_string())?,
+            filters: Pipeline::new(&query.stages).map_err(|e| e.to_string())?,
+        })
+    }
+
+    /// Boxed, for [`basin_pipeline::rules::Rules::new`].
+    pub fn compile(text: &str) -> Result<Box<dyn Selector>, String> {
+        Self::new(text).map(|s| Box::new(s) as Box<dyn Selector>)
+    }
+}
+
+impl Selector for EntrySelector {
+    fn matches_stream(&self, stream: &Labels) -> bool {
+        self.streams.matches(stream)
+    }
+
+    fn matches_entry(
+        &self,
+        stream: &Labels,
+        ts: i64,
+        line: &str,
+        fields: &[(String, String)],
+    ) -> bool {
+        self.streams.matches(stream) && self.filters.run(ts, line, stream, fields).is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_like_a_query() {
+        let s = EntrySelector::new(r#"{job="web"} |= "GET" | status >= 500"#).unwrap();
+        let web = Labels::parse(r#"{job="web"}"#).unwrap();
+        let api = Labels::parse(r#"{job="api"}"#).unwrap();
+        assert!(s.matches_stream(&web));
+        assert!(!s.matches_stream(&api));
+        let fields = [("status".to_string(), "503".to_string())];
+        assert!(s.matches_entry(&web, 1, "GET /x", &fields));
+        assert!(!s.matches_entry(&web, 1, "POST /x", &fields));
+        assert!(!s.matches_entry(&web, 1, "GET /x", &[]));
+        assert!(EntrySelector::new(r#"{job="web"} | json"#)
+            .err()
+            .is_some_and(|e| e.contains("only line and label filters")));
+        assert!(EntrySelector::new("job=web").is_err());
+    }
+}
