@@ -136,4 +136,7 @@ fn import_joins_stack_traces() {
     assert_eq!(lines.len(), 2, "{lines:?}");
     assert!(lines[0].1.starts_with("2024-05-01 12:00:00,123 ERROR"));
     assert!(lines[0].1.ends_with("\t... 2 more"), "{:?}", lines[0].1);
+    // Each entry keeps the time its header carries, not the import's.
+    assert_eq!(lines[0].0, 1_714_564_800_123_000_000);
+    assert_eq!(lines[1].0, 1_714_564_801_000_000_000);
 }

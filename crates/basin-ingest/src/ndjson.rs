@@ -15,6 +15,7 @@ use crate::stream::{check_line, validate_labels, RawLabels};
 use crate::{IngestError, IngestLimits};
 use basin_pipeline::json_doc::{doc_to_entry, take_label_fields, DocRules, TIME_KEYS};
 use basin_pipeline::multiline::join_continuations;
+use basin_pipeline::timestamp::find_timestamp;
 
 /// Labels of lines sent without `?labels=`.
 pub const DEFAULT_LABELS: &str = r#"{job="default"}"#;
@@ -43,8 +44,9 @@ fn split(list: Option<&str>) -> Vec<&str> {
 }
 
 /// Decodes a body of lines; any invalid line refuses the whole request.
-/// `now` is the time of text lines; each next one gets 1 ns more, so their
-/// order survives.
+/// A text line takes the time in its header (`basin_pipeline::timestamp`);
+/// without one it gets `now`, each next line 1 ns more, so their order
+/// survives.
 pub fn decode(
     tenant: TenantId,
     body: &[u8],
@@ -76,6 +78,7 @@ pub fn decode(
     let mut streams: Vec<StreamBatch> = Vec::new();
     let mut stream_of: HashMap<String, usize> = HashMap::new();
     let mut clock = now;
+    let received = chrono::DateTime::from_timestamp_nanos(now);
     for (n, line) in text.lines().enumerate() {
         let line = line.trim_end_matches('\r');
         if line.trim().is_empty() {
@@ -93,7 +96,12 @@ pub fn decode(
                 let extra = take_label_fields(&mut entry.fields, &label_fields);
                 (entry, extra)
             }
-            None => (basin_model::Entry::new(clock, line), Vec::new()),
+            // A text line's own header time, when it has one (an old file
+            // sent now keeps its times); else the receive clock.
+            None => {
+                let ts = find_timestamp(line, received).map_or(clock, |t| t.ns);
+                (basin_model::Entry::new(ts, line), Vec::new())
+            }
         };
         let labels = if extra_labels.is_empty() {
             base.clone()
@@ -158,6 +166,19 @@ mod tests {
         assert_eq!(text[0].line, "plain text line");
         assert_eq!(text[1].line, "{not json either");
         assert!(text[0].ts < text[1].ts, "text lines keep their order");
+    }
+
+    #[test]
+    fn text_lines_keep_their_own_time() {
+        let body = "2024-05-01T12:00:00.5Z GET /\n[Sun Dec 04 04:47:44 2005] [error] x\nno time\n";
+        let batch = decode_lines(body, &LinesRequest::default()).unwrap();
+        let ts: Vec<i64> = batch.streams[0].entries.iter().map(|e| e.ts).collect();
+        assert_eq!(ts[0], 1_714_564_800_500_000_000);
+        assert_eq!(ts[1], 1_133_671_664_000_000_000);
+        assert_eq!(
+            ts[2], 1003,
+            "the receive clock (1000 in the test), third line"
+        );
     }
 
     #[test]

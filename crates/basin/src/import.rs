@@ -1,7 +1,8 @@
 //! `basin import`: streams files or stdin to a server's Loki push API in
 //! batches, detecting JSON lines (fields kept as structured metadata, time
 //! taken from `timestamp`/`time`/`ts`/`@timestamp`) versus plain text, whose
-//! continuation lines (stack traces) join the entry they belong to.
+//! time is the one in its header (else the clock) and whose continuation
+//! lines (stack traces) join the entry they belong to.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, IsTerminal, Read};
@@ -12,6 +13,7 @@ use anyhow::{Context, Result};
 use basin_model::Labels;
 use basin_pipeline::json_doc::{doc_to_entry, DocRules};
 use basin_pipeline::multiline::is_continuation;
+use basin_pipeline::timestamp::find_timestamp;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Map, Value};
@@ -217,7 +219,9 @@ fn to_value(line: &str, clock: &mut Clock) -> Value {
         .then(|| serde_json::from_str::<Map<String, Value>>(line).ok())
         .flatten();
     let Some(object) = object else {
-        return json!([clock.next().to_string(), line]);
+        // A text line keeps the time in its header, if it has one.
+        let ts = find_timestamp(line, chrono::Utc::now()).map_or_else(|| clock.next(), |t| t.ns);
+        return json!([ts.to_string(), line]);
     };
     let entry = doc_to_entry(&object, line, DocRules::default(), clock.next());
     let fields: Map<String, Value> = entry
