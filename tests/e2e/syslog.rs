@@ -239,3 +239,26 @@ fn bad_frames_are_counted_and_the_connection_lives() {
     assert!(metrics.contains(want), "{metrics}");
     drop(conn);
 }
+
+#[test]
+fn stack_traces_over_tcp_join_their_message() {
+    let s = start();
+    let mut conn = TcpStream::connect(("127.0.0.1", s.tcp)).unwrap();
+    conn.write_all(
+        b"<11>1 2024-05-01T12:00:00Z h1 billing - - - ERROR charge failed\n\
+          java.lang.IllegalStateException: card declined\n\
+          \tat com.shop.Billing.charge(Billing.java:42)\n\
+          <14>1 2024-05-01T12:00:01Z h1 billing - - - next message\n",
+    )
+    .unwrap();
+    conn.flush().unwrap();
+    let lines = s.server.wait_lines(r#"{app_name="billing"}"#, 2);
+    let texts: Vec<&str> = lines.iter().map(|(_, l)| l.as_str()).collect();
+    assert_eq!(
+        texts,
+        [
+            "ERROR charge failed\njava.lang.IllegalStateException: card declined\n\tat com.shop.Billing.charge(Billing.java:42)",
+            "next message"
+        ]
+    );
+}

@@ -40,6 +40,7 @@ fn take(
     rejected: &mut (u64, u64),
 ) {
     let limits = &state.limits.ingest;
+    let raw = raw.trim_ascii_start();
     match syslog::parse(raw, &peer.ip().to_string(), limits, crate::params::now_ns()) {
         Ok(message) => batch.push(message),
         Err(e) => {
@@ -135,7 +136,8 @@ async fn connection(
     storage: Arc<Storage>,
 ) {
     // A frame may hold a little framing around the longest accepted line.
-    let mut framer = Framer::new(state.limits.ingest.max_line_size_bytes + 1024);
+    let max_line = state.limits.ingest.max_line_size_bytes;
+    let mut framer = Framer::new(max_line + 1024);
     let mut buf = vec![0u8; 65_536];
     loop {
         let n = match stream.read(&mut buf).await {
@@ -151,6 +153,8 @@ async fn connection(
         let mut rejected = (0, 0);
         while let Some(frame) = framer.next_frame() {
             match frame {
+                // Stack traces written line by line join their message.
+                Frame::Message(raw) if syslog::join_continuation(&mut batch, &raw, max_line) => {}
                 Frame::Message(raw) => take(&state, &raw, &peer, &mut batch, &mut rejected),
                 Frame::Skipped(why) => {
                     warn!(%peer, "syslog frame skipped: {why}");
@@ -168,7 +172,9 @@ async fn connection(
     let mut rejected = (0, 0);
     while let Some(frame) = framer.next_frame() {
         if let Frame::Message(raw) = frame {
-            take(&state, &raw, &peer, &mut batch, &mut rejected);
+            if !syslog::join_continuation(&mut batch, &raw, max_line) {
+                take(&state, &raw, &peer, &mut batch, &mut rejected);
+            }
         }
     }
     if !batch.is_empty() || rejected.0 > 0 {

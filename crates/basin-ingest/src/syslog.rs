@@ -6,6 +6,7 @@
 //! Sockets live in the API crate; this module only turns bytes into entries.
 
 use basin_model::{sanitize_label_name, Entry, Labels, PushBatch, StreamBatch, TenantId};
+use basin_pipeline::multiline::is_continuation;
 use basin_pipeline::timestamp::year_before;
 use chrono::Utc;
 use syslog_loose::{parse_message_with_year_exact_tz, IncompleteDate, Variant};
@@ -103,6 +104,27 @@ pub fn to_batch(tenant: TenantId, messages: Vec<SyslogMessage>) -> PushBatch {
     PushBatch { tenant, streams }
 }
 
+/// Appends a newline-framed TCP frame that is no syslog message but the
+/// next line of a stack trace (`\tat a.B(B.java:1)`, `Caused by: ...`) to
+/// the message before it, as long as the line stays within `max_line`.
+/// Returns whether it did; otherwise the frame is a message of its own.
+pub fn join_continuation(batch: &mut [SyslogMessage], raw: &[u8], max_line: usize) -> bool {
+    let Some(last) = batch.last_mut() else {
+        return false;
+    };
+    let Ok(text) = std::str::from_utf8(raw) else {
+        return false;
+    };
+    let text = text.trim_end_matches(['\r', '\n']);
+    let fits = last.entry.line.len() + 1 + text.len() <= max_line;
+    if text.starts_with('<') || !fits || !is_continuation(text) {
+        return false;
+    }
+    last.entry.line.push('\n');
+    last.entry.line.push_str(text);
+    true
+}
+
 /// A frame cut from a TCP stream, or why bytes were thrown away.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Frame {
@@ -155,9 +177,14 @@ impl Framer {
             self.buf.drain(..=end);
             self.skipping_line = false;
         }
-        while self.buf.first().is_some_and(|b| b.is_ascii_whitespace()) {
-            self.buf.remove(0);
-        }
+        // Blank lines between frames are skipped; a frame's own leading
+        // spaces and tabs stay (a stack trace's `\tat` line needs them).
+        let blank = self
+            .buf
+            .iter()
+            .take_while(|b| matches!(b, b'\n' | b'\r'))
+            .count();
+        self.buf.drain(..blank);
         let first = *self.buf.first()?;
         if first.is_ascii_digit() {
             return self.octet_counted();
@@ -270,6 +297,39 @@ mod tests {
         assert_eq!(field(&m, "procid"), Some("4242"));
         assert_eq!(field(&m, "msgid"), Some("ID47"));
         assert_eq!(field(&m, "origin_32473_ip"), Some("10.1.1.1"));
+    }
+
+    #[test]
+    fn stack_trace_frames_join_their_message() {
+        let mut batch =
+            vec![
+                parse_text("<11>1 2024-05-01T12:00:00Z app-1 shop 7 - - ERROR checkout failed")
+                    .unwrap(),
+            ];
+        for frame in [
+            "java.lang.IllegalStateException: card declined\n",
+            "\tat com.shop.Billing.charge(Billing.java:42)",
+            "Caused by: java.io.IOException: timeout",
+        ] {
+            assert!(
+                join_continuation(&mut batch, frame.as_bytes(), 1000),
+                "{frame}"
+            );
+        }
+        // A new message, or a line that is no continuation, stays apart.
+        assert!(!join_continuation(
+            &mut batch,
+            b"<11>1 2024-05-01T12:00:01Z app-1 shop 7 - - next",
+            1000
+        ));
+        assert!(!join_continuation(&mut batch, b"plain words", 1000));
+        // Over the line limit the frame stays apart too.
+        assert!(!join_continuation(&mut batch, b"\tat x.Y(Y.java:1)", 100));
+        assert_eq!(
+            batch[0].entry.line,
+            "ERROR checkout failed\njava.lang.IllegalStateException: card declined\n\tat com.shop.Billing.charge(Billing.java:42)\nCaused by: java.io.IOException: timeout"
+        );
+        assert!(!join_continuation(&mut [], b"\tat x", 1000));
     }
 
     #[test]

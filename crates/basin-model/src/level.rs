@@ -56,6 +56,26 @@ pub fn level_from_text(text: &str) -> Option<&'static str> {
         .map(|(_, level)| *level)
 }
 
+/// A level from a field's value: a spelling ([`level_from_text`]) or a
+/// number as Node's pino and Bunyan write them (10 trace, 20 debug, 30 info,
+/// 40 warn, 50 error, 60 fatal) or as a syslog severity (0-7). Only for
+/// values of level fields: a bare number in a line's header is no level.
+pub fn level_from_value(text: &str) -> Option<&'static str> {
+    if let Some(level) = level_from_text(text) {
+        return Some(level);
+    }
+    match text.trim().parse::<u8>().ok()? {
+        n @ 0..=7 => level_from_syslog_severity(n),
+        10 => Some("trace"),
+        20 => Some("debug"),
+        30 => Some("info"),
+        40 => Some("warn"),
+        50 => Some("error"),
+        60 => Some("fatal"),
+        _ => None,
+    }
+}
+
 /// A level from an OpenTelemetry severity number (1-4 trace ... 21-24 fatal).
 pub fn level_from_otlp_severity(number: i32) -> Option<&'static str> {
     let level = match number {
@@ -110,5 +130,14 @@ mod tests {
         assert_eq!(level_from_syslog_severity(3), Some("error"));
         assert_eq!(level_from_syslog_severity(6), Some("info"));
         assert_eq!(level_from_syslog_severity(8), None);
+        assert_eq!(level_from_value("30"), Some("info"));
+        assert_eq!(level_from_value("50"), Some("error"));
+        assert_eq!(level_from_value("60"), Some("fatal"));
+        assert_eq!(level_from_value("10"), Some("trace"));
+        assert_eq!(level_from_value("3"), Some("error"));
+        assert_eq!(level_from_value("Warning"), Some("warn"));
+        assert_eq!(level_from_value("35"), None);
+        assert_eq!(level_from_value("-1"), None);
+        assert_eq!(level_from_text("30"), None, "numbers only as field values");
     }
 }

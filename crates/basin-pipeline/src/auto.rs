@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use basin_model::level::{level_from_text, LEVEL_FIELD};
+use basin_model::level::{level_from_value, LEVEL_FIELD};
 use basin_model::{PushBatch, StreamId, TenantId};
 use chrono::{DateTime, Utc};
 
@@ -156,7 +156,7 @@ fn add_fields(to: &mut Vec<(String, String)>, fields: Vec<(String, String)>) {
 /// Normalises a `level` the entry has, or sets one from `found` or the header.
 fn set_level(fields: &mut Vec<(String, String)>, line: &str, found: Option<&'static str>) {
     if let Some((_, value)) = fields.iter_mut().find(|(n, _)| n == LEVEL_FIELD) {
-        if let Some(level) = level_from_text(value) {
+        if let Some(level) = level_from_value(value) {
             *value = level.to_string();
         }
         return;
@@ -288,5 +288,12 @@ mod tests {
             vec![("level".to_string(), "fatal".to_string())]
         );
         assert!(extract("plain words", now).is_empty());
+        // pino / Bunyan numeric levels.
+        let fields = extract(r#"{"level":50,"time":1714564800000,"msg":"db down"}"#, now);
+        assert_eq!(get(&fields, "level"), Some("error"));
+        assert_eq!(
+            get(&extract("ts=1 level=30 msg=ok", now), "level"),
+            Some("info")
+        );
     }
 }

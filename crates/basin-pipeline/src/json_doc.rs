@@ -7,7 +7,7 @@
 use basin_model::{sanitize_label_name, Entry};
 use serde_json::{Map, Value};
 
-use basin_model::level::{level_from_text, LEVEL_FIELD};
+use basin_model::level::{level_from_value, LEVEL_FIELD};
 
 /// Keys a document's time is read from when none is named, in order.
 pub const TIME_KEYS: [&str; 5] = ["timestamp", "time", "ts", "@timestamp", "_time"];
@@ -86,7 +86,7 @@ pub fn level_of_fields(fields: &[(String, String)]) -> Option<&'static str> {
         fields
             .iter()
             .find(|(name, _)| name == key)
-            .and_then(|(_, value)| level_from_text(value))
+            .and_then(|(_, value)| level_from_value(value))
     })
 }
 

@@ -3,7 +3,7 @@
 //! levels are (upper case, capitalised in brackets, or after `level=`), so a
 //! message that merely says "error" is not taken for an error line.
 
-use basin_model::level::level_from_text;
+use basin_model::level::{level_from_text, level_from_value};
 
 /// How far into a line a level is looked for.
 pub const HEADER_BYTES: usize = 160;
@@ -76,7 +76,7 @@ pub fn find_level(line: &str) -> Option<FoundLevel<'_>> {
                 .split(|c: char| !c.is_ascii_alphanumeric())
                 .next()
                 .unwrap_or("");
-            if let Some(level) = level_from_text(value) {
+            if let Some(level) = level_from_value(value) {
                 return Some(FoundLevel { level, word: value });
             }
             continue;
