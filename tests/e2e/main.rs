@@ -13,6 +13,7 @@ mod lines;
 mod needle;
 mod otlp;
 mod parquet_files;
+mod patterns;
 mod pipeline;
 mod push;
 mod read_api;

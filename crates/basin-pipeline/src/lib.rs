@@ -13,6 +13,7 @@ pub mod json_doc;
 pub mod level;
 pub mod mask;
 pub mod multiline;
+pub mod patterns;
 pub mod rate_limit;
 pub mod rules;
 pub mod timestamp;

@@ -4,6 +4,7 @@
 mod client;
 mod config;
 mod import;
+mod patterns;
 mod query;
 mod serve;
 mod tail;
@@ -31,6 +32,8 @@ enum Command {
     Query(query::QueryArgs),
     /// Follow a LogQL query live.
     Tail(tail::TailArgs),
+    /// Mine the patterns (templates) of a file's or stdin's lines, offline.
+    Patterns(patterns::PatternsArgs),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
         Command::Import(args) => import::run(args),
         Command::Query(args) => query::run(args),
         Command::Tail(args) => tail::run(args),
+        Command::Patterns(args) => patterns::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
