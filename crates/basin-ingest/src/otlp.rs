@@ -275,6 +275,7 @@ fn record_to_entry(record: LogRecord, scope_fields: &[(String, String)]) -> Entr
         ts: i64::try_from(ts).unwrap_or(i64::MAX),
         line: value_text(record.body.as_ref()),
         fields: keep_last_of_each_name(fields),
+        pattern_id: 0,
     }
 }
 

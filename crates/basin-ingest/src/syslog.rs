@@ -78,6 +78,7 @@ pub fn parse(
         ts,
         line: message.msg.to_string(),
         fields,
+        pattern_id: 0,
     };
     check_line(&labels, &entry, limits)?;
     Ok(SyslogMessage { labels, entry })

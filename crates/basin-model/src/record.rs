@@ -14,15 +14,18 @@ pub struct Entry {
     pub line: String,
     /// Structured metadata: any key/value, any cardinality (trace ids, user ids...).
     pub fields: Vec<(String, String)>,
+    /// The id of the line's pattern (template); 0 when it was not mined.
+    pub pattern_id: u64,
 }
 
 impl Entry {
-    /// An entry without fields.
+    /// An entry without fields or pattern.
     pub fn new(ts: TimestampNs, line: impl Into<String>) -> Self {
         Self {
             ts,
             line: line.into(),
             fields: Vec::new(),
+            pattern_id: 0,
         }
     }
 

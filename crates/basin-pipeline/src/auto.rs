@@ -266,6 +266,7 @@ mod tests {
                     ts: 1,
                     line: "a=1 b=2 level=info".into(),
                     fields: vec![("a".into(), "sent".into()), ("level".into(), "ERR".into())],
+                    pattern_id: 0,
                 }],
             }],
         };

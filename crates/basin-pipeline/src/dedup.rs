@@ -83,6 +83,7 @@ mod tests {
                         ts: 4 * s,
                         line: "retrying".into(),
                         fields: vec![("attempt".into(), "9".into())],
+                        pattern_id: 0,
                     },
                 ],
             }],

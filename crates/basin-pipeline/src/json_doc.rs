@@ -66,6 +66,7 @@ pub fn doc_to_entry(
         ts,
         line: message.map_or_else(|| text.to_string(), |(_, m)| m.to_string()),
         fields,
+        pattern_id: 0,
     }
 }
 

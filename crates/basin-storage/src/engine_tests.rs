@@ -274,3 +274,52 @@ fn parallel_scan_sees_what_the_plain_scan_sees() {
     let (_, plain) = lines_with(&storage, "a", &[]);
     assert_eq!(plain.rows_read, stats.rows_read, "{plain:?} {stats:?}");
 }
+
+/// Every (line, pattern id) of a tenant, sorted.
+fn patterns(storage: &Storage, tenant: &str) -> Vec<(String, u64)> {
+    let tenant = TenantId::new(tenant).unwrap();
+    let all = |_: &Labels| true;
+    let req = ScanRequest {
+        tenant: &tenant,
+        start: i64::MIN,
+        end: i64::MAX,
+        stream_filter: &all,
+        needles: &[],
+        columns: Columns::all(),
+    };
+    let mut out = Vec::new();
+    storage
+        .scan(&req, &mut |_, e| {
+            out.push((e.line.clone(), e.pattern_id));
+            true
+        })
+        .unwrap();
+    out.sort();
+    out
+}
+
+#[test]
+fn pattern_ids_survive_the_wal_parts_and_merges() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(cfg(dir.path())).unwrap();
+    let mut want = Vec::new();
+    for round in 0..crate::limits::MERGE_MIN_PARTS as u64 {
+        let mut e = Entry::new(round as i64, format!("round {round}"));
+        e.pattern_id = 100 + round;
+        want.push((e.line.clone(), e.pattern_id));
+        storage
+            .append_blocking(batch("a", r#"{job="x"}"#, vec![e]))
+            .unwrap();
+        if round > 0 {
+            storage.flush().unwrap();
+        }
+    }
+    want.sort();
+    assert_eq!(patterns(&storage, "a"), want, "head and parts");
+    drop(storage);
+    let storage = Storage::open(cfg(dir.path())).unwrap();
+    assert_eq!(patterns(&storage, "a"), want, "after WAL replay");
+    storage.flush().unwrap();
+    storage.compact().unwrap();
+    assert_eq!(patterns(&storage, "a"), want, "after the merge");
+}

@@ -7,7 +7,8 @@
 /// ([`crate::tokens::for_each_gram`]); version 1 parts are not pruned by them.
 /// 3: per-minute line counts of each stream in each block in the footer key
 /// `basin.counts` ([`crate::part::counts`]); older parts are counted by rows.
-pub const PART_FORMAT_VERSION: u32 = 3;
+/// 4: column `_pattern_id` (UInt64, 0 when not mined); older parts read 0.
+pub const PART_FORMAT_VERSION: u32 = 4;
 
 /// Rows per block (Parquet row group). A block is the unit the index skips;
 /// 8192 lines of ~200 bytes is ~1.6 MB raw, about a Loki chunk, big enough for
@@ -40,5 +41,10 @@ pub const MERGE_MAX_PART_ROWS: u64 = 500_000;
 /// to a few hundred MB.
 pub const MERGE_MAX_ROWS: u64 = 1_000_000;
 
-/// Magic bytes opening every WAL segment, so a stray file is not replayed.
-pub const WAL_MAGIC: &[u8; 8] = b"BASINWL1";
+/// Magic bytes opening every WAL segment, so a stray file is not replayed;
+/// the digit is the record format (2: entries carry a pattern id).
+pub const WAL_MAGIC: &[u8; 8] = b"BASINWL2";
+
+/// Magic of segments written before entries carried a pattern id; still
+/// replayed (see `wal::legacy`).
+pub const WAL_MAGIC_V1: &[u8; 8] = b"BASINWL1";

@@ -63,6 +63,7 @@ pub(super) fn decode(body: &[u8]) -> Result<Vec<RawStream>, IngestError> {
                         ts,
                         line,
                         fields: fields.unwrap_or_default().into_iter().collect(),
+                        pattern_id: 0,
                     })
                 })
                 .collect::<Result<Vec<_>, IngestError>>()?;

@@ -89,6 +89,7 @@ pub(super) fn decode(body: &[u8]) -> Result<Vec<RawStream>, IngestError> {
                             .into_iter()
                             .map(|p| (p.name, p.value))
                             .collect(),
+                        pattern_id: 0,
                     }
                 })
                 .collect(),

@@ -16,7 +16,7 @@ use parquet::arrow::ProjectionMask;
 use super::counts::{bucket_end, PartCounts, COUNTS_KEY};
 use super::file::PartFile;
 use super::index::{PartIndex, INDEX_KEY, VERSION_KEY};
-use super::schema::{column_field, LINE, STREAM_ID, TIME};
+use super::schema::{column_field, LINE, PATTERN_ID, STREAM_ID, TIME};
 use crate::error::{Result, StorageError};
 use crate::limits::{BLOCK_ROWS, PART_FORMAT_VERSION};
 use crate::manifest::PartMeta;
@@ -463,6 +463,16 @@ impl Part {
             Err(_) if req.columns.line => return Err(self.corrupt_column(LINE)),
             Err(_) => None,
         };
+        // Parts before format version 4 have no pattern ids: 0 for all.
+        let patterns = match batch.schema_ref().index_of(PATTERN_ID) {
+            Ok(i) => Some(
+                batch
+                    .column(i)
+                    .as_primitive_opt::<UInt64Type>()
+                    .ok_or_else(|| self.corrupt_column(PATTERN_ID))?,
+            ),
+            Err(_) => None,
+        };
         // One entry, refilled per row, so a row costs no allocation once
         // the buffers have grown.
         let mut entry = Entry::new(0, String::new());
@@ -475,6 +485,7 @@ impl Part {
                 continue;
             };
             entry.ts = ts;
+            entry.pattern_id = patterns.map_or(0, |p| p.value(row));
             entry.line.clear();
             if let Some(lines) = lines {
                 entry.line.push_str(lines.value(row));

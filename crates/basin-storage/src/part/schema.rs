@@ -1,4 +1,4 @@
-//! Column layout of a part (format version 1).
+//! Column layout of a part (format version 4: `_pattern_id` added).
 //!
 //! Fixed columns start with `_`; each field (structured metadata key) has a
 //! column of its own, named after it. A field whose name starts with `_` is
@@ -16,6 +16,8 @@ pub const STREAM_ID: &str = "_stream_id";
 pub const STREAM: &str = "_stream";
 /// The log line.
 pub const LINE: &str = "_line";
+/// The line's pattern id (0: not mined); from format version 4.
+pub const PATTERN_ID: &str = "_pattern_id";
 
 const ESCAPE: &str = "_f";
 
@@ -49,6 +51,7 @@ pub fn part_schema(field_names: &[String]) -> Arc<Schema> {
         Field::new(STREAM_ID, DataType::UInt64, false),
         Field::new(STREAM, DataType::Utf8, false),
         Field::new(LINE, DataType::Utf8, false),
+        Field::new(PATTERN_ID, DataType::UInt64, false),
     ];
     fields.extend(
         field_names

@@ -202,6 +202,9 @@ fn encode_block(
         Arc::new(StringArray::from_iter_values(
             block.iter().map(|(_, e)| e.line.as_str()),
         )),
+        Arc::new(UInt64Array::from_iter_values(
+            block.iter().map(|(_, e)| e.pattern_id),
+        )),
     ];
     columns.extend(
         fields

@@ -7,6 +7,7 @@
 //! Segments are replayed in order at start ([`replay`]); a torn or corrupt
 //! tail is truncated with a warning.
 
+mod legacy;
 mod replay;
 
 use std::fs::{self, File, OpenOptions};

@@ -4,9 +4,10 @@ use std::path::Path;
 use basin_model::PushBatch;
 use tracing::warn;
 
+use super::legacy;
 use super::{list_segments, RECORD_HEADER};
 use crate::error::{Result, StorageError};
-use crate::limits::WAL_MAGIC;
+use crate::limits::{WAL_MAGIC, WAL_MAGIC_V1};
 
 /// What a replay found.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -62,9 +63,11 @@ pub fn replay(
 /// Decodes records until the data ends or stops checking out; returns the
 /// length of the good prefix and, if it stopped early, why.
 fn read_records(data: &[u8], mut apply: impl FnMut(PushBatch)) -> (usize, Option<&'static str>) {
-    if data.len() < WAL_MAGIC.len() || &data[..WAL_MAGIC.len()] != WAL_MAGIC {
-        return (0, (!data.is_empty()).then_some("missing its header"));
-    }
+    let decode: fn(&[u8]) -> Option<PushBatch> = match data.get(..WAL_MAGIC.len()) {
+        Some(magic) if magic == WAL_MAGIC => |p| postcard::from_bytes::<PushBatch>(p).ok(),
+        Some(magic) if magic == WAL_MAGIC_V1 => legacy::decode_v1,
+        _ => return (0, (!data.is_empty()).then_some("missing its header")),
+    };
     let mut pos = WAL_MAGIC.len();
     while pos < data.len() {
         let Some(header) = data.get(pos..pos + RECORD_HEADER) else {
@@ -79,9 +82,9 @@ fn read_records(data: &[u8], mut apply: impl FnMut(PushBatch)) -> (usize, Option
         if crc32fast::hash(payload) != crc {
             return (pos, Some("corrupt (checksum mismatch)"));
         }
-        match postcard::from_bytes::<PushBatch>(payload) {
-            Ok(batch) => apply(batch),
-            Err(_) => return (pos, Some("corrupt (undecodable record)")),
+        match decode(payload) {
+            Some(batch) => apply(batch),
+            None => return (pos, Some("corrupt (undecodable record)")),
         }
         pos = start + len;
     }
