@@ -214,7 +214,7 @@ pub(crate) fn eval_range(
                 .push((entry.ts, value));
             return true;
         }
-        let Some(mut row) = pipeline.run(entry.ts, &entry.line, labels, &entry.fields) else {
+        let Some(mut row) = pipeline.run(entry, labels) else {
             return true;
         };
         let value = match unwrap {

@@ -3,7 +3,7 @@
 //! exactly as queries do.
 
 use basin_logql::{parse_log_query, Stage};
-use basin_model::Labels;
+use basin_model::{Entry, Labels};
 use basin_pipeline::rules::Selector;
 
 use crate::filter_stream::StreamFilter;
@@ -46,14 +46,8 @@ impl Selector for EntrySelector {
         self.streams.matches(stream)
     }
 
-    fn matches_entry(
-        &self,
-        stream: &Labels,
-        ts: i64,
-        line: &str,
-        fields: &[(String, String)],
-    ) -> bool {
-        self.streams.matches(stream) && self.filters.run(ts, line, stream, fields).is_some()
+    fn matches_entry(&self, stream: &Labels, entry: &Entry) -> bool {
+        self.streams.matches(stream) && self.filters.run(entry, stream).is_some()
     }
 }
 
@@ -68,10 +62,16 @@ mod tests {
         let api = Labels::parse(r#"{job="api"}"#).unwrap();
         assert!(s.matches_stream(&web));
         assert!(!s.matches_stream(&api));
-        let fields = [("status".to_string(), "503".to_string())];
-        assert!(s.matches_entry(&web, 1, "GET /x", &fields));
-        assert!(!s.matches_entry(&web, 1, "POST /x", &fields));
-        assert!(!s.matches_entry(&web, 1, "GET /x", &[]));
+        let entry = |line: &str, status: Option<&str>| {
+            let mut e = Entry::new(1, line);
+            e.fields = status
+                .map(|s| vec![("status".to_string(), s.to_string())])
+                .unwrap_or_default();
+            e
+        };
+        assert!(s.matches_entry(&web, &entry("GET /x", Some("503"))));
+        assert!(!s.matches_entry(&web, &entry("POST /x", Some("503"))));
+        assert!(!s.matches_entry(&web, &entry("GET /x", None)));
         assert!(EntrySelector::new(r#"{job="web"} | json"#)
             .err()
             .is_some_and(|e| e.contains("only line and label filters")));

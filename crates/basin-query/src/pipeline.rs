@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 use basin_logql::{
     LabelFormatOp, LabelSel, LineFilterOp, LineFilterValue, MatchOp, ParserStage, Stage,
 };
-use basin_model::Labels;
+use basin_model::{Entry, Labels};
 use regex::Regex;
 
 use crate::filter_line::{compile_regex, LineFilters};
@@ -14,6 +14,9 @@ use crate::pipe_label_filter::CompiledFilter;
 use crate::pipe_parse::{self, PathStep, Pattern};
 use crate::template::{Context, Template};
 use crate::QueryError;
+
+/// The label a line's pattern id is filtered by.
+pub const PATTERN_ID_LABEL: &str = "pattern_id";
 
 /// A line after the pipeline.
 #[derive(Debug, Clone)]
@@ -24,20 +27,34 @@ pub struct Row {
     pub labels: LabelSet,
     /// Whether fields were already detected in the line (done once at most).
     detected: bool,
+    /// The entry's pattern id (0: not mined), offered as `pattern_id`.
+    pattern_id: u64,
 }
 
 impl Row {
-    /// Adds the fields auto-detection finds in the line when one of `names`
-    /// is missing, so `| status >= 500` works on lines stored unparsed
-    /// (`auto_parse: off`). Stream labels and stored fields win over
+    /// Adds the fields auto-detection finds in the line, and the entry's
+    /// `pattern_id`, when one of `names` is missing, so `| status >= 500`
+    /// works on lines stored unparsed (`auto_parse: off`) and
+    /// `| pattern_id="12"` on every mined line. Stream labels and stored fields win over
     /// detected ones; detection runs at most once per row.
     pub fn detect_missing<'a>(&mut self, ts: i64, names: impl IntoIterator<Item = &'a str>) {
+        if self.detected {
+            return;
+        }
         // `__error__` and friends are the pipeline's own, never in a line.
-        let missing = |n: &str| !n.starts_with("__") && self.labels.get(n).is_none();
-        if self.detected || !names.into_iter().any(missing) {
+        let missing = |labels: &LabelSet, n: &str| !n.starts_with("__") && labels.get(n).is_none();
+        let names: Vec<&str> = names.into_iter().collect();
+        if !names.iter().any(|n| missing(&self.labels, n)) {
             return;
         }
         self.detected = true;
+        if self.pattern_id != 0 && self.labels.get(PATTERN_ID_LABEL).is_none() {
+            let id = self.pattern_id.to_string();
+            self.labels.set(PATTERN_ID_LABEL, id, Origin::Parsed);
+            if !names.iter().any(|n| missing(&self.labels, n)) {
+                return;
+            }
+        }
         let now = chrono::DateTime::from_timestamp_nanos(ts);
         for (name, value) in basin_pipeline::auto::extract(&self.line, now) {
             if self.labels.get(&name).is_none() {
@@ -234,13 +251,8 @@ impl Pipeline {
     }
 
     /// Runs the pipeline on one line; `None` if a stage drops it.
-    pub fn run(
-        &self,
-        ts: i64,
-        line: &str,
-        stream: &Labels,
-        fields: &[(String, String)],
-    ) -> Option<Row> {
+    pub fn run(&self, entry: &Entry, stream: &Labels) -> Option<Row> {
+        let (ts, line) = (entry.ts, entry.line.as_str());
         // Leading line filters run on the borrowed line, before any copy.
         let mut rest = self.steps.as_slice();
         while let Some((Step::Filter(f), tail)) = rest.split_first() {
@@ -251,8 +263,9 @@ impl Pipeline {
         }
         let mut row = Row {
             line: line.to_string(),
-            labels: LabelSet::new(stream, fields),
+            labels: LabelSet::new(stream, &entry.fields),
             detected: false,
+            pattern_id: entry.pattern_id,
         };
         for step in rest {
             if !apply(step, ts, &mut row) {
@@ -340,13 +353,11 @@ mod tests {
         let query = parse_log_query(q).unwrap();
         let p = Pipeline::new(&query.stages).unwrap();
         let stream = Labels::parse(r#"{app="api"}"#).unwrap();
-        p.run(
-            1_700_000_000_000_000_000,
-            line,
-            &stream,
-            &[("trace".into(), "t1".into())],
-        )
-        .map(|r| (r.line, r.labels.to_string()))
+        let mut entry = Entry::new(1_700_000_000_000_000_000, line);
+        entry.fields = vec![("trace".into(), "t1".into())];
+        entry.pattern_id = 42;
+        p.run(&entry, &stream)
+            .map(|r| (r.line, r.labels.to_string()))
     }
 
     #[test]
@@ -441,6 +452,9 @@ mod tests {
             None
         );
         assert!(run(r#"{a="b"} | logfmt | level="error""#, "level=error").is_some());
+        // The entry's pattern id is a label to filters.
+        assert!(run(r#"{a="b"} | pattern_id="42""#, "plain words").is_some());
+        assert!(run(r#"{a="b"} | pattern_id="7""#, "plain words").is_none());
         // Lines with nothing to detect miss the filter.
         assert_eq!(run(r#"{a="b"} | status >= 500"#, "plain words"), None);
     }

@@ -180,7 +180,7 @@ pub fn select_logs(storage: &Storage, req: &LogSelect<'_>) -> Result<LogSelectio
             return false;
         }
         if sink.top.admits(entry.ts, req.limit) {
-            if let Some(row) = pipeline.run(entry.ts, &entry.line, labels, &entry.fields) {
+            if let Some(row) = pipeline.run(entry, labels) {
                 sink.seq += 1;
                 let seq = sink.seq;
                 sink.top.push(

@@ -110,7 +110,7 @@ async fn run(
                     let mut rows = Vec::new();
                     for stream in batch.streams.iter().filter(|s| filter.matches(&s.labels)) {
                         for e in &stream.entries {
-                            if let Some(row) = pipeline.run(e.ts, &e.line, &stream.labels, &e.fields) {
+                            if let Some(row) = pipeline.run(e, &stream.labels) {
                                 rows.push(LogRow { ts: e.ts, line: row.line, labels: row.labels });
                             }
                         }

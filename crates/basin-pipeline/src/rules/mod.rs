@@ -10,7 +10,7 @@
 mod config;
 mod step;
 
-use basin_model::{Labels, PushBatch};
+use basin_model::{Entry, Labels, PushBatch};
 
 pub use config::{MaskItem, RuleConfig, StepConfig};
 use step::{Step, StepOutcome};
@@ -20,13 +20,7 @@ pub trait Selector: Send + Sync {
     /// Whether the stream selector matches a stream's labels.
     fn matches_stream(&self, stream: &Labels) -> bool;
     /// Whether an entry of a matching stream passes the filters.
-    fn matches_entry(
-        &self,
-        stream: &Labels,
-        ts: i64,
-        line: &str,
-        fields: &[(String, String)],
-    ) -> bool;
+    fn matches_entry(&self, stream: &Labels, entry: &Entry) -> bool;
 }
 
 /// Compiles LogQL text (`{job="x"} |= "y" | level="debug"`) to a [`Selector`].

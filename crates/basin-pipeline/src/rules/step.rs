@@ -153,7 +153,7 @@ impl Step {
                 }
             }
             Step::Drop(filter) => {
-                if filter.matches_entry(labels, entry.ts, &entry.line, &entry.fields) {
+                if filter.matches_entry(labels, entry) {
                     return StepOutcome::Remove;
                 }
             }

@@ -19,8 +19,12 @@ impl Selector for Stand {
             .all(|(k, v)| stream.get(k) == Some(v.as_str()))
     }
 
-    fn matches_entry(&self, s: &Labels, _: i64, line: &str, _: &[(String, String)]) -> bool {
-        self.matches_stream(s) && self.contains.as_ref().is_none_or(|c| line.contains(c))
+    fn matches_entry(&self, s: &Labels, entry: &Entry) -> bool {
+        self.matches_stream(s)
+            && self
+                .contains
+                .as_ref()
+                .is_none_or(|c| entry.line.contains(c))
     }
 }
 
