@@ -82,7 +82,7 @@ impl Masking {
                 ),
                 "ipv6" => (r"[0-9A-Fa-f:]*:[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*", Kind::Ipv6),
                 "bearer_token" => (
-                    r"(?i)\b(bearer)\s+[A-Za-z0-9\-._~+/]{8,}=*",
+                    r"(?i)\b(bearer)\s+(?:[A-Za-z0-9\-._~+/]*[0-9][A-Za-z0-9\-._~+/]*|[A-Za-z0-9\-._~+/]{8,})=*",
                     Kind::Replace("$1 <token>".into()),
                 ),
                 "api_key" => (
@@ -222,6 +222,7 @@ mod tests {
                 "Authorization: Bearer abc.def-123",
                 "Authorization: Bearer <token>",
             ),
+            ("Bearer abc123", "Bearer <token>"),
             ("key sk_live_4eC39HqLyjWDarjtT1zdp7dc", "key <api_key>"),
             ("aws AKIAIOSFODNN7EXAMPLE", "aws <api_key>"),
             ("url ?api_key=s3cr3t&x=1", "url ?api_key=<api_key>&x=1"),
@@ -247,7 +248,7 @@ mod tests {
             "version 1.2.3 released",      // three parts, not IPv4
             "999.1.1.1 is not an address", // octet over 255
             "user@localhost",              // no domain suffix
-            "the bearer of bad news",      // a short word is no token
+            "the bearer of bad news",      // a short word without digits is no token
             "bearer capacity exceeded",    // nor a long one in prose? see below
         ] {
             let out = m.apply(text);
