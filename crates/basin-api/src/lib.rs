@@ -9,6 +9,7 @@ mod encode;
 mod error;
 mod ingest_counters;
 mod params;
+pub mod patterns_state;
 mod routes;
 mod state;
 pub mod syslog_listen;

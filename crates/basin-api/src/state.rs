@@ -6,6 +6,7 @@ use basin_ingest::IngestLimits;
 use basin_pipeline::auto::{AutoParse, ParseMode};
 use basin_pipeline::dedup::collapse_repeats;
 use basin_pipeline::mask::Masking;
+use basin_pipeline::patterns::{MinerConfig, PatternStore};
 use basin_pipeline::rate_limit::{RateLimiter, RateLimits};
 use basin_pipeline::rules::Rules;
 use basin_storage::Storage;
@@ -45,7 +46,7 @@ impl Default for ApiLimits {
 }
 
 /// How each ingest protocol maps what it receives onto streams and fields.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Protocols {
     /// OTLP: which resource attributes become labels.
     pub otlp: OtlpOptions,
@@ -64,6 +65,23 @@ pub struct Protocols {
     pub masking: Masking,
     /// User pipelines (`pipelines`), run before auto-detection.
     pub rules: Arc<Rules>,
+    /// Whether entries are tagged with their pattern (`patterns`, default on).
+    pub mine_patterns: bool,
+}
+
+impl Default for Protocols {
+    fn default() -> Self {
+        Self {
+            otlp: OtlpOptions::default(),
+            es_bulk: BulkOptions::default(),
+            cors_allowed_origins: Vec::new(),
+            auto_parse: ParseMode::default(),
+            dedup_window_ns: 0,
+            masking: Masking::default(),
+            rules: Arc::default(),
+            mine_patterns: true,
+        }
+    }
 }
 
 /// What every handler shares.
@@ -79,6 +97,8 @@ pub struct AppState {
     pub pipeline: AutoParse,
     /// Flood protection, after the pipeline.
     pub limiter: RateLimiter,
+    /// Pattern miners, one per tenant; the last step of the pipeline.
+    pub patterns: PatternStore,
 }
 
 impl AppState {
@@ -91,19 +111,23 @@ impl AppState {
             limits,
             counters: IngestCounters::default(),
             pipeline: AutoParse::new(protocols.auto_parse),
+            patterns: PatternStore::new(MinerConfig::default()),
 
             protocols,
         }
     }
 
     /// Runs the parsing pipeline over a decoded batch: user rules, formats
-    /// and levels, masking, then repeats collapsed. Returns how many entries
+    /// and levels, masking, repeats collapsed, then pattern mining. Returns how many entries
     /// the rules dropped.
     pub fn parse(&self, batch: &mut basin_model::PushBatch) -> usize {
         let dropped = self.protocols.rules.apply(batch);
         self.pipeline.process(batch);
         self.protocols.masking.mask_batch(batch);
         collapse_repeats(batch, self.protocols.dedup_window_ns);
+        if self.protocols.mine_patterns {
+            self.patterns.tag(batch);
+        }
         dropped
     }
 

@@ -75,6 +75,8 @@ pub struct FileConfig {
     /// regex, json, logfmt, rename, drop_fields, keep_fields, mask, drop,
     /// sample, set_labels); see docs/pipeline.md.
     pub pipelines: Option<Vec<basin_pipeline::rules::RuleConfig>>,
+    /// Tag every entry with its pattern (template) id (default true).
+    pub patterns: Option<bool>,
     /// Named grok patterns added to the standard library, `NAME: regex`.
     pub grok_patterns: Option<std::collections::BTreeMap<String, String>>,
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use basin_api::{router, syslog_listen, ApiLimits, AppState, Protocols};
+use basin_api::{patterns_state, router, syslog_listen, ApiLimits, AppState, Protocols};
 use basin_pipeline::auto::ParseMode;
 use basin_pipeline::mask::Masking;
 use basin_pipeline::rate_limit::RateLimits;
@@ -27,7 +27,7 @@ pub struct ServeArgs {
     /// max_entries_limit_per_query, max_query_range, max_query_series,
     /// query_timeout, otlp_resource_labels, elasticsearch_message_fields,
     /// elasticsearch_time_fields, elasticsearch_label_fields,
-    /// cors_allowed_origins, auto_parse, pipelines, grok_patterns,
+    /// cors_allowed_origins, auto_parse, pipelines, grok_patterns, patterns,
     /// dedup_window, mask, mask_patterns,
     /// rate_limit_lines_per_second,
     /// rate_limit_bytes_per_second, stream_rate_limit_lines_per_second,
@@ -168,6 +168,9 @@ pub fn run(args: ServeArgs) -> Result<()> {
         )
         .context("invalid pipelines")?,
     );
+    if let Some(v) = file.patterns {
+        protocols.mine_patterns = v;
+    }
     if let Some(v) = &file.dedup_window {
         protocols.dedup_window_ns = parse_duration("dedup_window", v)?.as_nanos() as i64;
     }
@@ -189,6 +192,7 @@ async fn serve(
     syslog: SyslogAddrs,
 ) -> Result<()> {
     let state = Arc::new(AppState::new(limits, protocols));
+    let data_dir = storage_cfg.data_dir.clone();
     if let Some(addr) = syslog.udp {
         let socket = tokio::net::UdpSocket::bind(addr)
             .await
@@ -219,6 +223,12 @@ async fn serve(
                 Storage::open(storage_cfg)
                     .with_context(|| format!("cannot open storage in {}", dir.display()))?,
             );
+            // Before any push: new pattern ids must not reuse saved ones.
+            let tenants = patterns_state::load(&dir, &state.patterns)
+                .context("cannot read the saved patterns")?;
+            if tenants > 0 {
+                info!("patterns of {tenants} tenants restored");
+            }
             state.set_storage(storage.clone());
             info!("ready");
             Ok(storage)
@@ -247,7 +257,13 @@ async fn serve(
             return Err(e);
         }
     };
+    let saver = tokio::spawn(save_patterns_every(
+        PATTERNS_SAVE_INTERVAL,
+        state.clone(),
+        data_dir.clone(),
+    ));
     shutdown_signal().await;
+    saver.abort();
     info!("shutting down: draining requests");
     let _ = stop_tx.send(());
     match tokio::time::timeout(DRAIN_TIMEOUT, server).await {
@@ -256,6 +272,9 @@ async fn serve(
         Ok(Err(e)) => error!("server task failed: {e}"),
         Err(_) => warn!("requests still open after {DRAIN_TIMEOUT:?}; closing them"),
     }
+    if let Err(e) = patterns_state::save(&data_dir, &state.patterns) {
+        error!("patterns not saved: {e}");
+    }
     info!("flushing to parts");
     tokio::task::spawn_blocking(move || storage.shutdown())
         .await
@@ -263,6 +282,24 @@ async fn serve(
         .context("flush on shutdown failed")?;
     info!("stopped");
     Ok(())
+}
+
+/// How often pattern miners' state is written (ids of templates created
+/// since the last write are skipped after a crash, never reused).
+const PATTERNS_SAVE_INTERVAL: Duration = Duration::from_secs(10);
+
+async fn save_patterns_every(every: Duration, state: Arc<AppState>, data_dir: PathBuf) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let (state, dir) = (state.clone(), data_dir.clone());
+        match tokio::task::spawn_blocking(move || patterns_state::save(&dir, &state.patterns)).await
+        {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => warn!("patterns not saved: {e}"),
+            Err(e) => warn!("pattern save task failed: {e}"),
+        }
+    }
 }
 
 /// Where syslog is received, if anywhere.

@@ -14,7 +14,14 @@
 
 use std::collections::HashMap;
 
+use serde::{Deserialize, Serialize};
+
 use super::token::{tokens, WILDCARD};
+
+/// Ids skipped when a miner is restored: templates created after its state
+/// was last saved (and lost in a crash) may already name stored entries, so
+/// new ids start past them.
+const RESTORE_ID_GAP: u64 = 1_000_000;
 
 /// The miner's settings; one set for every kind of log.
 #[derive(Debug, Clone, Copy)]
@@ -39,7 +46,7 @@ impl Default for MinerConfig {
 }
 
 /// One template.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Template {
     /// Stable id, assigned when the template is first seen.
     pub id: u64,
@@ -50,8 +57,10 @@ pub struct Template {
     /// When it last matched, in lines mined.
     last_seen: u64,
     /// Distinct words seen at positions where lines conflicted with it.
+    #[serde(default)]
     words: Vec<(usize, Vec<String>)>,
     /// Templates started by lines that differed from it only by words.
+    #[serde(default)]
     siblings: Vec<u64>,
 }
 
@@ -62,12 +71,15 @@ impl Template {
     }
 }
 
-/// Mines templates from lines, one at a time.
-#[derive(Debug, Default)]
+/// Mines templates from lines, one at a time. Its state (templates, ids,
+/// aliases) serialises, so ids stay stable across restarts.
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Miner {
+    #[serde(skip)]
     config: MinerConfig,
     templates: HashMap<u64, Template>,
-    /// (token count, first token) → template ids.
+    /// (token count, first token) → template ids; rebuilt on restore.
+    #[serde(skip)]
     groups: HashMap<(usize, String), Vec<u64>>,
     /// Merged-away template id → the id it merged into.
     aliases: HashMap<u64, u64>,
@@ -91,6 +103,47 @@ impl Miner {
             next_id: 1,
             ..Self::default()
         }
+    }
+
+    /// A miner from a state [`serde_json`] wrote, with `config`; new ids
+    /// start [`RESTORE_ID_GAP`] past the saved ones.
+    pub fn restore(state: &str, config: MinerConfig) -> Result<Self, serde_json::Error> {
+        let miner: Miner = serde_json::from_str(state)?;
+        Ok(miner.restored(config))
+    }
+
+    /// A deserialised miner made ready: `config` set, groups rebuilt, new
+    /// ids past the gap.
+    pub fn restored(mut self, config: MinerConfig) -> Self {
+        let mut miner = std::mem::take(&mut self);
+        miner.config = config;
+        miner.next_id += RESTORE_ID_GAP;
+        let mut ids: Vec<u64> = miner.templates.keys().copied().collect();
+        ids.sort_unstable();
+        for id in ids {
+            if let Some(t) = miner.templates.get(&id) {
+                let key = (t.tokens.len(), group_token(t.tokens.first()));
+                miner.groups.entry(key).or_default().push(id);
+            }
+        }
+        miner
+    }
+
+    /// The state to save, as JSON.
+    pub fn save(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string(self)
+    }
+
+    /// Ids that merged into `id`.
+    pub fn aliases_of(&self, id: u64) -> Vec<u64> {
+        let mut out: Vec<u64> = self
+            .aliases
+            .keys()
+            .copied()
+            .filter(|a| self.resolve(*a) == id)
+            .collect();
+        out.sort_unstable();
+        out
     }
 
     /// Mines one line; returns its template's id (which may later become an
@@ -369,5 +422,26 @@ mod tests {
             Some("Invalid user <_> from <_>")
         );
         assert_eq!(m.template(first).map(|t| t.count), Some(6));
+        assert_eq!(
+            m.aliases_of(first).len(),
+            2,
+            "bob and carol, before dave opened it"
+        );
+    }
+
+    #[test]
+    fn state_restores_with_the_same_ids() {
+        let (m, ids) = mine(&[
+            "disk sda1 is 91% full",
+            "disk sdb2 is 95% full",
+            "cache warm",
+        ]);
+        let state = m.save().unwrap();
+        let mut back = Miner::restore(&state, MinerConfig::default()).unwrap();
+        assert_eq!(back.add("disk sdc3 is 99% full"), ids[0]);
+        assert_eq!(back.add("cache warm"), ids[2]);
+        let new = back.add("something else entirely");
+        assert!(new > RESTORE_ID_GAP, "new ids start past the gap: {new}");
+        assert!(Miner::restore("{", MinerConfig::default()).is_err());
     }
 }

@@ -2,6 +2,8 @@
 //! shown as `<_>` (Loki's notation).
 
 pub mod miner;
+pub mod store;
 pub mod token;
 
 pub use miner::{Miner, MinerConfig, Template};
+pub use store::{PatternInfo, PatternStore};
