@@ -19,6 +19,7 @@ mod filter_stream;
 mod ip;
 pub mod label_set;
 pub mod metric;
+pub mod pattern_counts;
 mod pipe_label_filter;
 mod pipe_parse;
 pub mod pipeline;

@@ -1,5 +1,6 @@
 //! What Grafana Logs Drilldown asks to build its views: `detected_labels`,
-//! `detected_fields`, `detected_field/<name>/values`, and `patterns`.
+//! `detected_fields`, `detected_field/<name>/values` (patterns are in
+//! `patterns.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -164,11 +165,4 @@ pub async fn detected_field_values(
         .map(|(v, _)| v.iter().collect())
         .unwrap_or_default();
     Ok(Json(json!({ "values": values })))
-}
-
-/// `GET /loki/api/v1/patterns`: Basin does not mine patterns yet (issue 7);
-/// until it does this answers Loki's shape with no patterns, as Loki does
-/// when its pattern ingester is off.
-pub async fn patterns() -> Json<Value> {
-    Json(json!({ "status": "success", "data": [] }))
 }

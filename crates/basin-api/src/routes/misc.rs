@@ -31,13 +31,13 @@ pub async fn drilldown_limits(State(state): State<Arc<AppState>>) -> Json<Value>
             "max_line_size_truncate": false,
             "max_structured_metadata_entries_count": 128,
             "max_structured_metadata_size": "64KB",
-            "pattern_persistence_enabled": false,
+            "pattern_persistence_enabled": state.protocols.mine_patterns,
             "volume_enabled": true,
             "volume_max_series": 1000,
             "metric_aggregation_enabled": false,
             "otlp_config": {},
         },
-        "pattern_ingester_enabled": false,
+        "pattern_ingester_enabled": state.protocols.mine_patterns,
         "version": env!("CARGO_PKG_VERSION"),
     }))
 }

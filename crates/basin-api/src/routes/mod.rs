@@ -10,6 +10,7 @@ mod lines;
 mod metrics;
 mod misc;
 mod otlp;
+mod patterns;
 mod push;
 mod query;
 mod ready;
@@ -83,7 +84,11 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/loki/api/v1/detected_field/{name}/values",
             get(detected::detected_field_values),
         )
-        .route("/loki/api/v1/patterns", get(detected::patterns))
+        .route(
+            "/loki/api/v1/patterns",
+            get(patterns::loki_patterns).post(patterns::loki_patterns),
+        )
+        .route("/api/v1/patterns", get(patterns::basin_patterns))
         .merge(ingest_router(&state.protocols.cors_allowed_origins))
         // Handlers read bodies themselves with the configured cap.
         .layer(DefaultBodyLimit::disable())
