@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 use basin_bench::corpus::Corpus;
 use basin_model::{Entry, Labels, PushBatch, StreamBatch, TenantId};
 use basin_pipeline::auto::{extract, AutoParse, ParseMode};
+use basin_pipeline::patterns::token::signature;
+use basin_pipeline::patterns::{MinerConfig, PatternStore};
 use chrono::DateTime;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 
@@ -72,5 +74,42 @@ fn auto_parse(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, auto_parse);
+/// Pattern mining: the line signature alone, and tagging whole batches
+/// (signatures, then the tenant's miner) as the server does at ingest.
+fn patterns(c: &mut Criterion) {
+    let input = batch();
+    let lines: Vec<String> = input
+        .streams
+        .iter()
+        .flat_map(|s| s.entries.iter().map(|e| e.line.clone()))
+        .collect();
+    let mut group = c.benchmark_group("patterns");
+    group.throughput(Throughput::Elements(LINES));
+    group.sample_size(20);
+    group.bench_function("signature_corpus_20k", |b| {
+        let mut buf = Vec::new();
+        b.iter(|| {
+            lines
+                .iter()
+                .map(|l| signature(l, &mut buf))
+                .fold(0u64, |a, h| a ^ h)
+        })
+    });
+    // A warm miner, as in a running server: the corpus seen once before.
+    let store = PatternStore::new(MinerConfig::default());
+    store.tag(&mut input.clone());
+    group.bench_function("tag_corpus_20k", |b| {
+        b.iter_batched(
+            || input.clone(),
+            |mut batch| {
+                store.tag(&mut batch);
+                batch
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, auto_parse, patterns);
 criterion_main!(benches);

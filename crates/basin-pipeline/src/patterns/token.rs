@@ -4,6 +4,8 @@
 //! the wildcard, keeping the punctuation around them (`size=<_>`,
 //! `<_>:<_>`, `core.<_>`), so lines of one template line up token by token.
 
+use std::borrow::Cow;
+
 /// The wildcard of a template, as Loki writes it.
 pub const WILDCARD: &str = "<_>";
 
@@ -20,32 +22,78 @@ const DATE_WORDS: [&str; 19] = [
     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
-/// Whether a part of a token varies: numbers, ids, addresses, times,
-/// versions, hex (everything with a digit in it), and day and month names.
-fn is_variable(part: &str) -> bool {
-    part.bytes().any(|b| b.is_ascii_digit()) || DATE_WORDS.contains(&part)
+/// Whether a word is a day or month name (checked only for three-letter
+/// words starting upper case, so most words cost one length test).
+fn is_date_word(part: &str) -> bool {
+    part.len() == 3 && part.as_bytes()[0].is_ascii_uppercase() && DATE_WORDS.contains(&part)
 }
 
-/// The template form of one token.
-pub fn mask_token(token: &str) -> String {
-    if !token.bytes().any(|b| b.is_ascii_digit()) && !DATE_WORDS.iter().any(|w| token.contains(w)) {
-        return token.to_string();
+/// Whether any word of a token varies (so it needs masking).
+fn has_variable(token: &str) -> bool {
+    token.bytes().any(|b| b.is_ascii_digit())
+        || token.split(|c: char| is_delimiter(c)).any(is_date_word)
+}
+
+/// The template form of one token (borrowed when nothing in it varies).
+pub fn mask_token(token: &str) -> Cow<'_, str> {
+    if !has_variable(token) {
+        return Cow::Borrowed(token);
     }
     let mut out = String::with_capacity(token.len());
-    let mut part_start = 0;
-    for (i, c) in token.char_indices() {
-        if is_delimiter(c) {
-            push_part(&mut out, &token[part_start..i]);
-            out.push(c);
-            part_start = i + c.len_utf8();
-        }
-    }
-    push_part(&mut out, &token[part_start..]);
-    out
+    mask_into(token, &mut out);
+    Cow::Owned(out)
 }
 
-fn push_part(out: &mut String, part: &str) {
-    if is_variable(part) {
+/// Byte classes: other, digit, delimiter (punctuation but `_` and `-`),
+/// ASCII whitespace.
+const OTHER: u8 = 0;
+const DIGIT: u8 = 1;
+const DELIMITER: u8 = 2;
+const SPACE: u8 = 3;
+
+static CLASS: [u8; 256] = {
+    let mut table = [OTHER; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = if c.is_ascii_digit() {
+            DIGIT
+        } else if c.is_ascii_punctuation() && c != b'_' && c != b'-' {
+            DELIMITER
+        } else if c.is_ascii_whitespace() {
+            SPACE
+        } else {
+            OTHER
+        };
+        b += 1;
+    }
+    table
+};
+
+/// Appends the template form of `token` to `out`, in one pass over its
+/// bytes (delimiters are ASCII, so byte positions are character boundaries).
+fn mask_into(token: &str, out: &mut String) {
+    let mut start = 0;
+    let mut digit = false;
+    for (i, &b) in token.as_bytes().iter().enumerate() {
+        match CLASS[usize::from(b)] {
+            DIGIT => digit = true,
+            DELIMITER => {
+                push_part(out, &token[start..i], digit);
+                out.push(char::from(b));
+                start = i + 1;
+                digit = false;
+            }
+            _ => {}
+        }
+    }
+    push_part(out, &token[start..], digit);
+}
+
+/// Appends one word of a token: itself, or the wildcard when it varies
+/// (`digit`: it holds a digit).
+fn push_part(out: &mut String, part: &str, digit: bool) {
+    if digit || is_date_word(part) {
         // A dotted number or address (`0.25`, `10.0.0.1`) is one variable.
         if out.ends_with("<_>.") {
             out.pop();
@@ -65,19 +113,110 @@ const UNITS: [&str; 14] = [
     "B", "KB", "MB", "GB", "TB", "PB", "KiB", "MiB", "GiB", "TiB", "ms", "us", "µs", "ns",
 ];
 
-/// The template tokens of a line.
-pub fn tokens(line: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for token in line.split_whitespace() {
+/// The template tokens of a line; tokens that do not vary borrow from it.
+pub fn tokens(line: &str) -> Vec<Cow<'_, str>> {
+    let mut out: Vec<Cow<'_, str>> = Vec::new();
+    for token in line.split_ascii_whitespace() {
         let after_number = out.last().is_some_and(|t| t == WILDCARD);
-        let unit = token.trim_end_matches([',', ';', ')', '.']);
-        if after_number && UNITS.contains(&unit) {
-            out.push(format!("{WILDCARD}{}", &token[unit.len()..]));
-        } else {
-            out.push(mask_token(token));
+        match unit_after_number(token, after_number) {
+            Some(rest) => out.push(Cow::Owned(format!("{WILDCARD}{rest}"))),
+            None => out.push(mask_token(token)),
         }
     }
     out
+}
+
+/// What follows a unit (`,` of `KB,`) when `token` is a unit after a number.
+fn unit_after_number(token: &str, after_number: bool) -> Option<&str> {
+    if !after_number {
+        return None;
+    }
+    let unit = token.trim_end_matches([',', ';', ')', '.']);
+    UNITS.contains(&unit).then(|| &token[unit.len()..])
+}
+
+/// A hash of the line's template tokens (what [`tokens`] gives, written
+/// into `buf` as bytes without allocating once it has grown): lines with
+/// equal signatures have equal tokens, so a miner can remember where they
+/// went. It runs on every line at ingest, hence the byte-level twin of the
+/// token code.
+pub fn signature(line: &str, buf: &mut Vec<u8>) -> u64 {
+    buf.clear();
+    let bytes = line.as_bytes();
+    let mut last_start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if CLASS[usize::from(bytes[i])] == SPACE {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && CLASS[usize::from(bytes[i])] != SPACE {
+            i += 1;
+        }
+        let token = &bytes[start..i];
+        let after_number = !buf.is_empty() && &buf[last_start..] == WILDCARD.as_bytes();
+        if !buf.is_empty() {
+            buf.push(b' ');
+        }
+        last_start = buf.len();
+        match after_number.then(|| unit_rest(token)).flatten() {
+            Some(rest) => {
+                buf.extend_from_slice(WILDCARD.as_bytes());
+                buf.extend_from_slice(rest);
+            }
+            None => mask_bytes_into(token, buf),
+        }
+    }
+    xxhash_rust::xxh3::xxh3_64(buf)
+}
+
+/// [`unit_after_number`] on bytes, for a token after a number.
+fn unit_rest(token: &[u8]) -> Option<&[u8]> {
+    let mut end = token.len();
+    while end > 0 && matches!(token[end - 1], b',' | b';' | b')' | b'.') {
+        end -= 1;
+    }
+    let unit = &token[..end];
+    UNITS
+        .iter()
+        .any(|u| u.as_bytes() == unit)
+        .then(|| &token[end..])
+}
+
+/// [`mask_into`] on bytes: what signatures hash.
+fn mask_bytes_into(token: &[u8], out: &mut Vec<u8>) {
+    let mut start = 0;
+    let mut digit = false;
+    for (i, &b) in token.iter().enumerate() {
+        let class = CLASS[usize::from(b)];
+        // Branch-free for digits: where they fall is unpredictable.
+        digit |= class == DIGIT;
+        if class == DELIMITER {
+            push_part_bytes(out, &token[start..i], digit);
+            out.push(b);
+            start = i + 1;
+            digit = false;
+        }
+    }
+    push_part_bytes(out, &token[start..], digit);
+}
+
+/// [`push_part`] on bytes.
+fn push_part_bytes(out: &mut Vec<u8>, part: &[u8], digit: bool) {
+    let date = part.len() == 3
+        && part[0].is_ascii_uppercase()
+        && DATE_WORDS.iter().any(|w| w.as_bytes() == part);
+    if digit || date {
+        if out.ends_with(b"<_>.") {
+            out.pop();
+        }
+        if !out.ends_with(WILDCARD.as_bytes()) {
+            out.extend_from_slice(WILDCARD.as_bytes());
+        }
+    } else {
+        out.extend_from_slice(part);
+    }
 }
 
 #[cfg(test)]
@@ -109,6 +248,28 @@ mod tests {
             ["size", "<_>", "<_>,", "free", "<_>", "<_>)"]
         );
         assert_eq!(tokens("got KB"), ["got", "KB"]);
+    }
+
+    #[test]
+    fn signatures_are_the_tokens() {
+        let mut buf = Vec::new();
+        for line in [
+            "Receiving block blk_-16089 src: /10.250.19.102:54106 size=42 ok",
+            "size 12.0 KB, free 3 B)  at Sat Jul  9",
+            "",
+            r#"{"ts":"2026-01-01T00:00:00.086Z","msg":"retrying upstream call","n":1.5e3} Mayday Mon."#,
+            "rate=0.25ms ip 10.0.0.1:80 héllo wörld 12µs µs 3 µs,",
+        ] {
+            signature(line, &mut buf);
+            assert_eq!(
+                String::from_utf8_lossy(&buf),
+                tokens(line).join(" "),
+                "{line}"
+            );
+        }
+        let a = signature("user 1 in", &mut buf);
+        assert_eq!(a, signature("user 22 in", &mut buf));
+        assert_ne!(a, signature("user x in", &mut buf));
         assert_eq!(mask_token("totalSteps=1:2:3"), "totalSteps=<_>:<_>:<_>");
         assert_eq!(mask_token("user=root"), "user=root");
         assert_eq!(mask_token("[preauth]"), "[preauth]");
