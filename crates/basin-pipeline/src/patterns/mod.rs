@@ -6,4 +6,4 @@ pub mod store;
 pub mod token;
 
 pub use miner::{Miner, MinerConfig, Template};
-pub use store::{PatternInfo, PatternStore};
+pub use store::{mined_part, PatternInfo, PatternStore};

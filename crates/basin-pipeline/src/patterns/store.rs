@@ -169,9 +169,39 @@ impl PatternStore {
     }
 }
 
-/// The part of a line that is mined.
-fn mined_part(line: &str) -> &str {
-    cut(line.lines().next().unwrap_or(""), MINED_BYTES)
+/// Keys whose value is a JSON line's message, in the order they are tried.
+const MESSAGE_KEYS: [&str; 4] = ["\"msg\":", "\"message\":", "\"log\":", "\"MESSAGE\":"];
+
+/// The part of a line that is mined: the message of a JSON line (its
+/// other keys are structure every line of the stream shares, and ids), else
+/// its first line (not a stack trace's frames), cut to [`MINED_BYTES`].
+pub fn mined_part(line: &str) -> &str {
+    let first = line.lines().next().unwrap_or("");
+    let text = if first.starts_with('{') {
+        json_message(first).unwrap_or(first)
+    } else {
+        first
+    };
+    cut(text, MINED_BYTES)
+}
+
+/// The string value of the first message key of a JSON object's text, as
+/// written (escapes kept), found without parsing the whole object.
+fn json_message(line: &str) -> Option<&str> {
+    MESSAGE_KEYS.iter().find_map(|key| {
+        let at = memchr::memmem::find(line.as_bytes(), key.as_bytes())?;
+        let rest = line[at + key.len()..].trim_start().strip_prefix('"')?;
+        let bytes = rest.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\\' => i += 2,
+                b'"' => return rest.get(..i),
+                _ => i += 1,
+            }
+        }
+        None
+    })
 }
 
 /// `text` cut to at most `max` bytes, on a character boundary.
@@ -237,5 +267,17 @@ mod tests {
         restored.tag(&mut again);
         assert_eq!(again.streams[0].entries[0].pattern_id, ids[0]);
         assert!(restored.load(tenant, "not json").is_err());
+    }
+
+    #[test]
+    fn json_lines_are_mined_by_their_message() {
+        assert_eq!(
+            mined_part(r#"{"ts":"2026-01-01T00:00:00Z","msg":"retrying \"upstream\" call","n":1}"#),
+            r#"retrying \"upstream\" call"#
+        );
+        assert_eq!(mined_part(r#"{"message": "disk full", "x":1}"#), "disk full");
+        assert_eq!(mined_part(r#"{"msg":1,"a":"b"}"#), r#"{"msg":1,"a":"b"}"#);
+        assert_eq!(mined_part(r#"{"msg":"unterminated"#), r#"{"msg":"unterminated"#);
+        assert_eq!(mined_part("plain\n\tat x"), "plain");
     }
 }
