@@ -189,6 +189,36 @@ fn mined_patterns_are_served_filtered_and_kept_across_a_restart() {
     assert_eq!(lines.len(), 10);
     assert!(lines.iter().all(|(_, l)| l.starts_with("user ")));
 
+    // Templates that merge: the first three user names start templates of
+    // their own, the fourth makes the name a variable; the filter on the
+    // merged id finds the lines stored under the others too.
+    let names = ["alice", "bob", "carol", "dave"];
+    let values = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            json!([
+                (t0 + i as i64).to_string(),
+                format!("Invalid user {n} from 10.9.9.9")
+            ])
+        })
+        .collect();
+    server.push_json(None, &json_body(json!({"job": "auth"}), values));
+    let auth = call(
+        &server,
+        "/api/v1/patterns",
+        &params(&[("query", r#"{job="auth"}"#.into())]),
+    );
+    let merged = &auth["data"][0];
+    assert_eq!(merged["pattern"], "Invalid user <_> from <_>", "{auth}");
+    assert_eq!(merged["count"], 4);
+    assert_eq!(merged["aliases"].as_array().map(Vec::len), Some(2));
+    let q_auth = format!(
+        r#"{{job="auth"}} | pattern_id="{}""#,
+        merged["pattern_id"].as_str().unwrap()
+    );
+    assert_eq!(server.lines(None, &q_auth).len(), 4);
+
     // A restart keeps the patterns and their ids: new lines of a known
     // template get its id; a new template is listed by new_since.
     let (code, _) = server.terminate();

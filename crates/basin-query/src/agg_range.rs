@@ -104,7 +104,8 @@ pub(crate) fn eval_range(
     let unwrap_at = stages
         .iter()
         .position(|s| matches!(s, Stage::Unwrap { .. }));
-    let pipeline = Pipeline::new(&stages[..unwrap_at.unwrap_or(stages.len())])?;
+    let pipeline = Pipeline::new(&stages[..unwrap_at.unwrap_or(stages.len())])?
+        .with_pattern_aliases(ev.ctx.pattern_aliases());
     let (unwrap, post) = match unwrap_at {
         Some(i) => {
             let Stage::Unwrap { label, conv } = &stages[i] else {

@@ -1,5 +1,6 @@
 //! A running query's deadline and cancellation flag, checked while scanning.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,6 +12,8 @@ use crate::QueryError;
 pub struct QueryContext {
     deadline: Option<(Instant, Duration)>,
     cancelled: Arc<AtomicBool>,
+    /// Pattern ids that merged into others → the id they go by now.
+    pattern_aliases: Option<Arc<HashMap<u64, u64>>>,
 }
 
 impl QueryContext {
@@ -19,7 +22,20 @@ impl QueryContext {
         Self {
             deadline: timeout.map(|t| (Instant::now() + t, t)),
             cancelled: Arc::default(),
+            pattern_aliases: None,
         }
+    }
+
+    /// Makes `| pattern_id="12"` also keep lines stored under ids that
+    /// merged into 12 (`aliases`: old id → id now).
+    pub fn with_pattern_aliases(mut self, aliases: HashMap<u64, u64>) -> Self {
+        self.pattern_aliases = (!aliases.is_empty()).then(|| Arc::new(aliases));
+        self
+    }
+
+    /// The pattern aliases in force, if any.
+    pub fn pattern_aliases(&self) -> Option<Arc<HashMap<u64, u64>>> {
+        self.pattern_aliases.clone()
     }
 
     /// A guard that cancels the query when dropped: keep it in the request

@@ -1,6 +1,7 @@
 //! A compiled log pipeline: runs every stage of a query on one line.
 
-use std::sync::LazyLock;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock};
 
 use basin_logql::{
     LabelFormatOp, LabelSel, LineFilterOp, LineFilterValue, MatchOp, ParserStage, Stage,
@@ -130,6 +131,8 @@ static ANSI: LazyLock<Option<Regex>> =
 pub struct Pipeline {
     steps: Vec<Step>,
     needles: Vec<String>,
+    /// Pattern ids that merged into others → the id they go by now.
+    pattern_aliases: Option<Arc<HashMap<u64, u64>>>,
     /// Whether stages after this pipeline (unwrap) may detect fields.
     detect_after: bool,
 }
@@ -216,8 +219,15 @@ impl Pipeline {
         Ok(Self {
             steps,
             needles,
+            pattern_aliases: None,
             detect_after: detect,
         })
+    }
+
+    /// Shows entries' pattern ids as the ids they merged into.
+    pub fn with_pattern_aliases(mut self, aliases: Option<Arc<HashMap<u64, u64>>>) -> Self {
+        self.pattern_aliases = aliases;
+        self
     }
 
     /// Whether a stage after this pipeline (`unwrap`) may detect fields the
@@ -265,7 +275,11 @@ impl Pipeline {
             line: line.to_string(),
             labels: LabelSet::new(stream, &entry.fields),
             detected: false,
-            pattern_id: entry.pattern_id,
+            pattern_id: self
+                .pattern_aliases
+                .as_ref()
+                .and_then(|a| a.get(&entry.pattern_id).copied())
+                .unwrap_or(entry.pattern_id),
         };
         for step in rest {
             if !apply(step, ts, &mut row) {

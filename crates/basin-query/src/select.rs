@@ -153,7 +153,8 @@ pub fn select_logs(storage: &Storage, req: &LogSelect<'_>) -> Result<LogSelectio
         ));
     }
     let streams = StreamFilter::new(&req.query.matchers)?;
-    let pipeline = Pipeline::new(&req.query.stages)?;
+    let pipeline =
+        Pipeline::new(&req.query.stages)?.with_pattern_aliases(req.ctx.pattern_aliases());
     let stream_filter = |labels: &Labels| streams.matches(labels);
     let scan = ScanRequest {
         tenant: req.tenant,

@@ -127,7 +127,8 @@ async fn run(
             basin_logql::format_duration(limits.max_query_range_ns)
         )));
     }
-    let ctx = QueryContext::new(Some(limits.query_timeout));
+    let ctx = QueryContext::new(Some(limits.query_timeout))
+        .with_pattern_aliases(state.patterns.aliases(&tenant));
     // Dropped when the client goes away, which stops the scan.
     let _cancel = ctx.cancel_on_drop();
     let categorize = header(&headers, ENCODING_FLAGS)

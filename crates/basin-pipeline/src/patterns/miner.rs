@@ -170,6 +170,14 @@ impl Miner {
         serde_json::to_string(self)
     }
 
+    /// Every merged-away id → the id it goes by now.
+    pub fn aliases(&self) -> HashMap<u64, u64> {
+        self.aliases
+            .keys()
+            .map(|&from| (from, self.resolve(from)))
+            .collect()
+    }
+
     /// Ids that merged into `id`.
     pub fn aliases_of(&self, id: u64) -> Vec<u64> {
         let mut out: Vec<u64> = self

@@ -110,6 +110,14 @@ impl PatternStore {
         self.lock().get(tenant).map_or(id, |t| t.miner.resolve(id))
     }
 
+    /// Every merged-away id of `tenant` → the id it goes by now.
+    pub fn aliases(&self, tenant: &TenantId) -> HashMap<u64, u64> {
+        self.lock()
+            .get(tenant)
+            .map(|t| t.miner.aliases())
+            .unwrap_or_default()
+    }
+
     /// Every pattern of `tenant` kept by its miner.
     pub fn patterns(&self, tenant: &TenantId) -> Vec<PatternInfo> {
         let tenants = self.lock();
@@ -275,9 +283,15 @@ mod tests {
             mined_part(r#"{"ts":"2026-01-01T00:00:00Z","msg":"retrying \"upstream\" call","n":1}"#),
             r#"retrying \"upstream\" call"#
         );
-        assert_eq!(mined_part(r#"{"message": "disk full", "x":1}"#), "disk full");
+        assert_eq!(
+            mined_part(r#"{"message": "disk full", "x":1}"#),
+            "disk full"
+        );
         assert_eq!(mined_part(r#"{"msg":1,"a":"b"}"#), r#"{"msg":1,"a":"b"}"#);
-        assert_eq!(mined_part(r#"{"msg":"unterminated"#), r#"{"msg":"unterminated"#);
+        assert_eq!(
+            mined_part(r#"{"msg":"unterminated"#),
+            r#"{"msg":"unterminated"#
+        );
         assert_eq!(mined_part("plain\n\tat x"), "plain");
     }
 }
