@@ -25,8 +25,13 @@ fn batch(tenant: &str, labels: &str, entries: Vec<Entry>) -> PushBatch {
     }
 }
 
-/// All lines of a tenant, sorted, with the stats of the scan.
-fn lines_with(storage: &Storage, tenant: &str, needles: &[String]) -> (Vec<String>, ScanStats) {
+/// Scans every entry of a tenant (with `needles`), returning the stats.
+fn scan_all(
+    storage: &Storage,
+    tenant: &str,
+    needles: &[String],
+    mut each: impl FnMut(&Entry),
+) -> ScanStats {
     let tenant = TenantId::new(tenant).unwrap();
     let all = |_: &Labels| true;
     let req = ScanRequest {
@@ -37,13 +42,18 @@ fn lines_with(storage: &Storage, tenant: &str, needles: &[String]) -> (Vec<Strin
         needles,
         columns: Columns::all(),
     };
-    let mut out = Vec::new();
-    let stats = storage
+    storage
         .scan(&req, &mut |_, e| {
-            out.push(e.line.clone());
+            each(e);
             true
         })
-        .unwrap();
+        .unwrap()
+}
+
+/// All lines of a tenant, sorted, with the stats of the scan.
+fn lines_with(storage: &Storage, tenant: &str, needles: &[String]) -> (Vec<String>, ScanStats) {
+    let mut out = Vec::new();
+    let stats = scan_all(storage, tenant, needles, |e| out.push(e.line.clone()));
     out.sort();
     (out, stats)
 }
@@ -277,23 +287,10 @@ fn parallel_scan_sees_what_the_plain_scan_sees() {
 
 /// Every (line, pattern id) of a tenant, sorted.
 fn patterns(storage: &Storage, tenant: &str) -> Vec<(String, u64)> {
-    let tenant = TenantId::new(tenant).unwrap();
-    let all = |_: &Labels| true;
-    let req = ScanRequest {
-        tenant: &tenant,
-        start: i64::MIN,
-        end: i64::MAX,
-        stream_filter: &all,
-        needles: &[],
-        columns: Columns::all(),
-    };
     let mut out = Vec::new();
-    storage
-        .scan(&req, &mut |_, e| {
-            out.push((e.line.clone(), e.pattern_id));
-            true
-        })
-        .unwrap();
+    scan_all(storage, tenant, &[], |e| {
+        out.push((e.line.clone(), e.pattern_id))
+    });
     out.sort();
     out
 }

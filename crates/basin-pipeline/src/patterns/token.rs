@@ -1,20 +1,14 @@
 //! Lines to template tokens: split on whitespace, and inside each token the
 //! words that vary from line to line (anything with a digit, day and month
-//! names) replaced by
-//! the wildcard, keeping the punctuation around them (`size=<_>`,
-//! `<_>:<_>`, `core.<_>`), so lines of one template line up token by token.
+//! names) replaced by the wildcard, keeping the punctuation around them
+//! (`size=<_>`, `<_>:<_>`, `core.<_>`), so lines of one template line up
+//! token by token. The rules are written once, on bytes, because every line
+//! goes through them at ingest ([`signature`]).
 
 use std::borrow::Cow;
 
 /// The wildcard of a template, as Loki writes it.
 pub const WILDCARD: &str = "<_>";
-
-/// Characters that separate the words of one token (`key=value`,
-/// `host:port`, `f(x)`, `a.b`): punctuation but `_` and `-`, which ids and
-/// names are written with. They stay literal in templates.
-fn is_delimiter(c: char) -> bool {
-    c.is_ascii_punctuation() && c != '_' && c != '-'
-}
 
 /// Names in dates (`Sat Jul  9 11:35:59 2005`), which vary like numbers.
 const DATE_WORDS: [&str; 19] = [
@@ -22,30 +16,14 @@ const DATE_WORDS: [&str; 19] = [
     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
-/// Whether a word is a day or month name (checked only for three-letter
-/// words starting upper case, so most words cost one length test).
-fn is_date_word(part: &str) -> bool {
-    part.len() == 3 && part.as_bytes()[0].is_ascii_uppercase() && DATE_WORDS.contains(&part)
-}
+/// Size and time units, variable when they follow a number (`12.0 KB`,
+/// `3 ms`): the unit changes with the value.
+const UNITS: [&str; 14] = [
+    "B", "KB", "MB", "GB", "TB", "PB", "KiB", "MiB", "GiB", "TiB", "ms", "us", "µs", "ns",
+];
 
-/// Whether any word of a token varies (so it needs masking).
-fn has_variable(token: &str) -> bool {
-    token.bytes().any(|b| b.is_ascii_digit())
-        || token.split(|c: char| is_delimiter(c)).any(is_date_word)
-}
-
-/// The template form of one token (borrowed when nothing in it varies).
-pub fn mask_token(token: &str) -> Cow<'_, str> {
-    if !has_variable(token) {
-        return Cow::Borrowed(token);
-    }
-    let mut out = String::with_capacity(token.len());
-    mask_into(token, &mut out);
-    Cow::Owned(out)
-}
-
-/// Byte classes: other, digit, delimiter (punctuation but `_` and `-`),
-/// ASCII whitespace.
+/// Byte classes: other, digit, delimiter (punctuation but `_` and `-`,
+/// which ids and names are written with), ASCII whitespace.
 const OTHER: u8 = 0;
 const DIGIT: u8 = 1;
 const DELIMITER: u8 = 2;
@@ -70,78 +48,10 @@ static CLASS: [u8; 256] = {
     table
 };
 
-/// Appends the template form of `token` to `out`, in one pass over its
-/// bytes (delimiters are ASCII, so byte positions are character boundaries).
-fn mask_into(token: &str, out: &mut String) {
-    let mut start = 0;
-    let mut digit = false;
-    for (i, &b) in token.as_bytes().iter().enumerate() {
-        match CLASS[usize::from(b)] {
-            DIGIT => digit = true,
-            DELIMITER => {
-                push_part(out, &token[start..i], digit);
-                out.push(char::from(b));
-                start = i + 1;
-                digit = false;
-            }
-            _ => {}
-        }
-    }
-    push_part(out, &token[start..], digit);
-}
-
-/// Appends one word of a token: itself, or the wildcard when it varies
-/// (`digit`: it holds a digit).
-fn push_part(out: &mut String, part: &str, digit: bool) {
-    if digit || is_date_word(part) {
-        // A dotted number or address (`0.25`, `10.0.0.1`) is one variable.
-        if out.ends_with("<_>.") {
-            out.pop();
-        }
-        // `<_><_>` says nothing `<_>` does not.
-        if !out.ends_with(WILDCARD) {
-            out.push_str(WILDCARD);
-        }
-    } else {
-        out.push_str(part);
-    }
-}
-
-/// Size and time units, variable when they follow a number (`12.0 KB`,
-/// `3 ms`): the unit changes with the value.
-const UNITS: [&str; 14] = [
-    "B", "KB", "MB", "GB", "TB", "PB", "KiB", "MiB", "GiB", "TiB", "ms", "us", "µs", "ns",
-];
-
-/// The template tokens of a line; tokens that do not vary borrow from it.
-pub fn tokens(line: &str) -> Vec<Cow<'_, str>> {
-    let mut out: Vec<Cow<'_, str>> = Vec::new();
-    for token in line.split_ascii_whitespace() {
-        let after_number = out.last().is_some_and(|t| t == WILDCARD);
-        match unit_after_number(token, after_number) {
-            Some(rest) => out.push(Cow::Owned(format!("{WILDCARD}{rest}"))),
-            None => out.push(mask_token(token)),
-        }
-    }
-    out
-}
-
-/// What follows a unit (`,` of `KB,`) when `token` is a unit after a number.
-fn unit_after_number(token: &str, after_number: bool) -> Option<&str> {
-    if !after_number {
-        return None;
-    }
-    let unit = token.trim_end_matches([',', ';', ')', '.']);
-    UNITS.contains(&unit).then(|| &token[unit.len()..])
-}
-
-/// A hash of the line's template tokens (what [`tokens`] gives, written
-/// into `buf` as bytes without allocating once it has grown): lines with
-/// equal signatures have equal tokens, so a miner can remember where they
-/// went. It runs on every line at ingest, hence the byte-level twin of the
-/// token code.
-pub fn signature(line: &str, buf: &mut Vec<u8>) -> u64 {
-    buf.clear();
+/// Writes the template tokens of `line` into `out`, separated by one space.
+/// Only whole words and ASCII bytes are copied, so `out` is UTF-8.
+fn write_masked(line: &str, out: &mut Vec<u8>) {
+    out.clear();
     let bytes = line.as_bytes();
     let mut last_start = 0;
     let mut i = 0;
@@ -155,23 +65,22 @@ pub fn signature(line: &str, buf: &mut Vec<u8>) -> u64 {
             i += 1;
         }
         let token = &bytes[start..i];
-        let after_number = !buf.is_empty() && &buf[last_start..] == WILDCARD.as_bytes();
-        if !buf.is_empty() {
-            buf.push(b' ');
+        let after_number = !out.is_empty() && &out[last_start..] == WILDCARD.as_bytes();
+        if !out.is_empty() {
+            out.push(b' ');
         }
-        last_start = buf.len();
+        last_start = out.len();
         match after_number.then(|| unit_rest(token)).flatten() {
             Some(rest) => {
-                buf.extend_from_slice(WILDCARD.as_bytes());
-                buf.extend_from_slice(rest);
+                out.extend_from_slice(WILDCARD.as_bytes());
+                out.extend_from_slice(rest);
             }
-            None => mask_bytes_into(token, buf),
+            None => mask_into(token, out),
         }
     }
-    xxhash_rust::xxh3::xxh3_64(buf)
 }
 
-/// [`unit_after_number`] on bytes, for a token after a number.
+/// What follows the unit (`,` of `KB,`) when `token` is a unit.
 fn unit_rest(token: &[u8]) -> Option<&[u8]> {
     let mut end = token.len();
     while end > 0 && matches!(token[end - 1], b',' | b';' | b')' | b'.') {
@@ -184,8 +93,8 @@ fn unit_rest(token: &[u8]) -> Option<&[u8]> {
         .then(|| &token[end..])
 }
 
-/// [`mask_into`] on bytes: what signatures hash.
-fn mask_bytes_into(token: &[u8], out: &mut Vec<u8>) {
+/// Appends the template form of one token, in one pass over its bytes.
+fn mask_into(token: &[u8], out: &mut Vec<u8>) {
     let mut start = 0;
     let mut digit = false;
     for (i, &b) in token.iter().enumerate() {
@@ -193,30 +102,59 @@ fn mask_bytes_into(token: &[u8], out: &mut Vec<u8>) {
         // Branch-free for digits: where they fall is unpredictable.
         digit |= class == DIGIT;
         if class == DELIMITER {
-            push_part_bytes(out, &token[start..i], digit);
+            push_part(out, &token[start..i], digit);
             out.push(b);
             start = i + 1;
             digit = false;
         }
     }
-    push_part_bytes(out, &token[start..], digit);
+    push_part(out, &token[start..], digit);
 }
 
-/// [`push_part`] on bytes.
-fn push_part_bytes(out: &mut Vec<u8>, part: &[u8], digit: bool) {
+/// Appends one word of a token: itself, or the wildcard when it varies
+/// (`digit`: it holds a digit).
+fn push_part(out: &mut Vec<u8>, part: &[u8], digit: bool) {
     let date = part.len() == 3
         && part[0].is_ascii_uppercase()
         && DATE_WORDS.iter().any(|w| w.as_bytes() == part);
     if digit || date {
+        // A dotted number or address (`0.25`, `10.0.0.1`) is one variable.
         if out.ends_with(b"<_>.") {
             out.pop();
         }
+        // `<_><_>` says nothing `<_>` does not.
         if !out.ends_with(WILDCARD.as_bytes()) {
             out.extend_from_slice(WILDCARD.as_bytes());
         }
     } else {
         out.extend_from_slice(part);
     }
+}
+
+/// The template form of one token.
+pub fn mask_token(token: &str) -> String {
+    let mut out = Vec::with_capacity(token.len());
+    mask_into(token.as_bytes(), &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The template tokens of a line.
+pub fn tokens(line: &str) -> Vec<Cow<'static, str>> {
+    let mut out = Vec::with_capacity(line.len());
+    write_masked(line, &mut out);
+    String::from_utf8_lossy(&out)
+        .split(' ')
+        .filter(|t| !t.is_empty())
+        .map(|t| Cow::Owned(t.to_string()))
+        .collect()
+}
+
+/// A hash of the line's template tokens (written into `buf`, which keeps
+/// its memory between calls): lines with equal signatures have equal
+/// tokens, so a miner can remember where they went.
+pub fn signature(line: &str, buf: &mut Vec<u8>) -> u64 {
+    write_masked(line, buf);
+    xxhash_rust::xxh3::xxh3_64(buf)
 }
 
 #[cfg(test)]
