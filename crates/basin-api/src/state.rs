@@ -118,17 +118,23 @@ impl AppState {
     }
 
     /// Runs the parsing pipeline over a decoded batch: user rules, formats
-    /// and levels, masking, repeats collapsed, then pattern mining. Returns how many entries
+    /// and levels, masking, repeats collapsed (rate limits and pattern
+    /// mining follow: [`AppState::tag_patterns`]). Returns how many entries
     /// the rules dropped.
     pub fn parse(&self, batch: &mut basin_model::PushBatch) -> usize {
         let dropped = self.protocols.rules.apply(batch);
         self.pipeline.process(batch);
         self.protocols.masking.mask_batch(batch);
         collapse_repeats(batch, self.protocols.dedup_window_ns);
+        dropped
+    }
+
+    /// Tags entries with their pattern ids: after the rate limits, so a
+    /// flood's refused lines are not mined.
+    pub fn tag_patterns(&self, batch: &mut basin_model::PushBatch) {
         if self.protocols.mine_patterns {
             self.patterns.tag(batch);
         }
-        dropped
     }
 
     /// Hands over the opened store; the server is ready from now on.

@@ -71,6 +71,7 @@ async fn store(
         );
         rejected.0 += limited.lines;
     }
+    state.tag_patterns(&mut batch);
     let accepted = (batch.entry_count() as u64, batch.size_bytes() as u64);
     if accepted.0 > 0 {
         if let Err(e) = storage.append(batch).await {

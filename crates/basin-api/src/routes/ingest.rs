@@ -79,6 +79,7 @@ pub(crate) async fn append_counted(
         .counters
         .dropped(protocol, tenant.as_str(), dropped as u64);
     let limited = state.limiter.admit(&mut batch, Instant::now());
+    state.tag_patterns(&mut batch);
     let accepted = (batch.entry_count() as u64, batch.size_bytes() as u64);
     if accepted.0 > 0 {
         storage.append(batch).await?;
