@@ -71,11 +71,14 @@ impl PatternStore {
     /// do that part in parallel.
     pub fn tag(&self, batch: &mut PushBatch) {
         let mut buf = Vec::new();
-        let sigs: Vec<u64> = batch
+        let mined: Vec<(&str, u64)> = batch
             .streams
             .iter()
             .flat_map(|s| s.entries.iter())
-            .map(|e| signature(mined_part(&e.line), &mut buf))
+            .map(|e| {
+                let part = mined_part(&e.line);
+                (part, signature(part, &mut buf))
+            })
             .collect();
         let mut tenants = self.lock();
         let t = tenants
@@ -86,9 +89,9 @@ impl PatternStore {
             });
         t.dirty = true;
         let entries = batch.streams.iter().flat_map(|s| s.entries.iter());
-        let mut ids = Vec::with_capacity(sigs.len());
-        for (entry, sig) in entries.zip(sigs) {
-            let (id, created) = t.miner.add_signed(sig, mined_part(&entry.line));
+        let mut ids = Vec::with_capacity(mined.len());
+        for (entry, (part, sig)) in entries.zip(mined) {
+            let (id, created) = t.miner.add_signed(sig, part);
             ids.push(id);
             // First seen is the first line's time (later lines sent out of
             // order are not looked at: this runs for every line).
@@ -184,7 +187,10 @@ const MESSAGE_KEYS: [&str; 4] = ["\"msg\":", "\"message\":", "\"log\":", "\"MESS
 /// other keys are structure every line of the stream shares, and ids), else
 /// its first line (not a stack trace's frames), cut to [`MINED_BYTES`].
 pub fn mined_part(line: &str) -> &str {
-    let first = line.lines().next().unwrap_or("");
+    let first = match memchr::memchr(b'\n', line.as_bytes()) {
+        Some(end) => line[..end].strip_suffix('\r').unwrap_or(&line[..end]),
+        None => line,
+    };
     let text = if first.starts_with('{') {
         json_message(first).unwrap_or(first)
     } else {

@@ -48,35 +48,66 @@ static CLASS: [u8; 256] = {
     table
 };
 
-/// Writes the template tokens of `line` into `out`, separated by one space.
-/// Only whole words and ASCII bytes are copied, so `out` is UTF-8.
+/// Writes the template tokens of `line` into `out`, separated by one space,
+/// in one pass over its bytes. Only whole words and ASCII bytes are copied,
+/// so `out` is UTF-8.
 fn write_masked(line: &str, out: &mut Vec<u8>) {
     out.clear();
     let bytes = line.as_bytes();
-    let mut last_start = 0;
     let mut i = 0;
-    while i < bytes.len() {
-        if CLASS[usize::from(bytes[i])] == SPACE {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < bytes.len() && CLASS[usize::from(bytes[i])] != SPACE {
+    // Whether the last token written is the wildcard alone (a number).
+    let mut after_number = false;
+    loop {
+        while i < bytes.len() && CLASS[usize::from(bytes[i])] == SPACE {
             i += 1;
         }
-        let token = &bytes[start..i];
-        let after_number = !out.is_empty() && &out[last_start..] == WILDCARD.as_bytes();
+        if i == bytes.len() {
+            return;
+        }
         if !out.is_empty() {
             out.push(b' ');
         }
-        last_start = out.len();
-        match after_number.then(|| unit_rest(token)).flatten() {
-            Some(rest) => {
+        let token_start = out.len();
+        if after_number {
+            let end = bytes[i..]
+                .iter()
+                .position(|&b| CLASS[usize::from(b)] == SPACE)
+                .map_or(bytes.len(), |p| i + p);
+            if let Some(rest) = unit_rest(&bytes[i..end]) {
                 out.extend_from_slice(WILDCARD.as_bytes());
                 out.extend_from_slice(rest);
+                i = end;
+                after_number = false;
+                continue;
             }
-            None => mask_into(token, out),
         }
+        i = mask_token_at(bytes, i, out);
+        after_number = &out[token_start..] == WILDCARD.as_bytes();
+    }
+}
+
+/// Appends the template form of the token starting at `bytes[i]` and
+/// returns where it ends (whitespace or the end of `bytes`).
+fn mask_token_at(bytes: &[u8], mut i: usize, out: &mut Vec<u8>) -> usize {
+    loop {
+        let start = i;
+        // Branch-free for digits: where they fall is unpredictable.
+        let mut digit = 0;
+        let mut class = SPACE;
+        while i < bytes.len() {
+            class = CLASS[usize::from(bytes[i])];
+            if class >= DELIMITER {
+                break;
+            }
+            digit |= class;
+            i += 1;
+        }
+        push_part(out, &bytes[start..i], digit == DIGIT);
+        if i == bytes.len() || class == SPACE {
+            return i;
+        }
+        out.push(bytes[i]);
+        i += 1;
     }
 }
 
@@ -91,24 +122,6 @@ fn unit_rest(token: &[u8]) -> Option<&[u8]> {
         .iter()
         .any(|u| u.as_bytes() == unit)
         .then(|| &token[end..])
-}
-
-/// Appends the template form of one token, in one pass over its bytes.
-fn mask_into(token: &[u8], out: &mut Vec<u8>) {
-    let mut start = 0;
-    let mut digit = false;
-    for (i, &b) in token.iter().enumerate() {
-        let class = CLASS[usize::from(b)];
-        // Branch-free for digits: where they fall is unpredictable.
-        digit |= class == DIGIT;
-        if class == DELIMITER {
-            push_part(out, &token[start..i], digit);
-            out.push(b);
-            start = i + 1;
-            digit = false;
-        }
-    }
-    push_part(out, &token[start..], digit);
 }
 
 /// Appends one word of a token: itself, or the wildcard when it varies
@@ -134,7 +147,7 @@ fn push_part(out: &mut Vec<u8>, part: &[u8], digit: bool) {
 /// The template form of one token.
 pub fn mask_token(token: &str) -> String {
     let mut out = Vec::with_capacity(token.len());
-    mask_into(token.as_bytes(), &mut out);
+    mask_token_at(token.as_bytes(), 0, &mut out);
     String::from_utf8_lossy(&out).into_owned()
 }
 
