@@ -181,6 +181,7 @@ fn mined_patterns_are_served_filtered_and_kept_across_a_restart() {
     assert_eq!(user["count"], 10);
     assert_eq!(user["example"], "user u0 logged in from 10.0.0.0");
     assert_eq!(user["levels"]["unknown"], 10);
+    assert_eq!(user["group"], "shop", "mined in its service's group");
     let user_id = user["pattern_id"].as_str().unwrap().to_string();
 
     // Filtering by pattern id with a plain label filter.
@@ -212,6 +213,7 @@ fn mined_patterns_are_served_filtered_and_kept_across_a_restart() {
     let merged = &auth["data"][0];
     assert_eq!(merged["pattern"], "Invalid user <_> from <_>", "{auth}");
     assert_eq!(merged["count"], 4);
+    assert_eq!(merged["group"], "auth");
     assert_eq!(merged["aliases"].as_array().map(Vec::len), Some(2));
     let q_auth = format!(
         r#"{{job="auth"}} | pattern_id="{}""#,

@@ -127,3 +127,74 @@ fn tail_command_shows_a_line_within_a_second() {
         "a line took {worst:?} to show"
     );
 }
+
+#[test]
+fn tail_by_pattern_id_finds_lines_of_templates_merged_into_it() {
+    let server = Server::start("");
+    let t0 = now_ns() - 60_000_000_000;
+    // The first three names start templates of their own; the fourth makes
+    // the name a variable and merges them, so the lines carry three ids.
+    let values = ["alice", "bob", "carol", "dave"]
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            json!([
+                (t0 + i as i64).to_string(),
+                format!("Invalid user {n} from 10.9.9.9")
+            ])
+        })
+        .collect();
+    server.push_json(None, &json_body(json!({"app": "sshd"}), values));
+    let mut resp = ureq::get(format!("{}/api/v1/patterns", server.url))
+        .query("start", (t0 - 1).to_string())
+        .call()
+        .unwrap();
+    let patterns: Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
+    let merged = &patterns["data"][0];
+    assert_eq!(merged["pattern"], "Invalid user <_> from <_>", "{patterns}");
+    let id = merged["pattern_id"].as_str().unwrap();
+
+    let query = format!(r#"{{app="sshd"}} | pattern_id="{id}""#);
+    let encoded: String = query
+        .bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => char::from(b).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    let url = format!(
+        "{}/loki/api/v1/tail?query={encoded}&start={}",
+        server.url.replace("http://", "ws://"),
+        t0 - 1
+    );
+    let (mut socket, _) = tungstenite::connect(url.as_str()).unwrap();
+    let mut read = || -> Vec<String> {
+        loop {
+            if let tungstenite::Message::Text(t) = socket.read().unwrap() {
+                let v: Value = serde_json::from_str(&t).unwrap();
+                return v["streams"][0]["values"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|e| e[1].as_str().unwrap().to_string())
+                    .collect();
+            }
+        }
+    };
+    assert_eq!(
+        read().len(),
+        4,
+        "history: every line of the merged template"
+    );
+    server.push_json(
+        None,
+        &json_body(
+            json!({"app": "sshd"}),
+            vec![json!([
+                now_ns().to_string(),
+                "Invalid user erin from 10.9.9.8"
+            ])],
+        ),
+    );
+    assert_eq!(read(), ["Invalid user erin from 10.9.9.8"]);
+}

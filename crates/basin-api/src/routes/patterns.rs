@@ -1,6 +1,7 @@
 //! Patterns: `GET /loki/api/v1/patterns` in Loki's shape (what Grafana
 //! Logs Drilldown shows) and Basin's `GET /api/v1/patterns`, which adds
-//! ids, first-seen times, the level mix, an example line and `new_since`.
+//! ids, stream groups, first-seen times, the level mix, an example line and
+//! `new_since`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -154,6 +155,7 @@ pub async fn basin_patterns(
             json!({
                 "pattern_id": c.info.id.to_string(),
                 "pattern": c.info.pattern,
+                "group": c.info.group,
                 "count": c.counts.total,
                 "first_seen": rfc3339(c.info.first_seen),
                 "levels": c.counts.levels,

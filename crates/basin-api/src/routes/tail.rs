@@ -2,7 +2,9 @@
 //! `limit` lines from `start`), then every new matching line as soon as it is
 //! acknowledged, pushed from the store rather than polled.
 
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
@@ -50,7 +52,7 @@ pub async fn tail(
         None => now_ns() - TAIL_SINCE_NS,
     };
     Ok(ws.on_upgrade(move |socket| async move {
-        if let Err(e) = run(socket, storage, tenant, log, start, limit).await {
+        if let Err(e) = run(socket, state, storage, tenant, log, start, limit).await {
             tracing::debug!("tail ended: {e}");
         }
     }))
@@ -65,8 +67,19 @@ fn message(sel: &LogSelection, dropped: u64) -> String {
     json!({ "streams": encode::streams(sel, false), "dropped_entries": dropped }).to_string()
 }
 
+/// How often a tail looks again at which pattern ids merged, so that
+/// `| pattern_id=` keeps finding lines of templates that merge meanwhile.
+const ALIASES_EVERY: Duration = Duration::from_secs(1);
+
+/// The tenant's pattern aliases, as queries take them.
+fn aliases(state: &AppState, tenant: &TenantId) -> Option<Arc<HashMap<u64, u64>>> {
+    let aliases = state.patterns.aliases(tenant);
+    (!aliases.is_empty()).then(|| Arc::new(aliases))
+}
+
 async fn run(
     mut socket: WebSocket,
+    state: Arc<AppState>,
     storage: Arc<Storage>,
     tenant: TenantId,
     log: LogExpr,
@@ -82,7 +95,7 @@ async fn run(
         now_ns(),
         limit,
         Direction::Backward,
-        QueryContext::new(None),
+        QueryContext::new(None).with_pattern_aliases(state.patterns.aliases(&tenant)),
     )
     .await
     .map_err(|e| e.to_string())?;
@@ -94,7 +107,13 @@ async fn run(
             .map_err(|e| e.to_string())?;
     }
     let filter = StreamFilter::new(&log.matchers).map_err(|e| e.to_string())?;
-    let pipeline = Pipeline::new(&log.stages).map_err(|e| e.to_string())?;
+    let compile = |state: &AppState| {
+        Pipeline::new(&log.stages)
+            .map(|p| p.with_pattern_aliases(aliases(state, &tenant)))
+            .map_err(|e| e.to_string())
+    };
+    let mut pipeline = compile(&state)?;
+    let mut aliases_at = Instant::now();
     let mut dropped = 0u64;
     loop {
         tokio::select! {
@@ -106,6 +125,10 @@ async fn run(
                 Ok(batch) => {
                     if batch.tenant != tenant {
                         continue;
+                    }
+                    if aliases_at.elapsed() >= ALIASES_EVERY {
+                        pipeline = compile(&state)?;
+                        aliases_at = Instant::now();
                     }
                     let mut rows = Vec::new();
                     for stream in batch.streams.iter().filter(|s| filter.matches(&s.labels)) {
