@@ -38,7 +38,10 @@ pub const GROUP_LABELS: [&str; 7] = [
 
 /// Stream groups kept per tenant. Streams without a group label, and those
 /// of groups past this many, are mined together in the group named "".
-pub const MAX_GROUPS: usize = 1000;
+/// Each group's miner holds up to `max_patterns` templates and 50,000
+/// signatures (about 1-2 MB), so this bounds a tenant's mining memory to
+/// a few hundred MB however many services it runs.
+pub const MAX_GROUPS: usize = 100;
 
 /// Bits of a pattern id that number the template in its group's miner; the
 /// bits above number the group, so ids are unique in a tenant.
