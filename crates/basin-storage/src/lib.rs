@@ -30,5 +30,6 @@ pub mod wal;
 pub use config::StorageConfig;
 pub use engine::Storage;
 pub use error::StorageError;
+pub use manifest::PartMeta;
 pub use scan::{Columns, FieldPairs, ParallelRunSink, RunSink, ScanRequest, ScanStats};
 pub use time::day_of;

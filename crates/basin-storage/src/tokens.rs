@@ -10,26 +10,33 @@
 //! 4,096 of them appear in every block, so they would cost bytes and prune
 //! nothing.
 
-fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
-}
+/// Whether a byte belongs to tokens, by table: every line written goes
+/// through [`for_each_token`], so the test is one load.
+static TOKEN_BYTE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80;
+        b += 1;
+    }
+    table
+};
 
 /// Calls `f` with every token of `text`, in order, repeats included.
 pub fn for_each_token<'a>(text: &'a str, mut f: impl FnMut(&'a str)) {
     let bytes = text.as_bytes();
-    let mut start = None;
-    for (i, &b) in bytes.iter().enumerate() {
-        match (is_token_byte(b), start) {
-            (true, None) => start = Some(i),
-            (false, Some(s)) => {
-                f(token_slice(text, s, i));
-                start = None;
-            }
-            _ => {}
+    let mut i = 0;
+    while i < bytes.len() {
+        if !TOKEN_BYTE[usize::from(bytes[i])] {
+            i += 1;
+            continue;
         }
-    }
-    if let Some(s) = start {
-        f(token_slice(text, s, bytes.len()));
+        let start = i;
+        while i < bytes.len() && TOKEN_BYTE[usize::from(bytes[i])] {
+            i += 1;
+        }
+        f(token_slice(text, start, i));
     }
 }
 
