@@ -153,6 +153,9 @@ impl Hasher for HashIsKey {
     }
 }
 
+/// Slots of the recent-token cache of [`encode_block`] (64 KiB).
+const RECENT_TOKENS: usize = 4096;
+
 fn encode_block(
     schema: &Arc<arrow_schema::Schema>,
     block: &[(u32, &Entry)],
@@ -166,6 +169,10 @@ fn encode_block(
     // taken once.
     let mut line_tokens: HashSet<u128, BuildHasherDefault<HashIsKey>> =
         HashSet::with_capacity_and_hasher(block.len(), Default::default());
+    // The tokens seen last, by the low bits of their hash: frequent tokens
+    // (keys, levels, methods) are found here, in cache, without probing
+    // the set, which holds every distinct token and outgrows the cache.
+    let mut recent = vec![0u128; RECENT_TOKENS];
     let mut block_streams: Vec<u32> = Vec::new();
     for (row, (stream, entry)) in block.iter().enumerate() {
         if block_streams.last() != Some(stream) {
@@ -173,6 +180,11 @@ fn encode_block(
         }
         for_each_token(&entry.line, |t| {
             let wide = xxh3_128(t.as_bytes());
+            let slot = &mut recent[wide as usize % RECENT_TOKENS];
+            if *slot == wide {
+                return;
+            }
+            *slot = wide;
             if line_tokens.insert(wide) {
                 hashes.push(token_hash(t));
                 for_each_gram(t, |g| hashes.push(gram_hash(g)));
