@@ -6,10 +6,8 @@
 //! Run: `cargo bench -p basin-bench --bench pipeline`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeMap;
-
 use basin_bench::corpus::Corpus;
-use basin_model::{Entry, Labels, PushBatch, StreamBatch, TenantId};
+use basin_model::{Labels, PushBatch, StreamBatch, TenantId};
 use basin_pipeline::auto::{extract, AutoParse, ParseMode};
 use basin_pipeline::patterns::token::signature;
 use basin_pipeline::patterns::{MinerConfig, PatternStore};
@@ -19,21 +17,13 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 const LINES: u64 = 20_000;
 
 fn batch() -> PushBatch {
-    let mut corpus = Corpus::new(1, LINES);
-    let mut by_stream: BTreeMap<usize, Vec<Entry>> = BTreeMap::new();
-    for i in 0..LINES {
-        let r = corpus.record(i);
-        by_stream
-            .entry(r.stream)
-            .or_default()
-            .push(Entry::new(r.ts, r.line));
-    }
     PushBatch {
         tenant: TenantId::default_tenant(),
-        streams: by_stream
+        streams: Corpus::new(1, LINES)
+            .entries_by_stream()
             .into_iter()
-            .map(|(stream, entries)| StreamBatch {
-                labels: Labels::parse(&corpus.streams[stream].labels).unwrap(),
+            .map(|(labels, entries)| StreamBatch {
+                labels: Labels::parse(&labels).unwrap(),
                 entries,
             })
             .collect(),

@@ -4,7 +4,6 @@
 //!
 //!   cargo bench -p basin-bench --bench storage
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use basin_bench::corpus::Corpus;
@@ -21,19 +20,11 @@ const LINES: u64 = 20_000;
 
 /// The corpus's first lines, by stream.
 fn streams() -> Vec<(Arc<Labels>, Vec<Entry>)> {
-    let mut corpus = Corpus::new(1, LINES);
-    let mut by_stream: BTreeMap<usize, Vec<Entry>> = BTreeMap::new();
-    for i in 0..LINES {
-        let r = corpus.record(i);
-        by_stream
-            .entry(r.stream)
-            .or_default()
-            .push(Entry::new(r.ts, r.line));
-    }
-    by_stream
+    Corpus::new(1, LINES)
+        .entries_by_stream()
         .into_iter()
-        .map(|(s, entries)| {
-            let labels = Labels::parse(&corpus.streams[s].labels).expect("corpus labels parse");
+        .map(|(labels, entries)| {
+            let labels = Labels::parse(&labels).expect("corpus labels parse");
             (Arc::new(labels), entries)
         })
         .collect()

@@ -169,6 +169,22 @@ impl Corpus {
         &self.needles
     }
 
+    /// All its records as entries, grouped by stream (in stream order),
+    /// each with the stream's label text: what the micro-benchmarks feed.
+    pub fn entries_by_stream(&mut self) -> Vec<(String, Vec<basin_model::Entry>)> {
+        let mut by_stream: Vec<Vec<basin_model::Entry>> = vec![Vec::new(); self.streams.len()];
+        for i in 0..self.lines {
+            let r = self.record(i);
+            by_stream[r.stream].push(basin_model::Entry::new(r.ts, r.line));
+        }
+        self.streams
+            .iter()
+            .zip(by_stream)
+            .filter(|(_, entries)| !entries.is_empty())
+            .map(|(s, entries)| (s.labels.clone(), entries))
+            .collect()
+    }
+
     /// Generates record `i`; call with 0, 1, 2, ... in order.
     pub fn record(&mut self, i: u64) -> Record {
         let total = *self.cumulative.last().unwrap_or(&1);

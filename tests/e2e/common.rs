@@ -363,6 +363,22 @@ pub fn json_body(labels: Value, values: Vec<Value>) -> Value {
     serde_json::json!({ "streams": [{ "stream": labels, "values": values }] })
 }
 
+/// Four `Invalid user <name> from 10.9.9.9` values from `t0` on: the first
+/// three names start pattern templates of their own, the fourth makes the
+/// name a variable and merges them, so the stored lines carry three ids.
+pub fn merging_user_values(t0: i64) -> Vec<Value> {
+    ["alice", "bob", "carol", "dave"]
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            serde_json::json!([
+                (t0 + i as i64).to_string(),
+                format!("Invalid user {n} from 10.9.9.9")
+            ])
+        })
+        .collect()
+}
+
 /// A Loki protobuf push body, snappy-compressed.
 /// An entry for [`proto_body`]: time, line, structured metadata.
 pub type ProtoEntry<'a> = (i64, &'a str, Vec<(&'a str, &'a str)>);

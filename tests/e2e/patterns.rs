@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use serde_json::json;
 
-use crate::common::{json_body, now_ns, Server, BIN};
+use crate::common::{json_body, merging_user_values, now_ns, Server, BIN};
 
 fn input() -> String {
     let mut text = String::new();
@@ -193,18 +193,10 @@ fn mined_patterns_are_served_filtered_and_kept_across_a_restart() {
     // Templates that merge: the first three user names start templates of
     // their own, the fourth makes the name a variable; the filter on the
     // merged id finds the lines stored under the others too.
-    let names = ["alice", "bob", "carol", "dave"];
-    let values = names
-        .iter()
-        .enumerate()
-        .map(|(i, n)| {
-            json!([
-                (t0 + i as i64).to_string(),
-                format!("Invalid user {n} from 10.9.9.9")
-            ])
-        })
-        .collect();
-    server.push_json(None, &json_body(json!({"job": "auth"}), values));
+    server.push_json(
+        None,
+        &json_body(json!({"job": "auth"}), merging_user_values(t0)),
+    );
     let auth = call(
         &server,
         "/api/v1/patterns",

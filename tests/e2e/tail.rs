@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::common::{json_body, now_ns, Server, BIN};
+use crate::common::{json_body, merging_user_values, now_ns, Server, BIN};
 
 #[test]
 fn websocket_tail_sends_history_then_new_lines() {
@@ -132,19 +132,10 @@ fn tail_command_shows_a_line_within_a_second() {
 fn tail_by_pattern_id_finds_lines_of_templates_merged_into_it() {
     let server = Server::start("");
     let t0 = now_ns() - 60_000_000_000;
-    // The first three names start templates of their own; the fourth makes
-    // the name a variable and merges them, so the lines carry three ids.
-    let values = ["alice", "bob", "carol", "dave"]
-        .iter()
-        .enumerate()
-        .map(|(i, n)| {
-            json!([
-                (t0 + i as i64).to_string(),
-                format!("Invalid user {n} from 10.9.9.9")
-            ])
-        })
-        .collect();
-    server.push_json(None, &json_body(json!({"app": "sshd"}), values));
+    server.push_json(
+        None,
+        &json_body(json!({"app": "sshd"}), merging_user_values(t0)),
+    );
     let mut resp = ureq::get(format!("{}/api/v1/patterns", server.url))
         .query("start", (t0 - 1).to_string())
         .call()
