@@ -11,7 +11,8 @@ pub struct StorageConfig {
     pub wal_sync: bool,
     /// Longest time a line stays in the head before it is written to a part.
     pub flush_interval: Duration,
-    /// Head size that triggers a flush (`head_max_bytes`).
+    /// Head memory (entries and their overhead) that triggers a flush
+    /// (`head_max_bytes`).
     pub head_max_bytes: usize,
     /// How long parts are kept (`retention_period`); `None` keeps forever.
     pub retention_period: Option<Duration>,

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use basin_model::{Entry, Labels, PushBatch, StreamId, TenantId};
 
+use crate::limits::HEAD_ENTRY_OVERHEAD_BYTES;
 use crate::scan::{ScanRequest, ScanStats};
 
 /// One stream's entries in the head, in arrival order.
@@ -49,14 +50,14 @@ impl Head {
                 entries: Vec::new(),
             });
             for entry in stream.entries {
-                self.bytes += entry.size_bytes();
+                self.bytes += entry.size_bytes() + HEAD_ENTRY_OVERHEAD_BYTES;
                 self.entries += 1;
                 slot.entries.push(entry);
             }
         }
     }
 
-    /// Approximate bytes held.
+    /// Approximate memory held: entries' bytes and their overhead.
     pub fn size_bytes(&self) -> usize {
         self.bytes
     }

@@ -33,8 +33,16 @@ pub const MERGE_MIN_PARTS: usize = 4;
 pub const MERGE_MAX_PARTS: usize = 16;
 
 /// Parts with more rows than this are left alone by merges: they are already
-/// large enough to scan well, and merges hold their rows in memory.
-pub const MERGE_MAX_PART_ROWS: u64 = 500_000;
+/// large enough to scan well, and merges hold their rows in memory. A full
+/// head of the default 128 MB writes parts of ~400,000 corpus lines, which
+/// stay out of merges.
+pub const MERGE_MAX_PART_ROWS: u64 = 250_000;
+
+/// Memory an entry costs in the head beyond its bytes: the 64-byte `Entry`,
+/// the line allocation's rounding to the allocator's size class and the
+/// slack of its stream's growing `Vec`, on average. Counted so the head
+/// flushes at `head_max_bytes` of memory, not of line text.
+pub const HEAD_ENTRY_OVERHEAD_BYTES: usize = 96;
 
 /// Most rows one merge reads, over all its sources: merges hold the rows in
 /// memory (a streaming k-way merge would lift this), so this bounds their RAM
