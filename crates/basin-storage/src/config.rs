@@ -27,7 +27,7 @@ impl StorageConfig {
             data_dir: data_dir.into(),
             wal_sync: true,
             flush_interval: Duration::from_secs(120),
-            head_max_bytes: 128 * 1024 * 1024,
+            head_max_bytes: 100 * 1024 * 1024,
             retention_period: None,
             merge_interval: Duration::from_secs(30),
         }

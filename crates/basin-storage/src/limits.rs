@@ -34,7 +34,7 @@ pub const MERGE_MAX_PARTS: usize = 16;
 
 /// Parts with more rows than this are left alone by merges: they are already
 /// large enough to scan well, and merges hold their rows in memory. A full
-/// head of the default 128 MB writes parts of ~400,000 corpus lines, which
+/// head of the default 100 MiB writes parts of ~340,000 corpus lines, which
 /// stay out of merges.
 pub const MERGE_MAX_PART_ROWS: u64 = 250_000;
 

@@ -20,7 +20,7 @@ pub struct FileConfig {
     pub wal_sync: Option<bool>,
     /// Longest time a line waits in memory before it goes to a part (default 2m).
     pub flush_interval: Option<String>,
-    /// Head size that triggers a flush (default 128 MiB).
+    /// Head memory that triggers a flush (default 100 MiB).
     pub head_max_bytes: Option<usize>,
     /// How often small parts are merged (default 30s).
     pub merge_interval: Option<String>,
