@@ -2,7 +2,6 @@
 //! `limit` lines from `start`), then every new matching line as soon as it is
 //! acknowledged, pushed from the store rather than polled.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -71,10 +70,9 @@ fn message(sel: &LogSelection, dropped: u64) -> String {
 /// `| pattern_id=` keeps finding lines of templates that merge meanwhile.
 const ALIASES_EVERY: Duration = Duration::from_secs(1);
 
-/// The tenant's pattern aliases, as queries take them.
-fn aliases(state: &AppState, tenant: &TenantId) -> Option<Arc<HashMap<u64, u64>>> {
-    let aliases = state.patterns.aliases(tenant);
-    (!aliases.is_empty()).then(|| Arc::new(aliases))
+/// A query context holding the tenant's current pattern aliases.
+fn context(state: &AppState, tenant: &TenantId) -> QueryContext {
+    QueryContext::new(None).with_pattern_aliases(state.patterns.aliases(tenant))
 }
 
 async fn run(
@@ -95,7 +93,7 @@ async fn run(
         now_ns(),
         limit,
         Direction::Backward,
-        QueryContext::new(None).with_pattern_aliases(state.patterns.aliases(&tenant)),
+        context(&state, &tenant),
     )
     .await
     .map_err(|e| e.to_string())?;
@@ -109,7 +107,7 @@ async fn run(
     let filter = StreamFilter::new(&log.matchers).map_err(|e| e.to_string())?;
     let compile = |state: &AppState| {
         Pipeline::new(&log.stages)
-            .map(|p| p.with_pattern_aliases(aliases(state, &tenant)))
+            .map(|p| p.with_pattern_aliases(context(state, &tenant).pattern_aliases()))
             .map_err(|e| e.to_string())
     };
     let mut pipeline = compile(&state)?;
