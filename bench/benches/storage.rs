@@ -13,7 +13,7 @@ use basin_storage::limits::BLOCK_ROWS;
 use basin_storage::part::{write_part, Part};
 use basin_storage::token_filter::{gram_hash, token_hash, TokenFilter};
 use basin_storage::tokens::{for_each_gram, for_each_token};
-use basin_storage::{Columns, PartMeta, ScanRequest, ScanStats};
+use basin_storage::{Columns, LineEncoding, PartMeta, ScanRequest, ScanStats};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 const LINES: u64 = 20_000;
@@ -68,10 +68,13 @@ fn storage(c: &mut Criterion) {
 
     let path = dir.path().join("bench.parquet");
     group.bench_function("write_part_20k", |b| {
-        b.iter(|| write_part(&path, borrowed(&input)).expect("part written"))
+        b.iter(|| {
+            write_part(&path, borrowed(&input), LineEncoding::default()).expect("part written")
+        })
     });
 
-    let written = write_part(&path, borrowed(&input)).expect("part written");
+    let written =
+        write_part(&path, borrowed(&input), LineEncoding::default()).expect("part written");
     let meta = PartMeta {
         id: 1,
         tenant: "bench".into(),

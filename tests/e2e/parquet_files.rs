@@ -1,5 +1,8 @@
 //! After SIGTERM the data directory holds Parquet parts that an independent
-//! reader (pyarrow) opens, with every pushed row and its line intact.
+//! reader (pyarrow) opens, with every pushed row and its line intact: in
+//! `_line` with `line_encoding: plain`, rebuilt from the skeleton dictionary
+//! and variable columns with the default `templates` (the reader below is
+//! the reference for that format, docs/storage.md describes it).
 
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -9,22 +12,64 @@ use serde_json::json;
 use crate::common::{json_body, now_ns, part_files, Server};
 
 const READER: &str = r#"
-import json, sys
+import base64, json, sys
 import pyarrow as pa
 import pyarrow.parquet as pq
-rows = []
+import zstandard
+
+def skeletons(packed):
+    raw = zstandard.ZstdDecompressor().decompress(base64.b64decode(packed), max_output_size=1 << 30)
+    out, at = [], 0
+    while at < len(raw):
+        n, shift = 0, 0
+        while True:
+            b = raw[at]
+            at += 1
+            n |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                break
+        out.append(raw[at : at + n].decode())
+        at += n
+    return out
+
+rows, templated = [], 0
 for path in sys.argv[1:]:
-    table = pq.read_table(path)
+    part = pq.ParquetFile(path)
+    footer = part.metadata.metadata
+    tpl = skeletons(footer[b"basin.templates"]) if b"basin.templates" in footer else []
+    table = part.read()
     times = table.column("_time").cast(pa.int64()).to_pylist()
     for ts, row in zip(times, table.drop_columns(["_time"]).to_pylist()):
+        line = row["_line"]
+        if row.get("_tpl"):
+            pieces = tpl[row["_tpl"] - 1].split("\x11")
+            values = [row["_v%d" % i] for i in range(len(pieces) - 1)]
+            line = pieces[0] + "".join(v + p for v, p in zip(values, pieces[1:]))
+            templated += 1
         fields = {k: v for k, v in row.items() if not k.startswith("_") and v is not None}
-        rows.append([ts, row["_stream"], row["_line"], fields])
-print(json.dumps(rows))
+        rows.append([ts, row["_stream"], line, fields])
+print(json.dumps({"rows": rows, "templated": templated}))
 "#;
 
 #[test]
 fn sigterm_flushes_to_parquet_that_pyarrow_reads() {
-    let mut server = Server::start("flush_interval: 1h\nmax_entries_limit_per_query: 20000\n");
+    let templated = flush_and_read("");
+    assert!(templated > 0, "no templated line in the parts");
+}
+
+#[test]
+fn plain_line_encoding_keeps_whole_lines_in_parquet() {
+    let templated = flush_and_read("line_encoding: plain\n");
+    assert_eq!(templated, 0);
+}
+
+/// Pushes lines, stops the server with SIGTERM, checks pyarrow reads every
+/// row back; returns how many lines it rebuilt from templates.
+fn flush_and_read(config: &str) -> u64 {
+    let mut server = Server::start(&format!(
+        "flush_interval: 1h\nmax_entries_limit_per_query: 20000\n{config}"
+    ));
     let ts = now_ns() - 10_000_000_000;
     let mut pushed: BTreeMap<String, (i64, String, Option<String>)> = BTreeMap::new();
     for (s, svc) in ["api", "web", "db"].iter().enumerate() {
@@ -65,9 +110,10 @@ fn sigterm_flushes_to_parquet_that_pyarrow_reads() {
         "pyarrow failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let read: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = read["rows"].as_array().unwrap();
     assert_eq!(rows.len(), pushed.len());
-    for row in &rows {
+    for row in rows {
         let line = row[2].as_str().unwrap();
         let (ts, labels, trace) = pushed
             .get(line)
@@ -85,4 +131,5 @@ fn sigterm_flushes_to_parquet_that_pyarrow_reads() {
         server.lines(None, r#"{job=~"api|web|db"}"#).len(),
         pushed.len()
     );
+    read["templated"].as_u64().unwrap()
 }

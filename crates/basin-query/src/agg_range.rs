@@ -149,9 +149,11 @@ pub(crate) fn eval_range(
         ),
         _ => None,
     };
+    // `|=` filters alone are storage's needles: it checks them, mostly
+    // from line skeletons, so counts need no line.
     let columns = Columns {
         line: !simple
-            || pipeline.has_stages()
+            || (pipeline.has_stages() && !pipeline.needles_only())
             || matches!(op, RangeOp::BytesOverTime | RangeOp::BytesRate),
         fields: kept_fields.clone(),
     };

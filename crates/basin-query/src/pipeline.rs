@@ -241,6 +241,12 @@ impl Pipeline {
         &self.needles
     }
 
+    /// Whether the pipeline is only `|=` filters on plain texts, each one a
+    /// needle: storage's needle check is then the whole pipeline.
+    pub fn needles_only(&self) -> bool {
+        self.filters_only() && self.steps.len() == self.needles.len()
+    }
+
     /// Whether every stage is a line filter: then labels are the stream's
     /// and metadata as they came, and [`Pipeline::keeps`] decides alone.
     pub fn filters_only(&self) -> bool {
@@ -434,6 +440,11 @@ mod tests {
             .unwrap();
         let p = Pipeline::new(&q.stages).unwrap();
         assert_eq!(p.needles(), ["user 42 failed"]);
+        assert!(!p.needles_only());
+        let q = parse_log_query(r#"{a="b"} |= "error" |= "42""#).unwrap();
+        assert!(Pipeline::new(&q.stages).unwrap().needles_only());
+        let q = parse_log_query(r#"{a="b"} |= "error" != "42""#).unwrap();
+        assert!(!Pipeline::new(&q.stages).unwrap().needles_only());
     }
 
     #[test]

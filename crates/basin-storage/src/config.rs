@@ -18,6 +18,35 @@ pub struct StorageConfig {
     pub retention_period: Option<Duration>,
     /// How often merges are looked for.
     pub merge_interval: Duration,
+    /// How parts store lines (`line_encoding`).
+    pub line_encoding: LineEncoding,
+}
+
+/// How parts store lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LineEncoding {
+    /// Skeleton dictionary plus variable columns (see
+    /// [`crate::part::line_codec`]): about a third smaller, and `|=` is
+    /// answered mostly from skeletons. Readers outside Basin rebuild lines
+    /// from the footer's dictionary.
+    #[default]
+    Templates,
+    /// The whole line in `_line`, as any Parquet reader expects.
+    Plain,
+}
+
+impl std::str::FromStr for LineEncoding {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "templates" => Ok(Self::Templates),
+            "plain" => Ok(Self::Plain),
+            other => Err(format!(
+                "line_encoding {other:?}: expected \"templates\" or \"plain\""
+            )),
+        }
+    }
 }
 
 impl StorageConfig {
@@ -30,6 +59,7 @@ impl StorageConfig {
             head_max_bytes: 100 * 1024 * 1024,
             retention_period: None,
             merge_interval: Duration::from_secs(30),
+            line_encoding: LineEncoding::default(),
         }
     }
 }

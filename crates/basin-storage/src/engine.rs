@@ -303,7 +303,10 @@ impl Storage {
     /// Like [`Storage::scan_parallel`] for reads that need no line: parts
     /// pass runs of rows of one stream (and, where `req.columns` asks for
     /// fields, equal values of those) as a slice of their times, without
-    /// building an entry per row. The head passes one-row runs.
+    /// building an entry per row. The head passes one-row runs. Rows whose
+    /// line lacks one of `req.needles` are left out: a count over runs with
+    /// needles is exact (parts decide most rows from their skeletons, without
+    /// rebuilding lines).
     ///
     /// With `use_counts`, parts that keep per-minute counts and hold no
     /// wanted field pass bucket ends and counts instead; the caller must
@@ -317,6 +320,14 @@ impl Storage {
         emit: &ParallelRunSink<'_, S>,
     ) -> Result<(Vec<S>, ScanStats)> {
         let head_emit = |sink: &mut S, labels: &Arc<Labels>, e: &Entry| {
+            let line = e.line.as_bytes();
+            if !req
+                .needles
+                .iter()
+                .all(|n| memchr::memmem::find(line, n.as_bytes()).is_some())
+            {
+                return true;
+            }
             let fields: Vec<(String, String)> = e
                 .fields
                 .iter()

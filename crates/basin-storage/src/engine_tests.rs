@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use crate::Columns;
+use crate::{Columns, LineEncoding};
 use basin_model::{Entry, Labels, PushBatch, StreamBatch, TenantId};
 
 use super::*;
@@ -319,4 +319,110 @@ fn pattern_ids_survive_the_wal_parts_and_merges() {
     storage.flush().unwrap();
     storage.compact().unwrap();
     assert_eq!(patterns(&storage, "a"), want, "after the merge");
+}
+
+/// Lines every encoding must give back byte for byte: templated ones, ones
+/// stored whole (the placeholder byte, too many variables), and edge cases.
+fn awkward_lines() -> Vec<String> {
+    let mut lines: Vec<String> = vec![
+        r#"{"ts":"2026-01-01T00:00:00.086Z","level":"info","trace_id":"40d6824e2ef3fc17"}"#.into(),
+        "2026-01-01 00:00:12,355 ERROR boom (user=u44386)\n\tat a.B.c(B.java:364)\n\tat a.B.d(B.java:92)".into(),
+        "no digits at all".into(),
+        String::new(),
+        "ünïcode 12ä ends with 7".into(),
+        "holds \u{11} the placeholder 42".into(),
+        "  leading and trailing spaces 9  ".into(),
+    ];
+    lines.push(
+        (0..200)
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    for i in 0..3000 {
+        lines.push(format!("GET /api/v1/items/{i} 200 {}ms", i % 97));
+    }
+    lines
+}
+
+#[test]
+fn both_line_encodings_give_lines_back_whole() {
+    for encoding in [LineEncoding::Templates, LineEncoding::Plain] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = cfg(dir.path());
+        config.line_encoding = encoding;
+        let storage = Storage::open(config).unwrap();
+        let lines = awkward_lines();
+        let entries = lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| Entry::new(i as i64 + 1, l.as_str()))
+            .collect();
+        storage
+            .append_blocking(batch("a", r#"{job="x"}"#, entries))
+            .unwrap();
+        storage.flush().unwrap();
+        assert_eq!(storage.parts().len(), 1, "{encoding:?}");
+        let mut want = lines.clone();
+        want.sort();
+        assert_eq!(lines_with(&storage, "a", &[]).0, want, "{encoding:?}");
+        // Merged parts are written again: still whole.
+        storage.shutdown().unwrap();
+        let storage = Storage::open(cfg(dir.path())).unwrap();
+        assert_eq!(
+            lines_with(&storage, "a", &[]).0,
+            want,
+            "{encoding:?} reopened"
+        );
+    }
+}
+
+#[test]
+fn runs_with_needles_count_exactly_what_lines_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(cfg(dir.path())).unwrap();
+    let mut lines = awkward_lines();
+    lines.extend((0..500).map(|i| format!("level=error id={i} xerror{i} took {}ms", i % 7)));
+    let entries = |from: usize, lines: &[String]| {
+        lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| Entry::new((from + i) as i64 + 1, l.as_str()))
+            .collect()
+    };
+    storage
+        .append_blocking(batch("a", r#"{job="x"}"#, entries(0, &lines)))
+        .unwrap();
+    storage.flush().unwrap();
+    // The same lines again in the head.
+    storage
+        .append_blocking(batch("a", r#"{job="x"}"#, entries(lines.len(), &lines)))
+        .unwrap();
+    let tenant = TenantId::new("a").unwrap();
+    let all = |_: &Labels| true;
+    for needle in [
+        "error", "xerror4", "42", "id=4", "items/1", "\u{11}", "ünï", "7f", "ms", "zzz", "",
+    ] {
+        let needles = [needle.to_string()];
+        let req = ScanRequest {
+            tenant: &tenant,
+            start: i64::MIN,
+            end: i64::MAX,
+            stream_filter: &all,
+            needles: &needles,
+            columns: Columns {
+                line: false,
+                fields: Some(Vec::new()),
+            },
+        };
+        let (sinks, _) = storage
+            .scan_runs_parallel(&req, false, &|| 0usize, &|n, _, _, times, _| {
+                *n += times.len();
+                true
+            })
+            .unwrap();
+        let got: usize = sinks.iter().sum();
+        let want = 2 * lines.iter().filter(|l| l.contains(needle)).count();
+        assert_eq!(got, want, "needle {needle:?}");
+    }
 }

@@ -27,7 +27,7 @@ pub mod token_filter;
 pub mod tokens;
 pub mod wal;
 
-pub use config::StorageConfig;
+pub use config::{LineEncoding, StorageConfig};
 pub use engine::Storage;
 pub use error::StorageError;
 pub use manifest::PartMeta;

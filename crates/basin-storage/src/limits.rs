@@ -8,7 +8,11 @@
 /// 3: per-minute line counts of each stream in each block in the footer key
 /// `basin.counts` ([`crate::part::counts`]); older parts are counted by rows.
 /// 4: column `_pattern_id` (UInt64, 0 when not mined); older parts read 0.
-pub const PART_FORMAT_VERSION: u32 = 4;
+/// 5: lines may be stored as templates: columns `_tpl` and `_v0`, `_v1`, ...
+/// with the skeletons in footer key `basin.templates`
+/// ([`crate::part::line_codec`]); `_line` then holds only the lines stored
+/// whole. A part without `_tpl` holds every line in `_line`.
+pub const PART_FORMAT_VERSION: u32 = 5;
 
 /// Rows per block (Parquet row group). A block is the unit the index skips;
 /// 8192 lines of ~200 bytes is ~1.6 MB raw, about a Loki chunk, big enough for

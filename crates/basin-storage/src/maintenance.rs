@@ -130,7 +130,11 @@ fn write_frozen(inner: &Inner, frozen: &Arc<Frozen>) -> Result<()> {
                 size_bytes: 0,
             };
             let path = meta.path(dir);
-            let w = write_part(&path, streams.into_values().collect())?;
+            let w = write_part(
+                &path,
+                streams.into_values().collect(),
+                inner.cfg.line_encoding,
+            )?;
             meta.rows = w.rows;
             meta.min_ts = w.min_ts;
             meta.max_ts = w.max_ts;

@@ -94,6 +94,7 @@ fn merge(inner: &Inner, tenant: &str, day: &str, sources: &[Arc<Part>]) -> Resul
             .values()
             .map(|(labels, entries)| (labels.clone(), entries.iter().collect()))
             .collect(),
+        inner.cfg.line_encoding,
     )?;
     meta.rows = w.rows;
     meta.min_ts = w.min_ts;

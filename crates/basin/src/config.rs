@@ -24,6 +24,9 @@ pub struct FileConfig {
     pub head_max_bytes: Option<usize>,
     /// How often small parts are merged (default 30s).
     pub merge_interval: Option<String>,
+    /// How parts store lines: `templates` (default, smaller) or `plain`
+    /// (the whole line in `_line`, for outside Parquet readers).
+    pub line_encoding: Option<String>,
     /// Longest accepted line (default 262144).
     pub max_line_size_bytes: Option<usize>,
     /// Largest accepted request body (default 16777216).

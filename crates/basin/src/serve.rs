@@ -22,8 +22,8 @@ use crate::config::{parse_duration, FileConfig};
 #[derive(Args, Debug)]
 pub struct ServeArgs {
     /// YAML config file (keys: listen, data_dir, retention_period, wal_sync,
-    /// flush_interval, head_max_bytes, merge_interval, max_line_size_bytes,
-    /// max_request_size_bytes, max_label_names_per_series,
+    /// flush_interval, head_max_bytes, merge_interval, line_encoding,
+    /// max_line_size_bytes, max_request_size_bytes, max_label_names_per_series,
     /// max_entries_limit_per_query, max_query_range, max_query_series,
     /// query_timeout, otlp_resource_labels, elasticsearch_message_fields,
     /// elasticsearch_time_fields, elasticsearch_label_fields,
@@ -92,6 +92,9 @@ pub fn run(args: ServeArgs) -> Result<()> {
     }
     if let Some(v) = &file.merge_interval {
         storage.merge_interval = parse_duration("merge_interval", v)?;
+    }
+    if let Some(v) = &file.line_encoding {
+        storage.line_encoding = v.parse().map_err(anyhow::Error::msg)?;
     }
     let mut limits = ApiLimits::default();
     if let Some(v) = file.max_line_size_bytes {

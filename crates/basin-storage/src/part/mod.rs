@@ -5,6 +5,7 @@
 pub mod counts;
 mod file;
 pub mod index;
+pub mod line_codec;
 mod read;
 pub mod schema;
 mod write;

@@ -4,9 +4,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{TimestampNanosecondType, UInt64Type};
-use arrow_array::{Array, RecordBatch, StringArray, TimestampNanosecondArray, UInt64Array};
+use arrow_array::types::{TimestampNanosecondType, UInt32Type, UInt64Type};
+use arrow_array::{
+    Array, RecordBatch, StringArray, TimestampNanosecondArray, UInt32Array, UInt64Array,
+};
 use basin_model::{Entry, Labels, StreamId};
+use memchr::memmem::Finder;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
     ParquetRecordBatchReaderBuilder,
@@ -15,8 +18,11 @@ use parquet::arrow::ProjectionMask;
 
 use super::counts::{bucket_end, PartCounts, COUNTS_KEY};
 use super::file::PartFile;
-use super::index::{PartIndex, INDEX_KEY, VERSION_KEY};
-use super::schema::{column_field, LINE, PATTERN_ID, STREAM_ID, TIME};
+use super::index::{decode_footer_value, PartIndex, INDEX_KEY, VERSION_KEY};
+use super::line_codec::{
+    join, var_column, NeedleTest, Templates, Verdict, TEMPLATE, TEMPLATES_KEY, VAR_MASKS_KEY,
+};
+use super::schema::{column_field, is_line_column, LINE, PATTERN_ID, STREAM_ID, TIME};
 use crate::error::{Result, StorageError};
 use crate::limits::{BLOCK_ROWS, PART_FORMAT_VERSION};
 use crate::manifest::PartMeta;
@@ -50,6 +56,12 @@ pub struct Part {
     version: u32,
     /// Per-minute counts (version 3 on).
     counts: Option<PartCounts>,
+    /// The skeleton dictionary, for parts whose lines are templated.
+    templates: Option<Templates>,
+    /// Per block, the byte classes of each variable column.
+    var_masks: Vec<Vec<u64>>,
+    /// Number of variable columns.
+    var_count: usize,
 }
 
 impl std::fmt::Debug for Part {
@@ -109,6 +121,31 @@ impl Part {
         {
             return Err(corrupt("block counts and row groups disagree".into()));
         }
+        let templated = arrow_meta
+            .schema()
+            .fields()
+            .iter()
+            .any(|f| f.name() == TEMPLATE);
+        let templates = templated
+            .then(|| {
+                find(TEMPLATES_KEY)
+                    .ok_or_else(|| corrupt("templated lines but no skeletons in footer".into()))
+                    .and_then(|text| Templates::decode(&text).map_err(corrupt))
+            })
+            .transpose()?;
+        let var_masks: Vec<Vec<u64>> = match find(VAR_MASKS_KEY) {
+            Some(text) => decode_footer_value(&text).map_err(corrupt)?,
+            None => Vec::new(),
+        };
+        if templated && var_masks.len() != index.blocks.len() {
+            return Err(corrupt("variable masks and row groups disagree".into()));
+        }
+        let var_count = arrow_meta
+            .schema()
+            .fields()
+            .iter()
+            .filter(|f| f.name() != TEMPLATE && is_line_column(f.name()))
+            .count();
         let stream_labels = index
             .streams
             .iter()
@@ -127,6 +164,9 @@ impl Part {
             stream_labels,
             version,
             counts,
+            templates,
+            var_masks,
+            var_count,
         })
     }
 
@@ -230,9 +270,12 @@ impl Part {
         stats: &mut ScanStats,
         emit: &mut dyn FnMut(&Arc<Labels>, &Entry) -> bool,
     ) -> Result<bool> {
-        let Some((by_id, reader)) =
-            self.open_blocks(req, wanted, blocks, stats, req.columns.line)?
-        else {
+        let read = if req.columns.line {
+            LineRead::Whole
+        } else {
+            LineRead::No
+        };
+        let Some((by_id, reader)) = self.open_blocks(req, wanted, blocks, stats, read)? else {
             return Ok(true);
         };
         for batch in reader {
@@ -256,7 +299,17 @@ impl Part {
         stats: &mut ScanStats,
         emit: &mut RunSink<'_>,
     ) -> Result<bool> {
-        let Some((by_id, reader)) = self.open_blocks(req, wanted, blocks, stats, false)? else {
+        // Rows must hold every needle: the skeletons decide most rows, and
+        // only the variable columns that may hold a needle are read.
+        let mut needles = NeedleFilter::new(req.needles, self.templates.as_ref());
+        let read = match &needles {
+            None => LineRead::No,
+            Some(n) => LineRead::Needles(n.var_columns(
+                self.var_count,
+                blocks.iter().filter_map(|&b| self.var_masks.get(b)),
+            )),
+        };
+        let Some((by_id, reader)) = self.open_blocks(req, wanted, blocks, stats, read)? else {
             return Ok(true);
         };
         let mut times_in_run: Vec<i64> = Vec::with_capacity(BLOCK_ROWS);
@@ -265,6 +318,11 @@ impl Part {
             let batch = batch?;
             stats.rows_read += batch.num_rows() as u64;
             let (times, ids, fields) = self.columns_of(&batch)?;
+            let lines = match (&needles, batch.schema_ref().index_of(LINE)) {
+                (Some(_), Ok(i)) => Some(self.line_columns(&batch, i)?),
+                (Some(_), Err(_)) => return Err(self.corrupt_column(LINE)),
+                (None, _) => None,
+            };
             let mut labels: Option<&Arc<Labels>> = None;
             let rows = batch.num_rows();
             // One past the last row closes the last run.
@@ -296,7 +354,14 @@ impl Part {
                     );
                 }
                 let ts = times.value(row);
-                if labels.is_some() && ts >= req.start && ts < req.end {
+                if labels.is_some()
+                    && ts >= req.start
+                    && ts < req.end
+                    && match (&mut needles, &lines) {
+                        (Some(n), Some(l)) => n.keeps(l, row),
+                        _ => true,
+                    }
+                {
                     times_in_run.push(ts);
                 }
             }
@@ -308,6 +373,7 @@ impl Part {
     /// and no field column `req` wants (counts are per stream only).
     pub fn can_count(&self, req: &ScanRequest<'_>) -> bool {
         self.counts.is_some()
+            && req.needles.is_empty()
             && !self
                 .arrow_meta
                 .schema()
@@ -364,7 +430,7 @@ impl Part {
         wanted: &[bool],
         blocks: Vec<usize>,
         stats: &mut ScanStats,
-        with_line: bool,
+        line: LineRead,
     ) -> Result<Option<(StreamsById<'_>, ParquetRecordBatchReader)>> {
         if blocks.is_empty() {
             return Ok(None);
@@ -390,7 +456,15 @@ impl Part {
             .enumerate()
             .filter(|(_, f)| match f.name().as_str() {
                 super::schema::STREAM => false,
-                LINE => with_line,
+                LINE | TEMPLATE => !matches!(line, LineRead::No),
+                name if is_line_column(name) => match &line {
+                    LineRead::No => false,
+                    LineRead::Whole => true,
+                    LineRead::Needles(vars) => name
+                        .strip_prefix("_v")
+                        .and_then(|n| n.parse::<usize>().ok())
+                        .is_some_and(|n| vars.get(n).copied().unwrap_or(true)),
+                },
                 name => column_field(name).is_none_or(|field| req.columns.wants_field(field)),
             })
             .map(|(i, _)| i)
@@ -438,6 +512,49 @@ impl Part {
         Ok((times, ids, fields))
     }
 
+    /// The columns that hold a batch's lines (`_line` at `line_at`, and the
+    /// template columns if the part has them).
+    fn line_columns<'b>(
+        &'b self,
+        batch: &'b RecordBatch,
+        line_at: usize,
+    ) -> Result<BatchLines<'b>> {
+        let whole = batch
+            .column(line_at)
+            .as_string_opt::<i32>()
+            .ok_or_else(|| self.corrupt_column(LINE))?;
+        let Some(templates) = &self.templates else {
+            return Ok(BatchLines {
+                whole,
+                templated: None,
+            });
+        };
+        let schema = batch.schema_ref();
+        let ids = schema
+            .index_of(TEMPLATE)
+            .ok()
+            .and_then(|i| batch.column(i).as_primitive_opt::<UInt32Type>())
+            .ok_or_else(|| self.corrupt_column(TEMPLATE))?;
+        let mut vars = Vec::with_capacity(self.var_count);
+        for n in 0..self.var_count {
+            // Left out of the projection where no needle can be in it.
+            let Ok(i) = schema.index_of(&var_column(n)) else {
+                vars.push(None);
+                continue;
+            };
+            vars.push(Some(
+                batch
+                    .column(i)
+                    .as_string_opt::<i32>()
+                    .ok_or_else(|| self.corrupt_column(&var_column(n)))?,
+            ));
+        }
+        Ok(BatchLines {
+            whole,
+            templated: Some((templates, ids, vars)),
+        })
+    }
+
     fn corrupt_column(&self, what: &str) -> StorageError {
         StorageError::Corruption {
             path: self.path.clone(),
@@ -454,12 +571,7 @@ impl Part {
     ) -> Result<bool> {
         let (times, ids, fields) = self.columns_of(batch)?;
         let lines = match batch.schema_ref().index_of(LINE) {
-            Ok(i) => Some(
-                batch
-                    .column(i)
-                    .as_string_opt::<i32>()
-                    .ok_or_else(|| self.corrupt_column(LINE))?,
-            ),
+            Ok(i) => Some(self.line_columns(batch, i)?),
             Err(_) if req.columns.line => return Err(self.corrupt_column(LINE)),
             Err(_) => None,
         };
@@ -487,8 +599,8 @@ impl Part {
             entry.ts = ts;
             entry.pattern_id = patterns.map_or(0, |p| p.value(row));
             entry.line.clear();
-            if let Some(lines) = lines {
-                entry.line.push_str(lines.value(row));
+            if let Some(lines) = &lines {
+                lines.line(row, &mut entry.line);
             }
             let mut used = 0;
             for (name, values) in &fields {
@@ -513,5 +625,141 @@ impl Part {
             }
         }
         Ok(true)
+    }
+}
+
+/// A batch's lines: whole in `_line`, or as skeleton numbers and variables.
+struct BatchLines<'b> {
+    whole: &'b StringArray,
+    templated: Option<(&'b Templates, &'b UInt32Array, Vec<Option<&'b StringArray>>)>,
+}
+
+impl BatchLines<'_> {
+    /// Writes row `row`'s line to `out` (which is empty).
+    fn line(&self, row: usize, out: &mut String) {
+        let id = match &self.templated {
+            Some((_, ids, _)) => ids.value(row),
+            None => 0,
+        };
+        match (&self.templated, id) {
+            (Some((templates, _, vars)), id) if id != 0 => {
+                let skeleton = templates.get(id).unwrap_or("");
+                let n = templates.vars_of(id).min(vars.len());
+                join(
+                    skeleton,
+                    vars[..n].iter().map(|v| match v {
+                        Some(v) if v.is_valid(row) => v.value(row),
+                        _ => "",
+                    }),
+                    out,
+                );
+            }
+            _ => {
+                if self.whole.is_valid(row) {
+                    out.push_str(self.whole.value(row));
+                }
+            }
+        }
+    }
+}
+
+/// Which line columns a read decodes.
+enum LineRead {
+    /// None.
+    No,
+    /// All: lines are rebuilt.
+    Whole,
+    /// `_line`, `_tpl`, and the variable columns marked true.
+    Needles(Vec<bool>),
+}
+
+/// Tells, row by row, whether a line holds every needle of a scan, from
+/// its skeleton where that decides (see [`NeedleTest`]).
+struct NeedleFilter<'p> {
+    tests: Vec<(NeedleTest, Finder<'static>)>,
+    templates: Option<&'p Templates>,
+    /// Per needle, the verdict for each skeleton number, once judged.
+    verdicts: Vec<Vec<Option<Verdict>>>,
+    /// A rebuilt line, reused.
+    line: String,
+}
+
+impl<'p> NeedleFilter<'p> {
+    /// A filter for `needles`; `None` if there are none.
+    fn new(needles: &[String], templates: Option<&'p Templates>) -> Option<Self> {
+        if needles.is_empty() {
+            return None;
+        }
+        let skeletons = templates.map_or(0, Templates::len) + 1;
+        Some(Self {
+            tests: needles
+                .iter()
+                .map(|n| (NeedleTest::new(n), Finder::new(n.as_bytes()).into_owned()))
+                .collect(),
+            templates,
+            verdicts: vec![vec![None; skeletons]; needles.len()],
+            line: String::new(),
+        })
+    }
+
+    /// Which of `count` variable columns a read over blocks with `masks`
+    /// must decode: those that may hold a needle, or all if a needle may
+    /// straddle a variable's edge.
+    fn var_columns<'m>(
+        &self,
+        count: usize,
+        masks: impl Iterator<Item = &'m Vec<u64>>,
+    ) -> Vec<bool> {
+        if self.tests.iter().any(|(t, _)| !t.tokenish()) {
+            return vec![true; count];
+        }
+        let mut out = vec![false; count];
+        for block in masks {
+            for (n, &mask) in block.iter().enumerate().take(count) {
+                out[n] |= self.tests.iter().any(|(t, _)| t.may_be_in(mask));
+            }
+        }
+        out
+    }
+
+    /// Whether row `row` of `lines` holds every needle.
+    fn keeps(&mut self, lines: &BatchLines<'_>, row: usize) -> bool {
+        let templated = match &lines.templated {
+            Some((_, ids, vars)) if ids.value(row) != 0 => Some((ids.value(row), vars)),
+            _ => None,
+        };
+        for k in 0..self.tests.len() {
+            let (test, finder) = &self.tests[k];
+            let found = match (templated, self.templates) {
+                (Some((id, vars)), Some(templates)) => {
+                    let slot = &mut self.verdicts[k][id as usize];
+                    let verdict = *slot.get_or_insert_with(|| {
+                        test.judge(templates.get(id).unwrap_or(""), templates.vars_of(id))
+                    });
+                    match verdict {
+                        Verdict::Always => true,
+                        Verdict::Never => false,
+                        Verdict::InVars => {
+                            vars.iter().take(templates.vars_of(id)).flatten().any(|v| {
+                                v.is_valid(row) && finder.find(v.value(row).as_bytes()).is_some()
+                            })
+                        }
+                        Verdict::Rebuild => {
+                            self.line.clear();
+                            lines.line(row, &mut self.line);
+                            finder.find(self.line.as_bytes()).is_some()
+                        }
+                    }
+                }
+                _ => {
+                    lines.whole.is_valid(row)
+                        && finder.find(lines.whole.value(row).as_bytes()).is_some()
+                }
+            };
+            if !found {
+                return false;
+            }
+        }
+        true
     }
 }

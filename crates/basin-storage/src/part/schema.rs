@@ -1,4 +1,4 @@
-//! Column layout of a part (format version 4: `_pattern_id` added).
+//! Column layout of a part (format version 5: template columns added).
 //!
 //! Fixed columns start with `_`; each field (structured metadata key) has a
 //! column of its own, named after it. A field whose name starts with `_` is
@@ -7,6 +7,8 @@
 use std::sync::Arc;
 
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
+
+use super::line_codec::{var_column, TEMPLATE};
 
 /// Entry time, nanoseconds, UTC.
 pub const TIME: &str = "_time";
@@ -30,6 +32,14 @@ pub fn field_column(name: &str) -> String {
     }
 }
 
+/// Whether a column belongs to the line's template encoding (`_tpl`, `_v0`, ...).
+pub fn is_line_column(column: &str) -> bool {
+    column == TEMPLATE
+        || column
+            .strip_prefix("_v")
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// The field a column holds, or `None` for a fixed column.
 pub fn column_field(column: &str) -> Option<&str> {
     if let Some(rest) = column.strip_prefix(ESCAPE) {
@@ -40,8 +50,10 @@ pub fn column_field(column: &str) -> Option<&str> {
     (!column.starts_with('_')).then_some(column)
 }
 
-/// The schema of a part holding the given fields (sorted).
-pub fn part_schema(field_names: &[String]) -> Arc<Schema> {
+/// The schema of a part holding the given fields (sorted), with the
+/// template columns for `vars` variables when lines are stored as templates
+/// (see [`super::line_codec`]).
+pub fn part_schema(field_names: &[String], vars: Option<usize>) -> Arc<Schema> {
     let mut fields = vec![
         Field::new(
             TIME,
@@ -50,7 +62,7 @@ pub fn part_schema(field_names: &[String]) -> Arc<Schema> {
         ),
         Field::new(STREAM_ID, DataType::UInt64, false),
         Field::new(STREAM, DataType::Utf8, false),
-        Field::new(LINE, DataType::Utf8, false),
+        Field::new(LINE, DataType::Utf8, vars.is_some()),
         Field::new(PATTERN_ID, DataType::UInt64, false),
     ];
     fields.extend(
@@ -58,6 +70,10 @@ pub fn part_schema(field_names: &[String]) -> Arc<Schema> {
             .iter()
             .map(|name| Field::new(field_column(name), DataType::Utf8, true)),
     );
+    if let Some(n) = vars {
+        fields.push(Field::new(TEMPLATE, DataType::UInt32, false));
+        fields.extend((0..n).map(|i| Field::new(var_column(i), DataType::Utf8, true)));
+    }
     Arc::new(Schema::new(fields))
 }
 
@@ -71,8 +87,10 @@ mod tests {
             let column = field_column(name);
             assert_eq!(column_field(&column), Some(name), "{name} as {column}");
         }
-        for fixed in [TIME, STREAM_ID, STREAM, LINE] {
+        for fixed in [TIME, STREAM_ID, STREAM, LINE, TEMPLATE, "_v0", "_v12"] {
             assert_eq!(column_field(fixed), None);
         }
+        assert!(is_line_column("_v12") && is_line_column(TEMPLATE));
+        assert!(!is_line_column("_v") && !is_line_column("_vx") && !is_line_column("v1"));
     }
 }

@@ -4,18 +4,25 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, RecordBatch, StringArray, TimestampNanosecondArray, UInt64Array};
+use arrow_array::builder::StringBuilder;
+use arrow_array::{
+    ArrayRef, RecordBatch, StringArray, TimestampNanosecondArray, UInt32Array, UInt64Array,
+};
 use basin_model::{Entry, Labels};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::metadata::KeyValue;
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 use xxhash_rust::xxh3::xxh3_128;
 
 use super::counts::{count_block, PartCounts, COUNTS_KEY};
-use super::index::{BlockIndex, PartIndex, INDEX_KEY, VERSION_KEY};
+use super::index::{encode_footer_value, BlockIndex, PartIndex, INDEX_KEY, VERSION_KEY};
+use super::line_codec::{
+    byte_mask, for_each_var, split, var_column, TemplateBuilder, TEMPLATES_KEY, VAR_MASKS_KEY,
+};
 use super::schema::{part_schema, LINE, STREAM, STREAM_ID, TIME};
+use crate::config::LineEncoding;
 use crate::error::{Result, StorageError};
 use crate::filenames::tmp_of;
 use crate::limits::{BLOCK_ROWS, PART_FORMAT_VERSION};
@@ -40,7 +47,11 @@ pub struct WrittenPart {
 /// fsynced, then renamed into place, so a part file is whole or absent.
 ///
 /// Streams are sorted by label text and each stream's entries by time here.
-pub fn write_part(path: &Path, streams: Vec<(Arc<Labels>, Vec<&Entry>)>) -> Result<WrittenPart> {
+pub fn write_part(
+    path: &Path,
+    streams: Vec<(Arc<Labels>, Vec<&Entry>)>,
+    encoding: LineEncoding,
+) -> Result<WrittenPart> {
     let dir = path.parent().ok_or_else(|| {
         StorageError::Encode(format!("part path {} has no parent", path.display()))
     })?;
@@ -61,10 +72,17 @@ pub fn write_part(path: &Path, streams: Vec<(Arc<Labels>, Vec<&Entry>)>) -> Resu
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let schema = part_schema(&field_names);
+    let rows: Vec<(u32, &Entry)> = ordered
+        .iter()
+        .enumerate()
+        .flat_map(|(i, (_, _, entries))| entries.iter().map(move |e| (i as u32, *e)))
+        .collect();
+    // Skeletons first: the schema needs the most variables any line has.
+    let templates = (encoding == LineEncoding::Templates).then(|| LineTemplates::of(&rows));
+    let schema = part_schema(&field_names, templates.as_ref().map(|t| t.vars));
     let tmp = tmp_of(path);
     let file = File::create(&tmp).map_err(|e| StorageError::io("create", &tmp, e))?;
-    let props = WriterProperties::builder()
+    let mut props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
         .set_max_row_group_row_count(Some(BLOCK_ROWS))
         // Lines rarely repeat exactly; a dictionary attempt only costs time.
@@ -72,15 +90,16 @@ pub fn write_part(path: &Path, streams: Vec<(Arc<Labels>, Vec<&Entry>)>) -> Resu
         // Times rise within each stream's run: deltas pack into few bits.
         .set_column_dictionary_enabled(ColumnPath::from(TIME), false)
         .set_column_encoding(ColumnPath::from(TIME), Encoding::DELTA_BINARY_PACKED)
-        .set_created_by(format!("basin {}", env!("CARGO_PKG_VERSION")))
-        .build();
-    let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props))?;
-
-    let rows: Vec<(u32, &Entry)> = ordered
-        .iter()
-        .enumerate()
-        .flat_map(|(i, (_, _, entries))| entries.iter().map(move |e| (i as u32, *e)))
-        .collect();
+        .set_created_by(format!("basin {}", env!("CARGO_PKG_VERSION")));
+    for n in 0..templates.as_ref().map_or(0, |t| t.vars) {
+        let column = ColumnPath::from(var_column(n));
+        // Min/max of ids and numbers would only grow the footer.
+        props = props
+            .set_column_statistics_enabled(column.clone(), EnabledStatistics::None)
+            .set_column_dictionary_enabled(column.clone(), false)
+            .set_column_encoding(column, Encoding::DELTA_LENGTH_BYTE_ARRAY);
+    }
+    let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props.build()))?;
     let field_pos: HashMap<&str, usize> = field_names
         .iter()
         .enumerate()
@@ -94,8 +113,13 @@ pub fn write_part(path: &Path, streams: Vec<(Arc<Labels>, Vec<&Entry>)>) -> Resu
         blocks: Vec::new(),
     };
     let mut counts = PartCounts::default();
-    for block in rows.chunks(BLOCK_ROWS) {
-        let (batch, block_index) = encode_block(&schema, block, &ordered, &field_pos)?;
+    let mut var_masks: Vec<Vec<u64>> = Vec::new();
+    for (b, block) in rows.chunks(BLOCK_ROWS).enumerate() {
+        let tpl = templates
+            .as_ref()
+            .map(|t| (&t.ids[b * BLOCK_ROWS..b * BLOCK_ROWS + block.len()], t.vars));
+        let (batch, block_index, masks) = encode_block(&schema, block, &ordered, &field_pos, tpl)?;
+        var_masks.extend(masks);
         writer.write(&batch)?;
         writer.flush()?;
         index.blocks.push(block_index);
@@ -111,6 +135,16 @@ pub fn write_part(path: &Path, streams: Vec<(Arc<Labels>, Vec<&Entry>)>) -> Resu
         .encode()
         .map_err(|e| StorageError::Encode(format!("part counts: {e}")))?;
     writer.append_key_value_metadata(KeyValue::new(COUNTS_KEY.to_string(), encoded));
+    if let Some(t) = &templates {
+        let encoded = t
+            .dict
+            .encode()
+            .map_err(|e| StorageError::Encode(format!("part templates: {e}")))?;
+        writer.append_key_value_metadata(KeyValue::new(TEMPLATES_KEY.to_string(), encoded));
+        let encoded = encode_footer_value(&var_masks)
+            .map_err(|e| StorageError::Encode(format!("part variable masks: {e}")))?;
+        writer.append_key_value_metadata(KeyValue::new(VAR_MASKS_KEY.to_string(), encoded));
+    }
     writer.append_key_value_metadata(KeyValue::new(
         VERSION_KEY.to_string(),
         PART_FORMAT_VERSION.to_string(),
@@ -156,12 +190,45 @@ impl Hasher for HashIsKey {
 /// Slots of the recent-token cache of [`encode_block`] (64 KiB).
 const RECENT_TOKENS: usize = 4096;
 
+/// The skeletons of a part's lines (see [`crate::part::line_codec`]).
+struct LineTemplates {
+    /// Each row's skeleton number, 0 for a line stored whole.
+    ids: Vec<u32>,
+    /// Most variables of any templated line: the number of `_v` columns.
+    vars: usize,
+    dict: TemplateBuilder,
+}
+
+impl LineTemplates {
+    fn of(rows: &[(u32, &Entry)]) -> Self {
+        let mut dict = TemplateBuilder::default();
+        let mut skeleton = Vec::new();
+        let mut vars = 0;
+        let ids = rows
+            .iter()
+            .map(|(_, e)| match split(&e.line, &mut skeleton) {
+                Some(n) => {
+                    vars = vars.max(n);
+                    dict.id_of(&skeleton)
+                }
+                None => 0,
+            })
+            .collect();
+        Self { ids, vars, dict }
+    }
+}
+
+/// A block's columns, index, and (for templated lines) the byte classes
+/// of each variable column.
+type EncodedBlock = (RecordBatch, BlockIndex, Option<Vec<u64>>);
+
 fn encode_block(
     schema: &Arc<arrow_schema::Schema>,
     block: &[(u32, &Entry)],
     streams: &[(String, u64, Vec<&Entry>)],
     field_pos: &HashMap<&str, usize>,
-) -> Result<(RecordBatch, BlockIndex)> {
+    templates: Option<(&[u32], usize)>,
+) -> Result<EncodedBlock> {
     let mut fields: Vec<Vec<Option<&str>>> = vec![vec![None; block.len()]; field_pos.len()];
     let mut hashes = Vec::with_capacity(block.len() * 2);
     // Distinct line tokens, by a 128-bit hash (collisions would need about
@@ -211,9 +278,18 @@ fn encode_block(
         Arc::new(StringArray::from_iter_values(
             block.iter().map(|(s, _)| streams[*s as usize].0.as_str()),
         )),
-        Arc::new(StringArray::from_iter_values(
-            block.iter().map(|(_, e)| e.line.as_str()),
-        )),
+        match templates {
+            None => Arc::new(StringArray::from_iter_values(
+                block.iter().map(|(_, e)| e.line.as_str()),
+            )),
+            // Only the lines stored whole.
+            Some((ids, _)) => Arc::new(StringArray::from_iter(
+                block
+                    .iter()
+                    .zip(ids)
+                    .map(|((_, e), &id)| (id == 0).then_some(e.line.as_str())),
+            )),
+        },
         Arc::new(UInt64Array::from_iter_values(
             block.iter().map(|(_, e)| e.pattern_id),
         )),
@@ -223,6 +299,11 @@ fn encode_block(
             .into_iter()
             .map(|values| Arc::new(StringArray::from(values)) as ArrayRef),
     );
+    let masks = templates.map(|(ids, vars)| {
+        let (template_columns, masks) = template_columns(block, ids, vars);
+        columns.extend(template_columns);
+        masks
+    });
     debug_assert_eq!(schema.field(1).name(), STREAM_ID);
     debug_assert_eq!(schema.field(2).name(), STREAM);
     let batch = RecordBatch::try_new(schema.clone(), columns)?;
@@ -233,5 +314,40 @@ fn encode_block(
         streams: block_streams,
         tokens: TokenFilter::build(&hashes),
     };
-    Ok((batch, index))
+    Ok((batch, index, masks))
+}
+
+/// The `_tpl` column and the `vars` variable columns of a block, and each
+/// variable column's byte classes.
+fn template_columns(
+    block: &[(u32, &Entry)],
+    ids: &[u32],
+    vars: usize,
+) -> (Vec<ArrayRef>, Vec<u64>) {
+    let mut builders: Vec<StringBuilder> = (0..vars)
+        .map(|_| StringBuilder::with_capacity(block.len(), block.len() * 4))
+        .collect();
+    let mut masks = vec![0u64; vars];
+    for ((_, entry), &id) in block.iter().zip(ids) {
+        let mut used = 0;
+        if id != 0 {
+            let line = &entry.line;
+            for_each_var(line, |start, end| {
+                let value = &line[start..end];
+                masks[used] |= byte_mask(value.as_bytes());
+                builders[used].append_value(value);
+                used += 1;
+            });
+        }
+        for b in &mut builders[used..] {
+            b.append_null();
+        }
+    }
+    let mut columns: Vec<ArrayRef> = vec![Arc::new(UInt32Array::from(ids.to_vec()))];
+    columns.extend(
+        builders
+            .iter_mut()
+            .map(|b| Arc::new(b.finish()) as ArrayRef),
+    );
+    (columns, masks)
 }

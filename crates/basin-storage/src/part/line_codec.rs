@@ -1,0 +1,394 @@
+//! Template-aware line encoding (part format 5).
+//!
+//! A line is split into its *skeleton*, the text with every variable
+//! replaced by [`PLACEHOLDER`], and its *variables*: the tokens (as
+//! [`crate::tokens`] defines them) that hold an ASCII digit, which is where
+//! ids, numbers and times live. Skeletons repeat (thousands per part against
+//! hundreds of thousands of lines), so a part keeps them once in a
+//! dictionary and each row stores the skeleton's number; the n-th variable of
+//! a row goes to column `_v{n}`, where values of one kind (the trace ids of a
+//! JSON stream, its latencies) sit together and compress far better than
+//! inside whole lines. CLP (OSDI 2021) showed the idea.
+//!
+//! The split is lossless: [`join`] rebuilds the line byte for byte. A line
+//! holding the placeholder byte, or more than [`MAX_VARS`] variables, is
+//! stored whole instead.
+//!
+//! Because variables are whole tokens, a needle made of token bytes alone
+//! occurs in a line exactly when it occurs in the skeleton's constant text
+//! or inside one variable: [`NeedleTest`] answers `|=` per skeleton, and
+//! reads the variables only where that cannot decide.
+
+use std::collections::HashMap;
+
+use base64::Engine as _;
+use xxhash_rust::xxh3::Xxh3Builder;
+
+/// Stands for a variable in a skeleton (ASCII DC1: never a token byte, and
+/// rare in logs; lines holding it are stored whole).
+pub const PLACEHOLDER: u8 = 0x11;
+
+/// Most variables a templated line may have; one column each.
+pub const MAX_VARS: usize = 48;
+
+/// Footer key holding the skeleton dictionary.
+pub const TEMPLATES_KEY: &str = "basin.templates";
+
+/// Footer key holding, per block, the byte classes of each variable column.
+pub const VAR_MASKS_KEY: &str = "basin.var_masks";
+
+/// Column of a row's skeleton number (0: the line is stored whole in `_line`).
+pub const TEMPLATE: &str = "_tpl";
+
+/// Name of the column holding the `n`-th variable.
+pub fn var_column(n: usize) -> String {
+    format!("_v{n}")
+}
+
+/// Class of each byte: 0 outside tokens, 1 token byte, 2 ASCII digit.
+static CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = if c.is_ascii_digit() {
+            2
+        } else if c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80 {
+            1
+        } else {
+            0
+        };
+        b += 1;
+    }
+    table
+};
+
+/// Calls `f` with the byte range of each variable of `line`, in order.
+pub fn for_each_var(line: &str, mut f: impl FnMut(usize, usize)) {
+    let bytes = line.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if CLASS[usize::from(bytes[i])] == 0 {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut digits = 0u8;
+        while i < bytes.len() {
+            let class = CLASS[usize::from(bytes[i])];
+            if class == 0 {
+                break;
+            }
+            digits |= class & 2;
+            i += 1;
+        }
+        if digits != 0 {
+            f(start, i);
+        }
+    }
+}
+
+/// Writes `line`'s skeleton to `skeleton` (cleared first) and returns its
+/// number of variables, or `None` if the line must be stored whole.
+pub fn split(line: &str, skeleton: &mut Vec<u8>) -> Option<usize> {
+    skeleton.clear();
+    let bytes = line.as_bytes();
+    if memchr::memchr(PLACEHOLDER, bytes).is_some() {
+        return None;
+    }
+    let mut n = 0;
+    let mut copied = 0;
+    for_each_var(line, |start, end| {
+        skeleton.extend_from_slice(&bytes[copied..start]);
+        skeleton.push(PLACEHOLDER);
+        copied = end;
+        n += 1;
+    });
+    skeleton.extend_from_slice(&bytes[copied..]);
+    (n <= MAX_VARS).then_some(n)
+}
+
+/// Rebuilds a line from its skeleton and variables into `out` (cleared first).
+pub fn join<'v>(skeleton: &str, vars: impl IntoIterator<Item = &'v str>, out: &mut String) {
+    out.clear();
+    let mut vars = vars.into_iter();
+    let mut rest = skeleton;
+    while let Some(at) = memchr::memchr(PLACEHOLDER, rest.as_bytes()) {
+        out.push_str(&rest[..at]);
+        out.push_str(vars.next().unwrap_or(""));
+        rest = &rest[at + 1..];
+    }
+    out.push_str(rest);
+}
+
+/// One bit per class of token byte a text holds: digits, lower and upper
+/// letters each, `_`, and any non-ASCII byte. A needle can lie inside a
+/// variable column only if the column's mask covers the needle's.
+pub fn byte_mask(text: &[u8]) -> u64 {
+    text.iter().fold(0, |m, &b| m | bit_of(b))
+}
+
+fn bit_of(b: u8) -> u64 {
+    match b {
+        b'0'..=b'9' => 1 << (b - b'0'),
+        b'a'..=b'z' => 1 << (10 + b - b'a'),
+        b'A'..=b'Z' => 1 << (36 + b - b'A'),
+        b'_' => 1 << 62,
+        0x80.. => 1 << 63,
+        _ => 0,
+    }
+}
+
+/// Skeletons of a part being written, numbered from 1 in order of first use.
+#[derive(Default)]
+pub struct TemplateBuilder {
+    ids: HashMap<Box<[u8]>, u32, Xxh3Builder>,
+    skeletons: Vec<Box<[u8]>>,
+}
+
+impl TemplateBuilder {
+    /// The number of `skeleton`, given one if new.
+    pub fn id_of(&mut self, skeleton: &[u8]) -> u32 {
+        if let Some(&id) = self.ids.get(skeleton) {
+            return id;
+        }
+        let id = self.skeletons.len() as u32 + 1;
+        self.skeletons.push(skeleton.into());
+        self.ids.insert(skeleton.into(), id);
+        id
+    }
+
+    /// Skeletons so far.
+    pub fn len(&self) -> usize {
+        self.skeletons.len()
+    }
+
+    /// Whether no skeleton was added.
+    pub fn is_empty(&self) -> bool {
+        self.skeletons.is_empty()
+    }
+
+    /// The footer value: each skeleton's length (LEB128) and bytes, zstd
+    /// compressed (skeletons share most of their text), then base64.
+    pub fn encode(&self) -> Result<String, String> {
+        let mut raw = Vec::new();
+        for s in &self.skeletons {
+            let mut n = s.len();
+            loop {
+                let byte = (n & 0x7f) as u8;
+                n >>= 7;
+                if n == 0 {
+                    raw.push(byte);
+                    break;
+                }
+                raw.push(byte | 0x80);
+            }
+            raw.extend_from_slice(s);
+        }
+        let packed = zstd::bulk::compress(&raw, 3).map_err(|e| e.to_string())?;
+        Ok(base64::engine::general_purpose::STANDARD.encode(packed))
+    }
+}
+
+/// A part's skeletons, read back from its footer; number `i` at `i - 1`.
+#[derive(Debug, Default)]
+pub struct Templates {
+    skeletons: Vec<Box<str>>,
+    vars: Vec<u16>,
+}
+
+/// Most bytes a footer's skeleton dictionary may unpack to (a guard against
+/// a corrupt length, far above what any part holds).
+const MAX_TEMPLATE_BYTES: usize = 1 << 30;
+
+impl Templates {
+    /// Reads what [`TemplateBuilder::encode`] wrote.
+    pub fn decode(text: &str) -> Result<Self, String> {
+        let packed = base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map_err(|e| e.to_string())?;
+        let raw = zstd::bulk::decompress(&packed, MAX_TEMPLATE_BYTES).map_err(|e| e.to_string())?;
+        let mut out = Self::default();
+        let mut at = 0;
+        while at < raw.len() {
+            let (mut n, mut shift) = (0usize, 0);
+            loop {
+                let byte = *raw.get(at).ok_or("skeleton length cut short")?;
+                at += 1;
+                n |= usize::from(byte & 0x7f) << shift;
+                shift += 7;
+                if byte & 0x80 == 0 {
+                    break;
+                }
+                if shift > 35 {
+                    return Err("skeleton length too long".into());
+                }
+            }
+            let bytes = raw.get(at..at + n).ok_or("skeleton cut short")?;
+            at += n;
+            let text = std::str::from_utf8(bytes).map_err(|e| e.to_string())?;
+            let vars = bytes.iter().filter(|&&b| b == PLACEHOLDER).count();
+            out.vars
+                .push(u16::try_from(vars).map_err(|e| e.to_string())?);
+            out.skeletons.push(text.into());
+        }
+        Ok(out)
+    }
+
+    /// Skeleton number `id` (from 1), if the part has it.
+    pub fn get(&self, id: u32) -> Option<&str> {
+        let i = usize::try_from(id).ok()?.checked_sub(1)?;
+        self.skeletons.get(i).map(|s| &**s)
+    }
+
+    /// How many variables skeleton `id` takes (0 if unknown).
+    pub fn vars_of(&self, id: u32) -> usize {
+        usize::try_from(id)
+            .ok()
+            .and_then(|i| i.checked_sub(1))
+            .and_then(|i| self.vars.get(i))
+            .map_or(0, |&n| usize::from(n))
+    }
+
+    /// Number of skeletons.
+    pub fn len(&self) -> usize {
+        self.skeletons.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.skeletons.is_empty()
+    }
+}
+
+/// What a skeleton says about a needle before its variables are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every line of the skeleton holds the needle.
+    Always,
+    /// No line of the skeleton does, whatever its variables.
+    Never,
+    /// Only the variables can tell: the variable columns whose byte classes
+    /// cover the needle's must be looked into.
+    InVars,
+    /// The line must be rebuilt and searched.
+    Rebuild,
+}
+
+/// A `|=` needle, judged per skeleton.
+#[derive(Debug, Clone)]
+pub struct NeedleTest {
+    needle: Vec<u8>,
+    /// Whether every byte is a token byte (so it cannot straddle a variable).
+    tokenish: bool,
+    mask: u64,
+}
+
+impl NeedleTest {
+    /// Prepares a needle.
+    pub fn new(needle: &str) -> Self {
+        let bytes = needle.as_bytes();
+        Self {
+            needle: bytes.to_vec(),
+            tokenish: bytes.iter().all(|&b| CLASS[usize::from(b)] != 0),
+            mask: byte_mask(bytes),
+        }
+    }
+
+    /// Whether every byte of the needle is a token byte, so that it lies
+    /// either in constant text or inside one variable.
+    pub fn tokenish(&self) -> bool {
+        self.tokenish
+    }
+
+    /// The verdict for `skeleton` with `vars` variables.
+    pub fn judge(&self, skeleton: &str, vars: usize) -> Verdict {
+        let found = memchr::memmem::find(skeleton.as_bytes(), &self.needle).is_some();
+        match (found, self.tokenish) {
+            // A needle holding the placeholder byte cannot be in the
+            // skeleton's text: the split rules such lines out.
+            (true, _) if !self.needle.contains(&PLACEHOLDER) => Verdict::Always,
+            (_, true) if vars == 0 || self.needle.is_empty() => Verdict::Never,
+            (_, true) => Verdict::InVars,
+            _ => Verdict::Rebuild,
+        }
+    }
+
+    /// Whether a variable column with byte classes `mask` may hold the needle.
+    pub fn may_be_in(&self, mask: u64) -> bool {
+        mask & self.mask == self.mask
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(line: &str) -> (String, Vec<String>) {
+        let mut skeleton = Vec::new();
+        let n = split(line, &mut skeleton).expect("splits");
+        let mut vars = Vec::new();
+        for_each_var(line, |s, e| vars.push(line[s..e].to_string()));
+        assert_eq!(vars.len(), n);
+        let skeleton = String::from_utf8(skeleton).expect("utf-8");
+        let mut back = String::new();
+        join(&skeleton, vars.iter().map(String::as_str), &mut back);
+        assert_eq!(back, line);
+        (skeleton.replace('\u{11}', "<>"), vars)
+    }
+
+    #[test]
+    fn splits_variables_out_and_joins_back() {
+        let (s, v) =
+            round_trip(r#"{"ts":"2026-01-01T00:00:00.086Z","user":"u38922","msg":"retry"}"#);
+        assert_eq!(s, r#"{"ts":"<>-<>-<>:<>:<>.<>","user":"<>","msg":"retry"}"#);
+        assert_eq!(v, ["2026", "01", "01T00", "00", "00", "086Z", "u38922"]);
+        let (s, v) = round_trip("GET /api/v1/items took 3.5ms für x86_64");
+        assert_eq!(s, "GET /api/<>/items took <>.<> für <>");
+        assert_eq!(v, ["v1", "3", "5ms", "x86_64"]);
+        round_trip("");
+        round_trip("no variables here\n\tat all");
+        round_trip("ünïcode 12ä ends with 7");
+    }
+
+    #[test]
+    fn lines_that_cannot_split_are_stored_whole() {
+        let mut skeleton = Vec::new();
+        assert_eq!(split("has \u{11} in it 42", &mut skeleton), None);
+        let many = (0..=MAX_VARS).map(|i| i.to_string()).collect::<Vec<_>>();
+        assert_eq!(split(&many.join(" "), &mut skeleton), None);
+        assert_eq!(split(&many[1..].join(" "), &mut skeleton), Some(MAX_VARS));
+    }
+
+    #[test]
+    fn dictionary_round_trips() {
+        let mut b = TemplateBuilder::default();
+        assert_eq!(b.id_of(b"a \x11 b"), 1);
+        assert_eq!(b.id_of(b"plain"), 2);
+        assert_eq!(b.id_of(b"a \x11 b"), 1);
+        let long = vec![b'x'; 300];
+        assert_eq!(b.id_of(&long), 3);
+        let t = Templates::decode(&b.encode().expect("encodes")).expect("decodes");
+        assert_eq!(t.len(), 3);
+        assert_eq!(t.get(1), Some("a \u{11} b"));
+        assert_eq!(t.vars_of(1), 1);
+        assert_eq!(t.get(3).map(str::len), Some(300));
+        assert_eq!(t.get(0), None);
+        assert_eq!(t.get(4), None);
+        assert!(Templates::decode("not base64!").is_err());
+    }
+
+    #[test]
+    fn needles_are_judged_per_skeleton() {
+        let error = NeedleTest::new("error");
+        assert_eq!(error.judge("level=error took \u{11}ms", 1), Verdict::Always);
+        assert_eq!(error.judge("level=info took \u{11}ms", 1), Verdict::InVars);
+        assert_eq!(error.judge("level=info", 0), Verdict::Never);
+        assert!(error.may_be_in(byte_mask(b"xerror42")));
+        assert!(!error.may_be_in(byte_mask(b"u38922")));
+        // "id=4" may straddle constant text and a variable.
+        let spans = NeedleTest::new("id=4");
+        assert_eq!(spans.judge("user id=\u{11}", 1), Verdict::Rebuild);
+        assert_eq!(spans.judge("user id=4 \u{11}", 1), Verdict::Always);
+    }
+}
