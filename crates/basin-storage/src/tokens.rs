@@ -25,6 +25,13 @@ static TOKEN_BYTE: [bool; 256] = {
 
 /// Calls `f` with every token of `text`, in order, repeats included.
 pub fn for_each_token<'a>(text: &'a str, mut f: impl FnMut(&'a str)) {
+    for_each_token_digits(text, |t, _| f(t));
+}
+
+/// Like [`for_each_token`], also telling whether the token holds an ASCII
+/// digit (the variables of [`crate::part::line_codec`]), found in the same
+/// pass.
+pub fn for_each_token_digits<'a>(text: &'a str, mut f: impl FnMut(&'a str, bool)) {
     let bytes = text.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
@@ -33,10 +40,12 @@ pub fn for_each_token<'a>(text: &'a str, mut f: impl FnMut(&'a str)) {
             continue;
         }
         let start = i;
+        let mut digit = false;
         while i < bytes.len() && TOKEN_BYTE[usize::from(bytes[i])] {
+            digit |= bytes[i].is_ascii_digit();
             i += 1;
         }
-        f(token_slice(text, start, i));
+        f(token_slice(text, start, i), digit);
     }
 }
 

@@ -125,19 +125,27 @@ pub fn join<'v>(skeleton: &str, vars: impl IntoIterator<Item = &'v str>, out: &m
 /// letters each, `_`, and any non-ASCII byte. A needle can lie inside a
 /// variable column only if the column's mask covers the needle's.
 pub fn byte_mask(text: &[u8]) -> u64 {
-    text.iter().fold(0, |m, &b| m | bit_of(b))
+    text.iter().fold(0, |m, &b| m | MASK_BIT[usize::from(b)])
 }
 
-fn bit_of(b: u8) -> u64 {
-    match b {
-        b'0'..=b'9' => 1 << (b - b'0'),
-        b'a'..=b'z' => 1 << (10 + b - b'a'),
-        b'A'..=b'Z' => 1 << (36 + b - b'A'),
-        b'_' => 1 << 62,
-        0x80.. => 1 << 63,
-        _ => 0,
+/// The bit of each byte in [`byte_mask`] (0 for bytes outside tokens).
+static MASK_BIT: [u64; 256] = {
+    let mut table = [0u64; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = match c {
+            b'0'..=b'9' => 1 << (c - b'0'),
+            b'a'..=b'z' => 1 << (10 + c - b'a'),
+            b'A'..=b'Z' => 1 << (36 + c - b'A'),
+            b'_' => 1 << 62,
+            0x80.. => 1 << 63,
+            _ => 0,
+        };
+        b += 1;
     }
-}
+    table
+};
 
 /// Skeletons of a part being written, numbered from 1 in order of first use.
 #[derive(Default)]

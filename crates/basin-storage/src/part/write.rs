@@ -19,7 +19,7 @@ use xxhash_rust::xxh3::xxh3_128;
 use super::counts::{count_block, PartCounts, COUNTS_KEY};
 use super::index::{encode_footer_value, BlockIndex, PartIndex, INDEX_KEY, VERSION_KEY};
 use super::line_codec::{
-    byte_mask, for_each_var, split, var_column, TemplateBuilder, TEMPLATES_KEY, VAR_MASKS_KEY,
+    byte_mask, split, var_column, TemplateBuilder, TEMPLATES_KEY, VAR_MASKS_KEY,
 };
 use super::schema::{part_schema, LINE, STREAM, STREAM_ID, TIME};
 use crate::config::LineEncoding;
@@ -27,7 +27,7 @@ use crate::error::{Result, StorageError};
 use crate::filenames::tmp_of;
 use crate::limits::{BLOCK_ROWS, PART_FORMAT_VERSION};
 use crate::token_filter::{field_hash, gram_hash, token_hash, TokenFilter};
-use crate::tokens::{for_each_gram, for_each_token};
+use crate::tokens::{for_each_gram, for_each_token, for_each_token_digits};
 use crate::wal::sync_dir;
 
 /// What a written part holds.
@@ -241,11 +241,19 @@ fn encode_block(
     // the set, which holds every distinct token and outgrows the cache.
     let mut recent = vec![0u128; RECENT_TOKENS];
     let mut block_streams: Vec<u32> = Vec::new();
+    let mut vars = templates.map(|(_, n)| VarColumns::new(n, block.len()));
     for (row, (stream, entry)) in block.iter().enumerate() {
         if block_streams.last() != Some(stream) {
             block_streams.push(*stream);
         }
-        for_each_token(&entry.line, |t| {
+        let templated = templates.is_some_and(|(ids, _)| ids[row] != 0);
+        for_each_token_digits(&entry.line, |t, digit| {
+            // The split in `LineTemplates::of` took the same tokens.
+            if templated && digit {
+                if let Some(v) = &mut vars {
+                    v.push(t);
+                }
+            }
             let wide = xxh3_128(t.as_bytes());
             let slot = &mut recent[wide as usize % RECENT_TOKENS];
             if *slot == wide {
@@ -257,6 +265,9 @@ fn encode_block(
                 for_each_gram(t, |g| hashes.push(gram_hash(g)));
             }
         });
+        if let Some(v) = &mut vars {
+            v.end_row();
+        }
         for (name, value) in &entry.fields {
             if let Some(&col) = field_pos.get(name.as_str()) {
                 fields[col][row] = Some(value.as_str());
@@ -299,11 +310,15 @@ fn encode_block(
             .into_iter()
             .map(|values| Arc::new(StringArray::from(values)) as ArrayRef),
     );
-    let masks = templates.map(|(ids, vars)| {
-        let (template_columns, masks) = template_columns(block, ids, vars);
-        columns.extend(template_columns);
-        masks
-    });
+    let masks = match (templates, vars) {
+        (Some((ids, _)), Some(vars)) => {
+            columns.push(Arc::new(UInt32Array::from(ids.to_vec())));
+            let (var_columns, masks) = vars.finish();
+            columns.extend(var_columns);
+            Some(masks)
+        }
+        _ => None,
+    };
     debug_assert_eq!(schema.field(1).name(), STREAM_ID);
     debug_assert_eq!(schema.field(2).name(), STREAM);
     let batch = RecordBatch::try_new(schema.clone(), columns)?;
@@ -317,37 +332,49 @@ fn encode_block(
     Ok((batch, index, masks))
 }
 
-/// The `_tpl` column and the `vars` variable columns of a block, and each
-/// variable column's byte classes.
-fn template_columns(
-    block: &[(u32, &Entry)],
-    ids: &[u32],
-    vars: usize,
-) -> (Vec<ArrayRef>, Vec<u64>) {
-    let mut builders: Vec<StringBuilder> = (0..vars)
-        .map(|_| StringBuilder::with_capacity(block.len(), block.len() * 4))
-        .collect();
-    let mut masks = vec![0u64; vars];
-    for ((_, entry), &id) in block.iter().zip(ids) {
-        let mut used = 0;
-        if id != 0 {
-            let line = &entry.line;
-            for_each_var(line, |start, end| {
-                let value = &line[start..end];
-                masks[used] |= byte_mask(value.as_bytes());
-                builders[used].append_value(value);
-                used += 1;
-            });
-        }
-        for b in &mut builders[used..] {
-            b.append_null();
+/// A block's variable columns as they fill, row by row, and the byte
+/// classes of each.
+struct VarColumns {
+    builders: Vec<StringBuilder>,
+    masks: Vec<u64>,
+    /// Variables of the current row so far.
+    used: usize,
+}
+
+impl VarColumns {
+    fn new(vars: usize, rows: usize) -> Self {
+        Self {
+            builders: (0..vars)
+                .map(|_| StringBuilder::with_capacity(rows, rows * 4))
+                .collect(),
+            masks: vec![0; vars],
+            used: 0,
         }
     }
-    let mut columns: Vec<ArrayRef> = vec![Arc::new(UInt32Array::from(ids.to_vec()))];
-    columns.extend(
-        builders
+
+    /// The current row's next variable.
+    fn push(&mut self, value: &str) {
+        if let Some(b) = self.builders.get_mut(self.used) {
+            self.masks[self.used] |= byte_mask(value.as_bytes());
+            b.append_value(value);
+        }
+        self.used += 1;
+    }
+
+    /// Ends the current row: the columns it has no variable for get a null.
+    fn end_row(&mut self) {
+        for b in self.builders.iter_mut().skip(self.used) {
+            b.append_null();
+        }
+        self.used = 0;
+    }
+
+    fn finish(mut self) -> (Vec<ArrayRef>, Vec<u64>) {
+        let columns = self
+            .builders
             .iter_mut()
-            .map(|b| Arc::new(b.finish()) as ArrayRef),
-    );
-    (columns, masks)
+            .map(|b| Arc::new(b.finish()) as ArrayRef)
+            .collect();
+        (columns, self.masks)
+    }
 }
