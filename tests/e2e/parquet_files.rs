@@ -39,7 +39,8 @@ for path in sys.argv[1:]:
     footer = part.metadata.metadata
     tpl = skeletons(footer[b"basin.templates"]) if b"basin.templates" in footer else []
     table = part.read()
-    times = table.column("_time").cast(pa.int64()).to_pylist()
+    # Parts keep times in the coarsest unit that holds them (s, ms, us or ns).
+    times = table.column("_time").cast(pa.timestamp("ns", tz="UTC")).cast(pa.int64()).to_pylist()
     for ts, row in zip(times, table.drop_columns(["_time"]).to_pylist()):
         line = row["_line"]
         if row.get("_tpl"):

@@ -287,6 +287,7 @@ pub enum Verdict {
 #[derive(Debug, Clone)]
 pub struct NeedleTest {
     needle: Vec<u8>,
+    finder: memchr::memmem::Finder<'static>,
     /// Whether every byte is a token byte (so it cannot straddle a variable).
     tokenish: bool,
     mask: u64,
@@ -298,6 +299,7 @@ impl NeedleTest {
         let bytes = needle.as_bytes();
         Self {
             needle: bytes.to_vec(),
+            finder: memchr::memmem::Finder::new(bytes).into_owned(),
             tokenish: bytes.iter().all(|&b| CLASS[usize::from(b)] != 0),
             mask: byte_mask(bytes),
         }
@@ -311,7 +313,7 @@ impl NeedleTest {
 
     /// The verdict for `skeleton` with `vars` variables.
     pub fn judge(&self, skeleton: &str, vars: usize) -> Verdict {
-        let found = memchr::memmem::find(skeleton.as_bytes(), &self.needle).is_some();
+        let found = self.is_in(skeleton.as_bytes());
         match (found, self.tokenish) {
             // A needle holding the placeholder byte cannot be in the
             // skeleton's text: the split rules such lines out.
@@ -320,6 +322,11 @@ impl NeedleTest {
             (_, true) => Verdict::InVars,
             _ => Verdict::Rebuild,
         }
+    }
+
+    /// Whether `text` holds the needle.
+    pub fn is_in(&self, text: &[u8]) -> bool {
+        self.finder.find(text).is_some()
     }
 
     /// Whether a variable column with byte classes `mask` may hold the needle.

@@ -4,12 +4,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{TimestampNanosecondType, UInt32Type, UInt64Type};
-use arrow_array::{
-    Array, RecordBatch, StringArray, TimestampNanosecondArray, UInt32Array, UInt64Array,
+use arrow_array::types::{
+    TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
+    TimestampSecondType, UInt32Type, UInt64Type,
 };
+use arrow_array::{Array, ArrayRef, RecordBatch, StringArray, UInt32Array, UInt64Array};
+use arrow_schema::{DataType, TimeUnit};
 use basin_model::{Entry, Labels, StreamId};
-use memchr::memmem::Finder;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
     ParquetRecordBatchReaderBuilder,
@@ -486,15 +487,11 @@ impl Part {
     fn columns_of<'b>(
         &self,
         batch: &'b RecordBatch,
-    ) -> Result<(
-        &'b TimestampNanosecondArray,
-        &'b UInt64Array,
-        Vec<(&'b str, &'b StringArray)>,
-    )> {
+    ) -> Result<(Times<'b>, &'b UInt64Array, Vec<(&'b str, &'b StringArray)>)> {
         let schema = batch.schema_ref();
         let column = |name: &str| schema.index_of(name).ok().map(|i| batch.column(i));
         let times = column(TIME)
-            .and_then(|c| c.as_primitive_opt::<TimestampNanosecondType>())
+            .and_then(Times::of)
             .ok_or_else(|| self.corrupt_column(TIME))?;
         let ids = column(STREAM_ID)
             .and_then(|c| c.as_primitive_opt::<UInt64Type>())
@@ -663,6 +660,51 @@ impl BatchLines<'_> {
     }
 }
 
+/// A batch's times, in nanoseconds whatever unit the part keeps them in.
+struct Times<'b> {
+    values: &'b [i64],
+    scale: i64,
+}
+
+impl<'b> Times<'b> {
+    fn of(column: &'b ArrayRef) -> Option<Self> {
+        let DataType::Timestamp(unit, _) = column.data_type() else {
+            return None;
+        };
+        let (values, scale): (&[i64], i64) = match unit {
+            TimeUnit::Second => (
+                column.as_primitive_opt::<TimestampSecondType>()?.values(),
+                1_000_000_000,
+            ),
+            TimeUnit::Millisecond => (
+                column
+                    .as_primitive_opt::<TimestampMillisecondType>()?
+                    .values(),
+                1_000_000,
+            ),
+            TimeUnit::Microsecond => (
+                column
+                    .as_primitive_opt::<TimestampMicrosecondType>()?
+                    .values(),
+                1_000,
+            ),
+            TimeUnit::Nanosecond => (
+                column
+                    .as_primitive_opt::<TimestampNanosecondType>()?
+                    .values(),
+                1,
+            ),
+        };
+        Some(Self { values, scale })
+    }
+
+    /// Row `row`'s time in nanoseconds (saturating: a part only holds
+    /// times that came as nanoseconds).
+    fn value(&self, row: usize) -> i64 {
+        self.values[row].saturating_mul(self.scale)
+    }
+}
+
 /// Which line columns a read decodes.
 enum LineRead {
     /// None.
@@ -676,7 +718,7 @@ enum LineRead {
 /// Tells, row by row, whether a line holds every needle of a scan, from
 /// its skeleton where that decides (see [`NeedleTest`]).
 struct NeedleFilter<'p> {
-    tests: Vec<(NeedleTest, Finder<'static>)>,
+    tests: Vec<NeedleTest>,
     templates: Option<&'p Templates>,
     /// Per needle, the verdict for each skeleton number, once judged.
     verdicts: Vec<Vec<Option<Verdict>>>,
@@ -692,10 +734,7 @@ impl<'p> NeedleFilter<'p> {
         }
         let skeletons = templates.map_or(0, Templates::len) + 1;
         Some(Self {
-            tests: needles
-                .iter()
-                .map(|n| (NeedleTest::new(n), Finder::new(n.as_bytes()).into_owned()))
-                .collect(),
+            tests: needles.iter().map(|n| NeedleTest::new(n)).collect(),
             templates,
             verdicts: vec![vec![None; skeletons]; needles.len()],
             line: String::new(),
@@ -710,13 +749,13 @@ impl<'p> NeedleFilter<'p> {
         count: usize,
         masks: impl Iterator<Item = &'m Vec<u64>>,
     ) -> Vec<bool> {
-        if self.tests.iter().any(|(t, _)| !t.tokenish()) {
+        if self.tests.iter().any(|t| !t.tokenish()) {
             return vec![true; count];
         }
         let mut out = vec![false; count];
         for block in masks {
             for (n, &mask) in block.iter().enumerate().take(count) {
-                out[n] |= self.tests.iter().any(|(t, _)| t.may_be_in(mask));
+                out[n] |= self.tests.iter().any(|t| t.may_be_in(mask));
             }
         }
         out
@@ -729,7 +768,7 @@ impl<'p> NeedleFilter<'p> {
             _ => None,
         };
         for k in 0..self.tests.len() {
-            let (test, finder) = &self.tests[k];
+            let test = &self.tests[k];
             let found = match (templated, self.templates) {
                 (Some((id, vars)), Some(templates)) => {
                     let slot = &mut self.verdicts[k][id as usize];
@@ -739,22 +778,19 @@ impl<'p> NeedleFilter<'p> {
                     match verdict {
                         Verdict::Always => true,
                         Verdict::Never => false,
-                        Verdict::InVars => {
-                            vars.iter().take(templates.vars_of(id)).flatten().any(|v| {
-                                v.is_valid(row) && finder.find(v.value(row).as_bytes()).is_some()
-                            })
-                        }
+                        Verdict::InVars => vars
+                            .iter()
+                            .take(templates.vars_of(id))
+                            .flatten()
+                            .any(|v| v.is_valid(row) && test.is_in(v.value(row).as_bytes())),
                         Verdict::Rebuild => {
                             self.line.clear();
                             lines.line(row, &mut self.line);
-                            finder.find(self.line.as_bytes()).is_some()
+                            test.is_in(self.line.as_bytes())
                         }
                     }
                 }
-                _ => {
-                    lines.whole.is_valid(row)
-                        && finder.find(lines.whole.value(row).as_bytes()).is_some()
-                }
+                _ => lines.whole.is_valid(row) && test.is_in(lines.whole.value(row).as_bytes()),
             };
             if !found {
                 return false;

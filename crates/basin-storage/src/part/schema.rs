@@ -50,16 +50,33 @@ pub fn column_field(column: &str) -> Option<&str> {
     (!column.starts_with('_')).then_some(column)
 }
 
-/// The schema of a part holding the given fields (sorted), with the
-/// template columns for `vars` variables when lines are stored as templates
-/// (see [`super::line_codec`]).
-pub fn part_schema(field_names: &[String], vars: Option<usize>) -> Arc<Schema> {
+/// The coarsest unit every time of a part is a whole number of, and the
+/// nanoseconds in it. Times in seconds, milliseconds or microseconds (what
+/// most sources send) then take fewer bits between rows than nanoseconds.
+pub fn time_unit(times: impl Iterator<Item = i64>) -> (TimeUnit, i64) {
+    let mut scale = 1_000_000_000;
+    for ts in times {
+        while scale > 1 && ts % scale != 0 {
+            scale /= 1000;
+        }
+        if scale == 1 {
+            break;
+        }
+    }
+    match scale {
+        1_000_000_000 => (TimeUnit::Second, scale),
+        1_000_000 => (TimeUnit::Millisecond, scale),
+        1_000 => (TimeUnit::Microsecond, scale),
+        _ => (TimeUnit::Nanosecond, 1),
+    }
+}
+
+/// The schema of a part holding the given fields (sorted), with times in
+/// `unit`, and the template columns for `vars` variables when lines are
+/// stored as templates (see [`super::line_codec`]).
+pub fn part_schema(field_names: &[String], unit: TimeUnit, vars: Option<usize>) -> Arc<Schema> {
     let mut fields = vec![
-        Field::new(
-            TIME,
-            DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
-            false,
-        ),
+        Field::new(TIME, DataType::Timestamp(unit, Some("UTC".into())), false),
         Field::new(STREAM_ID, DataType::UInt64, false),
         Field::new(STREAM, DataType::Utf8, false),
         Field::new(LINE, DataType::Utf8, vars.is_some()),
@@ -80,6 +97,25 @@ pub fn part_schema(field_names: &[String], vars: Option<usize>) -> Arc<Schema> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_take_the_coarsest_unit_that_holds_them() {
+        let unit = |times: &[i64]| time_unit(times.iter().copied());
+        assert_eq!(unit(&[]), (TimeUnit::Second, 1_000_000_000));
+        assert_eq!(
+            unit(&[3_000_000_000, -2_000_000_000]),
+            (TimeUnit::Second, 1_000_000_000)
+        );
+        assert_eq!(
+            unit(&[3_000_000_000, 5_000_000]),
+            (TimeUnit::Millisecond, 1_000_000)
+        );
+        assert_eq!(
+            unit(&[1_767_225_600_086_400_000]),
+            (TimeUnit::Microsecond, 1_000)
+        );
+        assert_eq!(unit(&[1_000, 7]), (TimeUnit::Nanosecond, 1));
+    }
 
     #[test]
     fn field_names_round_trip() {

@@ -6,8 +6,10 @@ use std::sync::Arc;
 
 use arrow_array::builder::StringBuilder;
 use arrow_array::{
-    ArrayRef, RecordBatch, StringArray, TimestampNanosecondArray, UInt32Array, UInt64Array,
+    ArrayRef, RecordBatch, StringArray, TimestampMicrosecondArray, TimestampMillisecondArray,
+    TimestampNanosecondArray, TimestampSecondArray, UInt32Array, UInt64Array,
 };
+use arrow_schema::{DataType, TimeUnit};
 use basin_model::{Entry, Labels};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, Encoding, ZstdLevel};
@@ -21,7 +23,7 @@ use super::index::{encode_footer_value, BlockIndex, PartIndex, INDEX_KEY, VERSIO
 use super::line_codec::{
     byte_mask, split, var_column, TemplateBuilder, TEMPLATES_KEY, VAR_MASKS_KEY,
 };
-use super::schema::{part_schema, LINE, STREAM, STREAM_ID, TIME};
+use super::schema::{part_schema, time_unit, LINE, STREAM, STREAM_ID, TIME};
 use crate::config::LineEncoding;
 use crate::error::{Result, StorageError};
 use crate::filenames::tmp_of;
@@ -79,7 +81,8 @@ pub fn write_part(
         .collect();
     // Skeletons first: the schema needs the most variables any line has.
     let templates = (encoding == LineEncoding::Templates).then(|| LineTemplates::of(&rows));
-    let schema = part_schema(&field_names, templates.as_ref().map(|t| t.vars));
+    let (unit, scale) = time_unit(rows.iter().map(|(_, e)| e.ts));
+    let schema = part_schema(&field_names, unit, templates.as_ref().map(|t| t.vars));
     let tmp = tmp_of(path);
     let file = File::create(&tmp).map_err(|e| StorageError::io("create", &tmp, e))?;
     let mut props = WriterProperties::builder()
@@ -118,7 +121,8 @@ pub fn write_part(
         let tpl = templates
             .as_ref()
             .map(|t| (&t.ids[b * BLOCK_ROWS..b * BLOCK_ROWS + block.len()], t.vars));
-        let (batch, block_index, masks) = encode_block(&schema, block, &ordered, &field_pos, tpl)?;
+        let (batch, block_index, masks) =
+            encode_block(&schema, block, &ordered, &field_pos, scale, tpl)?;
         var_masks.extend(masks);
         writer.write(&batch)?;
         writer.flush()?;
@@ -227,6 +231,7 @@ fn encode_block(
     block: &[(u32, &Entry)],
     streams: &[(String, u64, Vec<&Entry>)],
     field_pos: &HashMap<&str, usize>,
+    time_scale: i64,
     templates: Option<(&[u32], usize)>,
 ) -> Result<EncodedBlock> {
     let mut fields: Vec<Vec<Option<&str>>> = vec![vec![None; block.len()]; field_pos.len()];
@@ -279,10 +284,7 @@ fn encode_block(
     hashes.sort_unstable();
     hashes.dedup();
     let mut columns: Vec<ArrayRef> = vec![
-        Arc::new(
-            TimestampNanosecondArray::from_iter_values(block.iter().map(|(_, e)| e.ts))
-                .with_timezone("UTC"),
-        ),
+        time_column(block.iter().map(|(_, e)| e.ts / time_scale), schema)?,
         Arc::new(UInt64Array::from_iter_values(
             block.iter().map(|(s, _)| streams[*s as usize].1),
         )),
@@ -330,6 +332,30 @@ fn encode_block(
         tokens: TokenFilter::build(&hashes),
     };
     Ok((batch, index, masks))
+}
+
+/// The `_time` column of the unit `schema` gives it.
+fn time_column(
+    values: impl Iterator<Item = i64>,
+    schema: &arrow_schema::Schema,
+) -> Result<ArrayRef> {
+    let DataType::Timestamp(unit, _) = schema.field(0).data_type() else {
+        return Err(StorageError::Encode("bug: _time is not a timestamp".into()));
+    };
+    Ok(match unit {
+        TimeUnit::Second => {
+            Arc::new(TimestampSecondArray::from_iter_values(values).with_timezone("UTC"))
+        }
+        TimeUnit::Millisecond => {
+            Arc::new(TimestampMillisecondArray::from_iter_values(values).with_timezone("UTC"))
+        }
+        TimeUnit::Microsecond => {
+            Arc::new(TimestampMicrosecondArray::from_iter_values(values).with_timezone("UTC"))
+        }
+        TimeUnit::Nanosecond => {
+            Arc::new(TimestampNanosecondArray::from_iter_values(values).with_timezone("UTC"))
+        }
+    })
 }
 
 /// A block's variable columns as they fill, row by row, and the byte
