@@ -8,7 +8,10 @@
 //! dictionary and each row stores the skeleton's number; the n-th variable of
 //! a row goes to column `_v{n}`, where values of one kind (the trace ids of a
 //! JSON stream, its latencies) sit together and compress far better than
-//! inside whole lines. CLP (OSDI 2021) showed the idea.
+//! inside whole lines. CLP (OSDI 2021) showed the idea. The columns are
+//! fixed in number ([`VAR_COLUMNS`]), so a part's schema is known before its
+//! lines are split: the last one holds the rest of a row's variables,
+//! joined by the placeholder.
 //!
 //! The split is lossless: [`join`] rebuilds the line byte for byte. A line
 //! holding the placeholder byte, or more than [`MAX_VARS`] variables, is
@@ -28,8 +31,14 @@ use xxhash_rust::xxh3::Xxh3Builder;
 /// rare in logs; lines holding it are stored whole).
 pub const PLACEHOLDER: u8 = 0x11;
 
-/// Most variables a templated line may have; one column each.
-pub const MAX_VARS: usize = 48;
+/// Variable columns of a templated part: one each for a row's first
+/// variables, the last for the rest of them (most lines have fewer: a JSON
+/// request log about 14, an nginx access line about 20).
+pub const VAR_COLUMNS: usize = 24;
+
+/// Most variables a templated line may have (a skeleton records its count
+/// in 16 bits); longer lines are stored whole.
+pub const MAX_VARS: usize = 4096;
 
 /// Footer key holding the skeleton dictionary.
 pub const TEMPLATES_KEY: &str = "basin.templates";
@@ -88,24 +97,58 @@ pub fn for_each_var(line: &str, mut f: impl FnMut(usize, usize)) {
     }
 }
 
-/// Writes `line`'s skeleton to `skeleton` (cleared first) and returns its
-/// number of variables, or `None` if the line must be stored whole.
+/// Builds a line's skeleton as its tokens go by (the writer finds them
+/// anyway, for the block index).
+#[derive(Default)]
+pub struct SkeletonBuilder {
+    skeleton: Vec<u8>,
+    copied: usize,
+    vars: usize,
+}
+
+impl SkeletonBuilder {
+    /// Starts on `line`; false if it must be stored whole (it holds the
+    /// placeholder).
+    pub fn start(&mut self, line: &str) -> bool {
+        self.skeleton.clear();
+        self.copied = 0;
+        self.vars = 0;
+        memchr::memchr(PLACEHOLDER, line.as_bytes()).is_none()
+    }
+
+    /// Takes the variable at `start..end` of `line`.
+    pub fn var(&mut self, line: &str, start: usize, end: usize) {
+        let bytes = line.as_bytes();
+        self.skeleton
+            .extend_from_slice(bytes.get(self.copied..start).unwrap_or_default());
+        self.skeleton.push(PLACEHOLDER);
+        self.copied = end;
+        self.vars += 1;
+    }
+
+    /// The skeleton of `line`, once every variable was taken; `None` if it
+    /// has too many variables to be templated.
+    pub fn finish(&mut self, line: &str) -> Option<&[u8]> {
+        let bytes = line.as_bytes();
+        self.skeleton
+            .extend_from_slice(bytes.get(self.copied..).unwrap_or_default());
+        (self.vars <= MAX_VARS).then_some(&self.skeleton)
+    }
+}
+
+/// Writes `line`'s skeleton to `skeleton` and returns its number of
+/// variables, or `None` if the line must be stored whole.
 pub fn split(line: &str, skeleton: &mut Vec<u8>) -> Option<usize> {
-    skeleton.clear();
-    let bytes = line.as_bytes();
-    if memchr::memchr(PLACEHOLDER, bytes).is_some() {
+    let mut b = SkeletonBuilder::default();
+    if !b.start(line) {
         return None;
     }
-    let mut n = 0;
-    let mut copied = 0;
-    for_each_var(line, |start, end| {
-        skeleton.extend_from_slice(&bytes[copied..start]);
-        skeleton.push(PLACEHOLDER);
-        copied = end;
-        n += 1;
-    });
-    skeleton.extend_from_slice(&bytes[copied..]);
-    (n <= MAX_VARS).then_some(n)
+    for_each_var(line, |start, end| b.var(line, start, end));
+    let n = b.vars;
+    let s = b.finish(line)?;
+    skeleton.clear();
+    skeleton.extend_from_slice(s);
+    Some(n)
 }
 
 /// Rebuilds a line from its skeleton and variables into `out` (cleared first).
@@ -119,6 +162,28 @@ pub fn join<'v>(skeleton: &str, vars: impl IntoIterator<Item = &'v str>, out: &m
         rest = &rest[at + 1..];
     }
     out.push_str(rest);
+}
+
+/// The variables of a row as its columns hold them: `columns[n]` for the
+/// first ones, the last column split at the placeholder for the rest.
+pub fn row_vars<'v>(
+    columns: impl IntoIterator<Item = Option<&'v str>>,
+) -> impl Iterator<Item = &'v str> {
+    columns
+        .into_iter()
+        .take(VAR_COLUMNS)
+        .enumerate()
+        .flat_map(|(n, value)| {
+            let value = value.unwrap_or("");
+            let mut pieces = value.split(PLACEHOLDER as char);
+            // Only the last column holds more than one variable.
+            let first = pieces.next();
+            let rest = (n + 1 == VAR_COLUMNS)
+                .then_some(pieces)
+                .into_iter()
+                .flatten();
+            first.into_iter().chain(rest)
+        })
 }
 
 /// One bit per class of token byte a text holds: digits, lower and upper
@@ -371,8 +436,20 @@ mod tests {
         let mut skeleton = Vec::new();
         assert_eq!(split("has \u{11} in it 42", &mut skeleton), None);
         let many = (0..=MAX_VARS).map(|i| i.to_string()).collect::<Vec<_>>();
+        assert!(MAX_VARS < usize::from(u16::MAX));
         assert_eq!(split(&many.join(" "), &mut skeleton), None);
         assert_eq!(split(&many[1..].join(" "), &mut skeleton), Some(MAX_VARS));
+    }
+
+    #[test]
+    fn the_last_column_holds_the_rest_of_the_variables() {
+        let mut columns: Vec<Option<&str>> = vec![None; VAR_COLUMNS];
+        columns[0] = Some("a1");
+        columns[VAR_COLUMNS - 1] = Some("x1\u{11}y2\u{11}z3");
+        let vars: Vec<&str> = row_vars(columns.iter().copied()).collect();
+        assert_eq!(vars.len(), VAR_COLUMNS + 2);
+        assert_eq!(vars[0], "a1");
+        assert_eq!(vars[VAR_COLUMNS - 1..], ["x1", "y2", "z3"]);
     }
 
     #[test]

@@ -21,7 +21,8 @@ use super::counts::{bucket_end, PartCounts, COUNTS_KEY};
 use super::file::PartFile;
 use super::index::{decode_footer_value, PartIndex, INDEX_KEY, VERSION_KEY};
 use super::line_codec::{
-    join, var_column, NeedleTest, Templates, Verdict, TEMPLATE, TEMPLATES_KEY, VAR_MASKS_KEY,
+    join, row_vars, var_column, NeedleTest, Templates, Verdict, TEMPLATE, TEMPLATES_KEY,
+    VAR_MASKS_KEY,
 };
 use super::schema::{column_field, is_line_column, LINE, PATTERN_ID, STREAM_ID, TIME};
 use crate::error::{Result, StorageError};
@@ -641,15 +642,11 @@ impl BatchLines<'_> {
         match (&self.templated, id) {
             (Some((templates, _, vars)), id) if id != 0 => {
                 let skeleton = templates.get(id).unwrap_or("");
-                let n = templates.vars_of(id).min(vars.len());
-                join(
-                    skeleton,
-                    vars[..n].iter().map(|v| match v {
-                        Some(v) if v.is_valid(row) => v.value(row),
-                        _ => "",
-                    }),
-                    out,
-                );
+                let columns = vars.iter().map(|v| match v {
+                    Some(v) if v.is_valid(row) => Some(v.value(row)),
+                    _ => None,
+                });
+                join(skeleton, row_vars(columns), out);
             }
             _ => {
                 if self.whole.is_valid(row) {

@@ -21,7 +21,8 @@ use xxhash_rust::xxh3::xxh3_128;
 use super::counts::{count_block, PartCounts, COUNTS_KEY};
 use super::index::{encode_footer_value, BlockIndex, PartIndex, INDEX_KEY, VERSION_KEY};
 use super::line_codec::{
-    byte_mask, split, var_column, TemplateBuilder, TEMPLATES_KEY, VAR_MASKS_KEY,
+    byte_mask, var_column, SkeletonBuilder, TemplateBuilder, PLACEHOLDER, TEMPLATES_KEY,
+    VAR_COLUMNS, VAR_MASKS_KEY,
 };
 use super::schema::{part_schema, time_unit, LINE, STREAM, STREAM_ID, TIME};
 use crate::config::LineEncoding;
@@ -79,10 +80,9 @@ pub fn write_part(
         .enumerate()
         .flat_map(|(i, (_, _, entries))| entries.iter().map(move |e| (i as u32, *e)))
         .collect();
-    // Skeletons first: the schema needs the most variables any line has.
-    let templates = (encoding == LineEncoding::Templates).then(|| LineTemplates::of(&rows));
+    let mut templates = (encoding == LineEncoding::Templates).then(TemplateBuilder::default);
     let (unit, scale) = time_unit(rows.iter().map(|(_, e)| e.ts));
-    let schema = part_schema(&field_names, unit, templates.as_ref().map(|t| t.vars));
+    let schema = part_schema(&field_names, unit, templates.as_ref().map(|_| VAR_COLUMNS));
     let tmp = tmp_of(path);
     let file = File::create(&tmp).map_err(|e| StorageError::io("create", &tmp, e))?;
     let mut props = WriterProperties::builder()
@@ -94,7 +94,7 @@ pub fn write_part(
         .set_column_dictionary_enabled(ColumnPath::from(TIME), false)
         .set_column_encoding(ColumnPath::from(TIME), Encoding::DELTA_BINARY_PACKED)
         .set_created_by(format!("basin {}", env!("CARGO_PKG_VERSION")));
-    for n in 0..templates.as_ref().map_or(0, |t| t.vars) {
+    for n in 0..templates.as_ref().map_or(0, |_| VAR_COLUMNS) {
         let column = ColumnPath::from(var_column(n));
         // Min/max of ids and numbers would only grow the footer.
         props = props
@@ -117,12 +117,15 @@ pub fn write_part(
     };
     let mut counts = PartCounts::default();
     let mut var_masks: Vec<Vec<u64>> = Vec::new();
-    for (b, block) in rows.chunks(BLOCK_ROWS).enumerate() {
-        let tpl = templates
-            .as_ref()
-            .map(|t| (&t.ids[b * BLOCK_ROWS..b * BLOCK_ROWS + block.len()], t.vars));
-        let (batch, block_index, masks) =
-            encode_block(&schema, block, &ordered, &field_pos, scale, tpl)?;
+    for block in rows.chunks(BLOCK_ROWS) {
+        let (batch, block_index, masks) = encode_block(
+            &schema,
+            block,
+            &ordered,
+            &field_pos,
+            scale,
+            templates.as_mut(),
+        )?;
         var_masks.extend(masks);
         writer.write(&batch)?;
         writer.flush()?;
@@ -141,7 +144,6 @@ pub fn write_part(
     writer.append_key_value_metadata(KeyValue::new(COUNTS_KEY.to_string(), encoded));
     if let Some(t) = &templates {
         let encoded = t
-            .dict
             .encode()
             .map_err(|e| StorageError::Encode(format!("part templates: {e}")))?;
         writer.append_key_value_metadata(KeyValue::new(TEMPLATES_KEY.to_string(), encoded));
@@ -194,34 +196,6 @@ impl Hasher for HashIsKey {
 /// Slots of the recent-token cache of [`encode_block`] (64 KiB).
 const RECENT_TOKENS: usize = 4096;
 
-/// The skeletons of a part's lines (see [`crate::part::line_codec`]).
-struct LineTemplates {
-    /// Each row's skeleton number, 0 for a line stored whole.
-    ids: Vec<u32>,
-    /// Most variables of any templated line: the number of `_v` columns.
-    vars: usize,
-    dict: TemplateBuilder,
-}
-
-impl LineTemplates {
-    fn of(rows: &[(u32, &Entry)]) -> Self {
-        let mut dict = TemplateBuilder::default();
-        let mut skeleton = Vec::new();
-        let mut vars = 0;
-        let ids = rows
-            .iter()
-            .map(|(_, e)| match split(&e.line, &mut skeleton) {
-                Some(n) => {
-                    vars = vars.max(n);
-                    dict.id_of(&skeleton)
-                }
-                None => 0,
-            })
-            .collect();
-        Self { ids, vars, dict }
-    }
-}
-
 /// A block's columns, index, and (for templated lines) the byte classes
 /// of each variable column.
 type EncodedBlock = (RecordBatch, BlockIndex, Option<Vec<u64>>);
@@ -232,7 +206,7 @@ fn encode_block(
     streams: &[(String, u64, Vec<&Entry>)],
     field_pos: &HashMap<&str, usize>,
     time_scale: i64,
-    templates: Option<(&[u32], usize)>,
+    mut templates: Option<&mut TemplateBuilder>,
 ) -> Result<EncodedBlock> {
     let mut fields: Vec<Vec<Option<&str>>> = vec![vec![None; block.len()]; field_pos.len()];
     let mut hashes = Vec::with_capacity(block.len() * 2);
@@ -246,15 +220,21 @@ fn encode_block(
     // the set, which holds every distinct token and outgrows the cache.
     let mut recent = vec![0u128; RECENT_TOKENS];
     let mut block_streams: Vec<u32> = Vec::new();
-    let mut vars = templates.map(|(_, n)| VarColumns::new(n, block.len()));
+    // Lines are split into skeletons and variables in the same pass over
+    // their tokens that feeds the index.
+    let mut vars = templates.as_ref().map(|_| VarColumns::new(block.len()));
+    let mut ids: Vec<u32> = Vec::with_capacity(block.len());
+    let mut skeleton = SkeletonBuilder::default();
     for (row, (stream, entry)) in block.iter().enumerate() {
         if block_streams.last() != Some(stream) {
             block_streams.push(*stream);
         }
-        let templated = templates.is_some_and(|(ids, _)| ids[row] != 0);
-        for_each_token_digits(&entry.line, |t, digit| {
-            // The split in `LineTemplates::of` took the same tokens.
+        let line = entry.line.as_str();
+        let templated = templates.is_some() && skeleton.start(line);
+        for_each_token_digits(line, |t, digit| {
             if templated && digit {
+                let start = t.as_ptr() as usize - line.as_ptr() as usize;
+                skeleton.var(line, start, start + t.len());
                 if let Some(v) = &mut vars {
                     v.push(t);
                 }
@@ -270,8 +250,13 @@ fn encode_block(
                 for_each_gram(t, |g| hashes.push(gram_hash(g)));
             }
         });
-        if let Some(v) = &mut vars {
-            v.end_row();
+        if let (Some(dict), Some(v)) = (templates.as_deref_mut(), &mut vars) {
+            let id = match skeleton.finish(line) {
+                Some(s) if templated => dict.id_of(s),
+                _ => 0,
+            };
+            ids.push(id);
+            v.end_row(id != 0);
         }
         for (name, value) in &entry.fields {
             if let Some(&col) = field_pos.get(name.as_str()) {
@@ -296,10 +281,10 @@ fn encode_block(
                 block.iter().map(|(_, e)| e.line.as_str()),
             )),
             // Only the lines stored whole.
-            Some((ids, _)) => Arc::new(StringArray::from_iter(
+            Some(_) => Arc::new(StringArray::from_iter(
                 block
                     .iter()
-                    .zip(ids)
+                    .zip(&ids)
                     .map(|((_, e), &id)| (id == 0).then_some(e.line.as_str())),
             )),
         },
@@ -312,9 +297,9 @@ fn encode_block(
             .into_iter()
             .map(|values| Arc::new(StringArray::from(values)) as ArrayRef),
     );
-    let masks = match (templates, vars) {
-        (Some((ids, _)), Some(vars)) => {
-            columns.push(Arc::new(UInt32Array::from(ids.to_vec())));
+    let masks = match vars {
+        Some(vars) => {
+            columns.push(Arc::new(UInt32Array::from(ids)));
             let (var_columns, masks) = vars.finish();
             columns.extend(var_columns);
             Some(masks)
@@ -360,39 +345,61 @@ fn time_column(
 
 /// A block's variable columns as they fill, row by row, and the byte
 /// classes of each.
-struct VarColumns {
+struct VarColumns<'a> {
     builders: Vec<StringBuilder>,
     masks: Vec<u64>,
-    /// Variables of the current row so far.
-    used: usize,
+    /// The current row's variables, until the row turns out templated.
+    row: Vec<&'a str>,
+    /// The rest of a row's variables, joined for the last column.
+    rest: String,
 }
 
-impl VarColumns {
-    fn new(vars: usize, rows: usize) -> Self {
+impl<'a> VarColumns<'a> {
+    fn new(rows: usize) -> Self {
         Self {
-            builders: (0..vars)
+            builders: (0..VAR_COLUMNS)
                 .map(|_| StringBuilder::with_capacity(rows, rows * 4))
                 .collect(),
-            masks: vec![0; vars],
-            used: 0,
+            masks: vec![0; VAR_COLUMNS],
+            row: Vec::new(),
+            rest: String::new(),
         }
     }
 
     /// The current row's next variable.
-    fn push(&mut self, value: &str) {
-        if let Some(b) = self.builders.get_mut(self.used) {
-            self.masks[self.used] |= byte_mask(value.as_bytes());
-            b.append_value(value);
-        }
-        self.used += 1;
+    fn push(&mut self, value: &'a str) {
+        self.row.push(value);
     }
 
-    /// Ends the current row: the columns it has no variable for get a null.
-    fn end_row(&mut self) {
-        for b in self.builders.iter_mut().skip(self.used) {
-            b.append_null();
+    /// Ends the current row: its variables go to their columns if it is
+    /// templated (`keep`), and columns it has none for get a null.
+    fn end_row(&mut self, keep: bool) {
+        let last = VAR_COLUMNS - 1;
+        let row = if keep { &self.row[..] } else { &[] };
+        for (n, b) in self.builders.iter_mut().enumerate() {
+            let value = match n {
+                n if n < last => row.get(n).copied(),
+                _ if row.len() > VAR_COLUMNS => {
+                    self.rest.clear();
+                    for (i, v) in row[last..].iter().enumerate() {
+                        if i > 0 {
+                            self.rest.push(char::from(PLACEHOLDER));
+                        }
+                        self.rest.push_str(v);
+                    }
+                    Some(self.rest.as_str())
+                }
+                _ => row.get(n).copied(),
+            };
+            match value {
+                Some(v) => {
+                    self.masks[n] |= byte_mask(v.as_bytes());
+                    b.append_value(v);
+                }
+                None => b.append_null(),
+            }
         }
-        self.used = 0;
+        self.row.clear();
     }
 
     fn finish(mut self) -> (Vec<ArrayRef>, Vec<u64>) {
