@@ -11,7 +11,8 @@
 /// 5: lines may be stored as templates: columns `_tpl` and `_v0`, `_v1`, ...
 /// with the skeletons in footer key `basin.templates`
 /// ([`crate::part::line_codec`]); `_line` then holds only the lines stored
-/// whole. A part without `_tpl` holds every line in `_line`.
+/// whole. A part without `_tpl` holds every line in `_line`. Times in the
+/// coarsest unit that holds them; footer values zstd-compressed before base64.
 pub const PART_FORMAT_VERSION: u32 = 5;
 
 /// Rows per block (Parquet row group). A block is the unit the index skips;

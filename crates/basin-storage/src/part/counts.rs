@@ -104,9 +104,9 @@ impl PartCounts {
         encode_footer_value(self)
     }
 
-    /// Reads back what [`PartCounts::encode`] wrote.
-    pub fn decode(text: &str) -> Result<Self, String> {
-        decode_footer_value(text)
+    /// Reads back what [`PartCounts::encode`] wrote (`packed`: format 5 on).
+    pub fn decode(text: &str, packed: bool) -> Result<Self, String> {
+        decode_footer_value(text, packed)
     }
 }
 
@@ -134,6 +134,9 @@ mod tests {
         }
         assert_eq!(seen, [(0, 0, 2), (0, 1, 1), (0, 4, 1), (1, 0, 2)]);
         let part = PartCounts { blocks: vec![runs] };
-        assert_eq!(PartCounts::decode(&part.encode().unwrap()).unwrap(), part);
+        assert_eq!(
+            PartCounts::decode(&part.encode().unwrap(), true).unwrap(),
+            part
+        );
     }
 }

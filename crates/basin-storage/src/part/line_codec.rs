@@ -24,8 +24,12 @@
 
 use std::collections::HashMap;
 
-use base64::Engine as _;
-use xxhash_rust::xxh3::Xxh3Builder;
+use std::hash::BuildHasherDefault;
+
+use xxhash_rust::xxh3::xxh3_128;
+
+use super::hash_key::HashIsKey;
+use super::index::{pack_footer_bytes, unpack_footer_bytes};
 
 /// Stands for a variable in a skeleton (ASCII DC1: never a token byte, and
 /// rare in logs; lines holding it are stored whole).
@@ -215,19 +219,21 @@ static MASK_BIT: [u64; 256] = {
 /// Skeletons of a part being written, numbered from 1 in order of first use.
 #[derive(Default)]
 pub struct TemplateBuilder {
-    ids: HashMap<Box<[u8]>, u32, Xxh3Builder>,
+    /// Skeleton numbers by the skeleton's 128-bit hash: two skeletons of a
+    /// part would share one with odds near 2^-100, and a lookup costs no
+    /// comparison of bytes.
+    ids: HashMap<u128, u32, BuildHasherDefault<HashIsKey>>,
     skeletons: Vec<Box<[u8]>>,
 }
 
 impl TemplateBuilder {
     /// The number of `skeleton`, given one if new.
     pub fn id_of(&mut self, skeleton: &[u8]) -> u32 {
-        if let Some(&id) = self.ids.get(skeleton) {
-            return id;
+        let next = self.skeletons.len() as u32 + 1;
+        let id = *self.ids.entry(xxh3_128(skeleton)).or_insert(next);
+        if id == next {
+            self.skeletons.push(skeleton.into());
         }
-        let id = self.skeletons.len() as u32 + 1;
-        self.skeletons.push(skeleton.into());
-        self.ids.insert(skeleton.into(), id);
         id
     }
 
@@ -258,8 +264,7 @@ impl TemplateBuilder {
             }
             raw.extend_from_slice(s);
         }
-        let packed = zstd::bulk::compress(&raw, 3).map_err(|e| e.to_string())?;
-        Ok(base64::engine::general_purpose::STANDARD.encode(packed))
+        pack_footer_bytes(&raw)
     }
 }
 
@@ -270,17 +275,10 @@ pub struct Templates {
     vars: Vec<u16>,
 }
 
-/// Most bytes a footer's skeleton dictionary may unpack to (a guard against
-/// a corrupt length, far above what any part holds).
-const MAX_TEMPLATE_BYTES: usize = 1 << 30;
-
 impl Templates {
     /// Reads what [`TemplateBuilder::encode`] wrote.
     pub fn decode(text: &str) -> Result<Self, String> {
-        let packed = base64::engine::general_purpose::STANDARD
-            .decode(text)
-            .map_err(|e| e.to_string())?;
-        let raw = zstd::bulk::decompress(&packed, MAX_TEMPLATE_BYTES).map_err(|e| e.to_string())?;
+        let raw = unpack_footer_bytes(text, true)?;
         let mut out = Self::default();
         let mut at = 0;
         while at < raw.len() {

@@ -4,6 +4,7 @@
 
 pub mod counts;
 mod file;
+mod hash_key;
 pub mod index;
 pub mod line_codec;
 mod read;

@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
@@ -16,6 +16,7 @@ use parquet::arrow::arrow_reader::{
     ParquetRecordBatchReaderBuilder,
 };
 use parquet::arrow::ProjectionMask;
+use parquet::file::metadata::{FileMetaData, KeyValue, ParquetMetaDataBuilder};
 
 use super::counts::{bucket_end, PartCounts, COUNTS_KEY};
 use super::file::PartFile;
@@ -58,8 +59,9 @@ pub struct Part {
     version: u32,
     /// Per-minute counts (version 3 on).
     counts: Option<PartCounts>,
-    /// The skeleton dictionary, for parts whose lines are templated.
-    templates: Option<Templates>,
+    /// The skeleton dictionary, for parts whose lines are templated: as the
+    /// footer holds it, and decoded on first use.
+    templates: Option<(String, OnceLock<std::result::Result<Templates, String>>)>,
     /// Per block, the byte classes of each variable column.
     var_masks: Vec<Vec<u64>>,
     /// Number of variable columns.
@@ -100,6 +102,7 @@ impl Part {
                 .find(|k| k.key == key)
                 .and_then(|k| k.value.clone())
         };
+        let arrow_meta = without_basin_keys(arrow_meta)?;
         let version: u32 = find(VERSION_KEY)
             .and_then(|v| v.parse().ok())
             .ok_or_else(|| corrupt("no format version in footer".into()))?;
@@ -108,14 +111,16 @@ impl Part {
                 "format version {version} is newer than this build reads ({PART_FORMAT_VERSION})"
             )));
         }
+        // Footer values are zstd-compressed from version 5 on.
+        let packed = version >= 5;
         let index = find(INDEX_KEY)
             .ok_or_else(|| corrupt("no block index in footer".into()))
-            .and_then(|text| PartIndex::decode(&text).map_err(corrupt))?;
+            .and_then(|text| PartIndex::decode(&text, packed).map_err(corrupt))?;
         if index.blocks.len() != arrow_meta.metadata().num_row_groups() {
             return Err(corrupt("block index and row groups disagree".into()));
         }
         let counts = find(COUNTS_KEY)
-            .map(|text| PartCounts::decode(&text).map_err(corrupt))
+            .map(|text| PartCounts::decode(&text, packed).map_err(corrupt))
             .transpose()?;
         if counts
             .as_ref()
@@ -128,15 +133,17 @@ impl Part {
             .fields()
             .iter()
             .any(|f| f.name() == TEMPLATE);
+        // Kept packed until a read needs lines: parts written during ingest
+        // are seldom read, and a decoded dictionary is ~10 times larger.
         let templates = templated
             .then(|| {
                 find(TEMPLATES_KEY)
                     .ok_or_else(|| corrupt("templated lines but no skeletons in footer".into()))
-                    .and_then(|text| Templates::decode(&text).map_err(corrupt))
             })
-            .transpose()?;
+            .transpose()?
+            .map(|packed| (packed, OnceLock::new()));
         let var_masks: Vec<Vec<u64>> = match find(VAR_MASKS_KEY) {
-            Some(text) => decode_footer_value(&text).map_err(corrupt)?,
+            Some(text) => decode_footer_value(&text, packed).map_err(corrupt)?,
             None => Vec::new(),
         };
         if templated && var_masks.len() != index.blocks.len() {
@@ -303,7 +310,7 @@ impl Part {
     ) -> Result<bool> {
         // Rows must hold every needle: the skeletons decide most rows, and
         // only the variable columns that may hold a needle are read.
-        let mut needles = NeedleFilter::new(req.needles, self.templates.as_ref());
+        let mut needles = NeedleFilter::new(req.needles, self.templates()?);
         let read = match &needles {
             None => LineRead::No,
             Some(n) => LineRead::Needles(n.var_columns(
@@ -521,7 +528,7 @@ impl Part {
             .column(line_at)
             .as_string_opt::<i32>()
             .ok_or_else(|| self.corrupt_column(LINE))?;
-        let Some(templates) = &self.templates else {
+        let Some(templates) = self.templates()? else {
             return Ok(BatchLines {
                 whole,
                 templated: None,
@@ -551,6 +558,21 @@ impl Part {
             whole,
             templated: Some((templates, ids, vars)),
         })
+    }
+
+    /// The skeleton dictionary, decoded on first use; `None` if the part's
+    /// lines are whole.
+    fn templates(&self) -> Result<Option<&Templates>> {
+        let Some((packed, decoded)) = &self.templates else {
+            return Ok(None);
+        };
+        match decoded.get_or_init(|| Templates::decode(packed)) {
+            Ok(t) => Ok(Some(t)),
+            Err(detail) => Err(StorageError::Corruption {
+                path: self.path.clone(),
+                detail: format!("skeleton dictionary: {detail}"),
+            }),
+        }
     }
 
     fn corrupt_column(&self, what: &str) -> StorageError {
@@ -624,6 +646,37 @@ impl Part {
         }
         Ok(true)
     }
+}
+
+/// The footer without Basin's keys, which were decoded into the part: the
+/// index text alone is ~5 bytes a row, and would stay in memory for as long
+/// as the part is open.
+fn without_basin_keys(meta: ArrowReaderMetadata) -> Result<ArrowReaderMetadata> {
+    let parquet = meta.metadata();
+    let file = parquet.file_metadata();
+    let kept: Vec<KeyValue> = file
+        .key_value_metadata()
+        .map(|kv| {
+            kv.iter()
+                .filter(|k| !k.key.starts_with("basin."))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let slim = FileMetaData::new(
+        file.version(),
+        file.num_rows(),
+        file.created_by().map(str::to_string),
+        Some(kept),
+        file.schema_descr_ptr(),
+        file.column_orders().cloned(),
+    );
+    let mut builder = ParquetMetaDataBuilder::new(slim);
+    builder = builder.set_row_groups(parquet.row_groups().to_vec());
+    Ok(ArrowReaderMetadata::try_new(
+        Arc::new(builder.build()),
+        ArrowReaderOptions::default(),
+    )?)
 }
 
 /// A batch's lines: whole in `_line`, or as skeleton numbers and variables.
@@ -768,10 +821,14 @@ impl<'p> NeedleFilter<'p> {
             let test = &self.tests[k];
             let found = match (templated, self.templates) {
                 (Some((id, vars)), Some(templates)) => {
-                    let slot = &mut self.verdicts[k][id as usize];
-                    let verdict = *slot.get_or_insert_with(|| {
-                        test.judge(templates.get(id).unwrap_or(""), templates.vars_of(id))
-                    });
+                    let judge =
+                        || test.judge(templates.get(id).unwrap_or(""), templates.vars_of(id));
+                    // A number past the dictionary (a damaged part) is judged
+                    // on the line rebuilt as well as it can be.
+                    let verdict = match self.verdicts[k].get_mut(id as usize) {
+                        Some(slot) => *slot.get_or_insert_with(judge),
+                        None => Verdict::Rebuild,
+                    };
                     match verdict {
                         Verdict::Always => true,
                         Verdict::Never => false,

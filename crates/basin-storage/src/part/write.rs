@@ -1,6 +1,6 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs::{self, File};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -19,6 +19,7 @@ use parquet::schema::types::ColumnPath;
 use xxhash_rust::xxh3::xxh3_128;
 
 use super::counts::{count_block, PartCounts, COUNTS_KEY};
+use super::hash_key::HashIsKey;
 use super::index::{encode_footer_value, BlockIndex, PartIndex, INDEX_KEY, VERSION_KEY};
 use super::line_codec::{
     byte_mask, var_column, SkeletonBuilder, TemplateBuilder, PLACEHOLDER, TEMPLATES_KEY,
@@ -173,26 +174,6 @@ pub fn write_part(
     })
 }
 
-/// Hasher for keys that are hashes already.
-#[derive(Default)]
-struct HashIsKey(u64);
-
-impl Hasher for HashIsKey {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-
-    fn write_u128(&mut self, n: u128) {
-        self.0 = n as u64;
-    }
-}
-
 /// Slots of the recent-token cache of [`encode_block`] (64 KiB).
 const RECENT_TOKENS: usize = 4096;
 
@@ -343,26 +324,23 @@ fn time_column(
     })
 }
 
-/// A block's variable columns as they fill, row by row, and the byte
-/// classes of each.
+/// A block's variables as rows go by, turned into columns at the end
+/// (column by column, so each column is filled in one sweep).
 struct VarColumns<'a> {
-    builders: Vec<StringBuilder>,
-    masks: Vec<u64>,
+    /// Every templated row's variables, in order.
+    values: Vec<&'a str>,
+    /// Per row, where its variables end in `values`.
+    ends: Vec<u32>,
     /// The current row's variables, until the row turns out templated.
     row: Vec<&'a str>,
-    /// The rest of a row's variables, joined for the last column.
-    rest: String,
 }
 
 impl<'a> VarColumns<'a> {
     fn new(rows: usize) -> Self {
         Self {
-            builders: (0..VAR_COLUMNS)
-                .map(|_| StringBuilder::with_capacity(rows, rows * 4))
-                .collect(),
-            masks: vec![0; VAR_COLUMNS],
+            values: Vec::with_capacity(rows * 16),
+            ends: Vec::with_capacity(rows),
             row: Vec::new(),
-            rest: String::new(),
         }
     }
 
@@ -371,43 +349,61 @@ impl<'a> VarColumns<'a> {
         self.row.push(value);
     }
 
-    /// Ends the current row: its variables go to their columns if it is
-    /// templated (`keep`), and columns it has none for get a null.
+    /// Ends the current row; its variables count if it is templated (`keep`).
     fn end_row(&mut self, keep: bool) {
-        let last = VAR_COLUMNS - 1;
-        let row = if keep { &self.row[..] } else { &[] };
-        for (n, b) in self.builders.iter_mut().enumerate() {
-            let value = match n {
-                n if n < last => row.get(n).copied(),
-                _ if row.len() > VAR_COLUMNS => {
-                    self.rest.clear();
-                    for (i, v) in row[last..].iter().enumerate() {
-                        if i > 0 {
-                            self.rest.push(char::from(PLACEHOLDER));
-                        }
-                        self.rest.push_str(v);
-                    }
-                    Some(self.rest.as_str())
-                }
-                _ => row.get(n).copied(),
-            };
-            match value {
-                Some(v) => {
-                    self.masks[n] |= byte_mask(v.as_bytes());
-                    b.append_value(v);
-                }
-                None => b.append_null(),
-            }
+        if keep {
+            self.values.append(&mut self.row);
         }
         self.row.clear();
+        self.ends.push(self.values.len() as u32);
     }
 
-    fn finish(mut self) -> (Vec<ArrayRef>, Vec<u64>) {
-        let columns = self
-            .builders
-            .iter_mut()
-            .map(|b| Arc::new(b.finish()) as ArrayRef)
+    /// The columns, and each one's byte classes.
+    fn finish(self) -> (Vec<ArrayRef>, Vec<u64>) {
+        let last = VAR_COLUMNS - 1;
+        let mut start = 0;
+        let rows: Vec<&[&str]> = self
+            .ends
+            .iter()
+            .map(|&end| {
+                let row = self.values.get(start..end as usize).unwrap_or_default();
+                start = end as usize;
+                row
+            })
             .collect();
-        (columns, self.masks)
+        let mut masks = vec![0u64; VAR_COLUMNS];
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(VAR_COLUMNS);
+        for (n, mask) in masks.iter_mut().enumerate().take(last) {
+            let column: StringArray = rows
+                .iter()
+                .map(|row| {
+                    let v = row.get(n).copied();
+                    *mask |= v.map_or(0, |v| byte_mask(v.as_bytes()));
+                    v
+                })
+                .collect();
+            columns.push(Arc::new(column));
+        }
+        // The last column: the rest of each row's variables, joined.
+        let mut rest = String::new();
+        let mut builder = StringBuilder::with_capacity(self.ends.len(), 0);
+        for row in &rows {
+            match row.get(last..) {
+                Some(tail) if !tail.is_empty() => {
+                    rest.clear();
+                    for (i, v) in tail.iter().enumerate() {
+                        if i > 0 {
+                            rest.push(char::from(PLACEHOLDER));
+                        }
+                        rest.push_str(v);
+                    }
+                    masks[last] |= byte_mask(rest.as_bytes());
+                    builder.append_value(&rest);
+                }
+                _ => builder.append_null(),
+            }
+        }
+        columns.push(Arc::new(builder.finish()));
+        (columns, masks)
     }
 }
