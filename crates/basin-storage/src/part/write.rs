@@ -374,19 +374,33 @@ impl<'a> VarColumns<'a> {
         let mut masks = vec![0u64; VAR_COLUMNS];
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(VAR_COLUMNS);
         for (n, mask) in masks.iter_mut().enumerate().take(last) {
-            let column: StringArray = rows
+            // Exact capacity: a builder grown by doubling spends its time
+            // copying.
+            let bytes = rows
                 .iter()
-                .map(|row| {
-                    let v = row.get(n).copied();
-                    *mask |= v.map_or(0, |v| byte_mask(v.as_bytes()));
-                    v
-                })
-                .collect();
-            columns.push(Arc::new(column));
+                .filter_map(|row| row.get(n))
+                .map(|v| v.len())
+                .sum();
+            let mut builder = StringBuilder::with_capacity(rows.len(), bytes);
+            for row in &rows {
+                match row.get(n) {
+                    Some(v) => {
+                        *mask |= byte_mask(v.as_bytes());
+                        builder.append_value(v);
+                    }
+                    None => builder.append_null(),
+                }
+            }
+            columns.push(Arc::new(builder.finish()));
         }
         // The last column: the rest of each row's variables, joined.
         let mut rest = String::new();
-        let mut builder = StringBuilder::with_capacity(self.ends.len(), 0);
+        let bytes = rows
+            .iter()
+            .filter_map(|row| row.get(last..))
+            .map(|tail| tail.iter().map(|v| v.len() + 1).sum::<usize>())
+            .sum();
+        let mut builder = StringBuilder::with_capacity(rows.len(), bytes);
         for row in &rows {
             match row.get(last..) {
                 Some(tail) if !tail.is_empty() => {
