@@ -387,6 +387,11 @@ impl NeedleTest {
         }
     }
 
+    /// The needle.
+    pub fn text(&self) -> &[u8] {
+        &self.needle
+    }
+
     /// Whether `text` holds the needle.
     pub fn is_in(&self, text: &[u8]) -> bool {
         self.finder.find(text).is_some()

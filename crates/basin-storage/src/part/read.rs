@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
@@ -66,7 +66,12 @@ pub struct Part {
     var_masks: Vec<Vec<u64>>,
     /// Number of variable columns.
     var_count: usize,
+    /// Skeleton verdicts by needle (see [`Part::verdicts`]).
+    verdicts: Mutex<HashMap<Vec<u8>, Arc<Vec<Verdict>>>>,
 }
+
+/// Most needles whose skeleton verdicts a part keeps.
+const VERDICT_CACHE_NEEDLES: usize = 32;
 
 impl std::fmt::Debug for Part {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -176,6 +181,7 @@ impl Part {
             templates,
             var_masks,
             var_count,
+            verdicts: Mutex::new(HashMap::new()),
         })
     }
 
@@ -284,7 +290,8 @@ impl Part {
         } else {
             LineRead::No
         };
-        let Some((by_id, reader)) = self.open_blocks(req, wanted, blocks, stats, read)? else {
+        let Some((by_id, reader)) = self.open_blocks(req, wanted, blocks, stats, read, true)?
+        else {
             return Ok(true);
         };
         for batch in reader {
@@ -310,7 +317,7 @@ impl Part {
     ) -> Result<bool> {
         // Rows must hold every needle: the skeletons decide most rows, and
         // only the variable columns that may hold a needle are read.
-        let mut needles = NeedleFilter::new(req.needles, self.templates()?);
+        let mut needles = NeedleFilter::new(req.needles, self)?;
         let read = match &needles {
             None => LineRead::No,
             Some(n) => LineRead::Needles(n.var_columns(
@@ -318,7 +325,8 @@ impl Part {
                 blocks.iter().filter_map(|&b| self.var_masks.get(b)),
             )),
         };
-        let Some((by_id, reader)) = self.open_blocks(req, wanted, blocks, stats, read)? else {
+        let Some((by_id, reader)) = self.open_blocks(req, wanted, blocks, stats, read, false)?
+        else {
             return Ok(true);
         };
         let mut times_in_run: Vec<i64> = Vec::with_capacity(BLOCK_ROWS);
@@ -440,6 +448,7 @@ impl Part {
         blocks: Vec<usize>,
         stats: &mut ScanStats,
         line: LineRead,
+        pattern_ids: bool,
     ) -> Result<Option<(StreamsById<'_>, ParquetRecordBatchReader)>> {
         if blocks.is_empty() {
             return Ok(None);
@@ -466,6 +475,7 @@ impl Part {
             .filter(|(_, f)| match f.name().as_str() {
                 super::schema::STREAM => false,
                 LINE | TEMPLATE => !matches!(line, LineRead::No),
+                PATTERN_ID => pattern_ids,
                 name if is_line_column(name) => match &line {
                     LineRead::No => false,
                     LineRead::Whole => true,
@@ -532,6 +542,7 @@ impl Part {
             return Ok(BatchLines {
                 whole,
                 templated: None,
+                present: Vec::new(),
             });
         };
         let schema = batch.schema_ref();
@@ -556,8 +567,39 @@ impl Part {
         }
         Ok(BatchLines {
             whole,
+            present: vars
+                .iter()
+                .enumerate()
+                .filter_map(|(n, v)| v.map(|v| (n, v)))
+                .collect(),
             templated: Some((templates, ids, vars)),
         })
+    }
+
+    /// The verdicts of every skeleton on `test`'s needle, judged once per
+    /// part and needle (a scan reads a part in many units of blocks).
+    fn verdicts(&self, test: &NeedleTest, templates: &Templates) -> Arc<Vec<Verdict>> {
+        let key = test.text().to_vec();
+        let mut cache = self
+            .verdicts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(v) = cache.get(&key) {
+            return v.clone();
+        }
+        let judged: Vec<Verdict> = std::iter::once(Verdict::Rebuild)
+            .chain(
+                (1..=templates.len() as u32)
+                    .map(|id| test.judge(templates.get(id).unwrap_or(""), templates.vars_of(id))),
+            )
+            .collect();
+        let judged = Arc::new(judged);
+        // Bounded: needles come from queries.
+        if cache.len() >= VERDICT_CACHE_NEEDLES {
+            cache.clear();
+        }
+        cache.insert(key, judged.clone());
+        judged
     }
 
     /// The skeleton dictionary, decoded on first use; `None` if the part's
@@ -683,6 +725,9 @@ fn without_basin_keys(meta: ArrowReaderMetadata) -> Result<ArrowReaderMetadata> 
 struct BatchLines<'b> {
     whole: &'b StringArray,
     templated: Option<(&'b Templates, &'b UInt32Array, Vec<Option<&'b StringArray>>)>,
+    /// The variable columns the batch has (a read for needles leaves out
+    /// those that cannot hold them), with their numbers.
+    present: Vec<(usize, &'b StringArray)>,
 }
 
 impl BatchLines<'_> {
@@ -770,25 +815,30 @@ enum LineRead {
 struct NeedleFilter<'p> {
     tests: Vec<NeedleTest>,
     templates: Option<&'p Templates>,
-    /// Per needle, the verdict for each skeleton number, once judged.
-    verdicts: Vec<Vec<Option<Verdict>>>,
+    /// Per needle, the verdict for each skeleton number (0 unused).
+    verdicts: Vec<Arc<Vec<Verdict>>>,
     /// A rebuilt line, reused.
     line: String,
 }
 
 impl<'p> NeedleFilter<'p> {
-    /// A filter for `needles`; `None` if there are none.
-    fn new(needles: &[String], templates: Option<&'p Templates>) -> Option<Self> {
+    /// A filter for `needles` over `part`; `None` if there are none.
+    fn new(needles: &[String], part: &'p Part) -> Result<Option<Self>> {
         if needles.is_empty() {
-            return None;
+            return Ok(None);
         }
-        let skeletons = templates.map_or(0, Templates::len) + 1;
-        Some(Self {
-            tests: needles.iter().map(|n| NeedleTest::new(n)).collect(),
+        let templates = part.templates()?;
+        let tests: Vec<NeedleTest> = needles.iter().map(|n| NeedleTest::new(n)).collect();
+        let verdicts = match templates {
+            Some(t) => tests.iter().map(|test| part.verdicts(test, t)).collect(),
+            None => Vec::new(),
+        };
+        Ok(Some(Self {
+            tests,
             templates,
-            verdicts: vec![vec![None; skeletons]; needles.len()],
+            verdicts,
             line: String::new(),
-        })
+        }))
     }
 
     /// Which of `count` variable columns a read over blocks with `masks`
@@ -814,29 +864,34 @@ impl<'p> NeedleFilter<'p> {
     /// Whether row `row` of `lines` holds every needle.
     fn keeps(&mut self, lines: &BatchLines<'_>, row: usize) -> bool {
         let templated = match &lines.templated {
-            Some((_, ids, vars)) if ids.value(row) != 0 => Some((ids.value(row), vars)),
+            Some((_, ids, _)) if ids.value(row) != 0 => Some(ids.value(row)),
             _ => None,
         };
         for k in 0..self.tests.len() {
             let test = &self.tests[k];
             let found = match (templated, self.templates) {
-                (Some((id, vars)), Some(templates)) => {
-                    let judge =
-                        || test.judge(templates.get(id).unwrap_or(""), templates.vars_of(id));
+                (Some(id), Some(templates)) => {
                     // A number past the dictionary (a damaged part) is judged
                     // on the line rebuilt as well as it can be.
-                    let verdict = match self.verdicts[k].get_mut(id as usize) {
-                        Some(slot) => *slot.get_or_insert_with(judge),
-                        None => Verdict::Rebuild,
-                    };
+                    let verdict = self
+                        .verdicts
+                        .get(k)
+                        .and_then(|v| v.get(id as usize))
+                        .copied()
+                        .unwrap_or(Verdict::Rebuild);
                     match verdict {
                         Verdict::Always => true,
                         Verdict::Never => false,
-                        Verdict::InVars => vars
-                            .iter()
-                            .take(templates.vars_of(id))
-                            .flatten()
-                            .any(|v| v.is_valid(row) && test.is_in(v.value(row).as_bytes())),
+                        Verdict::InVars => {
+                            let n = templates.vars_of(id);
+                            lines
+                                .present
+                                .iter()
+                                .take_while(|(i, _)| *i < n)
+                                .any(|(_, v)| {
+                                    v.is_valid(row) && test.is_in(v.value(row).as_bytes())
+                                })
+                        }
                         Verdict::Rebuild => {
                             self.line.clear();
                             lines.line(row, &mut self.line);

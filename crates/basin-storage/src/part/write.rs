@@ -22,10 +22,10 @@ use super::counts::{count_block, PartCounts, COUNTS_KEY};
 use super::hash_key::HashIsKey;
 use super::index::{encode_footer_value, BlockIndex, PartIndex, INDEX_KEY, VERSION_KEY};
 use super::line_codec::{
-    byte_mask, var_column, SkeletonBuilder, TemplateBuilder, PLACEHOLDER, TEMPLATES_KEY,
+    byte_mask, var_column, SkeletonBuilder, TemplateBuilder, PLACEHOLDER, TEMPLATE, TEMPLATES_KEY,
     VAR_COLUMNS, VAR_MASKS_KEY,
 };
-use super::schema::{part_schema, time_unit, LINE, STREAM, STREAM_ID, TIME};
+use super::schema::{part_schema, time_unit, LINE, PATTERN_ID, STREAM, STREAM_ID, TIME};
 use crate::config::LineEncoding;
 use crate::error::{Result, StorageError};
 use crate::filenames::tmp_of;
@@ -95,6 +95,12 @@ pub fn write_part(
         .set_column_dictionary_enabled(ColumnPath::from(TIME), false)
         .set_column_encoding(ColumnPath::from(TIME), Encoding::DELTA_BINARY_PACKED)
         .set_created_by(format!("basin {}", env!("CARGO_PKG_VERSION")));
+    // Columns every count reads, small once encoded (deltas, dictionary
+    // runs): zstd would save little, and the Parquet reader sets up a zstd
+    // context for each compressed column chunk it opens.
+    for column in [TIME, STREAM_ID, STREAM, PATTERN_ID, TEMPLATE] {
+        props = props.set_column_compression(ColumnPath::from(column), Compression::UNCOMPRESSED);
+    }
     for n in 0..templates.as_ref().map_or(0, |_| VAR_COLUMNS) {
         let column = ColumnPath::from(var_column(n));
         // Min/max of ids and numbers would only grow the footer.
