@@ -13,7 +13,7 @@
 //! lines are split: the last one holds the rest of a row's variables,
 //! joined by the placeholder.
 //!
-//! The split is lossless: [`join`] rebuilds the line byte for byte. A line
+//! The split is lossless: [`join_columns`] rebuilds the line byte for byte. A line
 //! holding the placeholder byte, or more than [`MAX_VARS`] variables, is
 //! stored whole instead.
 //!
@@ -155,39 +155,30 @@ pub fn split(line: &str, skeleton: &mut Vec<u8>) -> Option<usize> {
     Some(n)
 }
 
-/// Rebuilds a line from its skeleton and variables into `out` (cleared first).
-pub fn join<'v>(skeleton: &str, vars: impl IntoIterator<Item = &'v str>, out: &mut String) {
+/// Rebuilds a templated row's line into `out` (cleared first) from its
+/// skeleton and its variable columns' values (`column(n)`, "" if null): the
+/// first ones one a column, the last column split at the placeholder for
+/// the rest.
+pub fn join_columns<'v>(skeleton: &str, column: impl Fn(usize) -> &'v str, out: &mut String) {
     out.clear();
-    let mut vars = vars.into_iter();
+    let last = VAR_COLUMNS - 1;
     let mut rest = skeleton;
+    let mut n = 0;
+    let mut tail: Option<std::str::Split<'v, char>> = None;
     while let Some(at) = memchr::memchr(PLACEHOLDER, rest.as_bytes()) {
         out.push_str(&rest[..at]);
-        out.push_str(vars.next().unwrap_or(""));
+        let value = if n < last {
+            column(n)
+        } else {
+            tail.get_or_insert_with(|| column(last).split(char::from(PLACEHOLDER)))
+                .next()
+                .unwrap_or("")
+        };
+        out.push_str(value);
+        n += 1;
         rest = &rest[at + 1..];
     }
     out.push_str(rest);
-}
-
-/// The variables of a row as its columns hold them: `columns[n]` for the
-/// first ones, the last column split at the placeholder for the rest.
-pub fn row_vars<'v>(
-    columns: impl IntoIterator<Item = Option<&'v str>>,
-) -> impl Iterator<Item = &'v str> {
-    columns
-        .into_iter()
-        .take(VAR_COLUMNS)
-        .enumerate()
-        .flat_map(|(n, value)| {
-            let value = value.unwrap_or("");
-            let mut pieces = value.split(PLACEHOLDER as char);
-            // Only the last column holds more than one variable.
-            let first = pieces.next();
-            let rest = (n + 1 == VAR_COLUMNS)
-                .then_some(pieces)
-                .into_iter()
-                .flatten();
-            first.into_iter().chain(rest)
-        })
 }
 
 /// One bit per class of token byte a text holds: digits, lower and upper
@@ -414,8 +405,15 @@ mod tests {
         for_each_var(line, |s, e| vars.push(line[s..e].to_string()));
         assert_eq!(vars.len(), n);
         let skeleton = String::from_utf8(skeleton).expect("utf-8");
+        let last = VAR_COLUMNS - 1;
+        let mut columns: Vec<String> = vars.iter().take(last).cloned().collect();
+        columns.push(vars.get(last..).unwrap_or_default().join("\u{11}"));
         let mut back = String::new();
-        join(&skeleton, vars.iter().map(String::as_str), &mut back);
+        join_columns(
+            &skeleton,
+            |n| columns.get(n).map_or("", String::as_str),
+            &mut back,
+        );
         assert_eq!(back, line);
         (skeleton.replace('\u{11}', "<>"), vars)
     }
@@ -446,13 +444,20 @@ mod tests {
 
     #[test]
     fn the_last_column_holds_the_rest_of_the_variables() {
-        let mut columns: Vec<Option<&str>> = vec![None; VAR_COLUMNS];
-        columns[0] = Some("a1");
-        columns[VAR_COLUMNS - 1] = Some("x1\u{11}y2\u{11}z3");
-        let vars: Vec<&str> = row_vars(columns.iter().copied()).collect();
-        assert_eq!(vars.len(), VAR_COLUMNS + 2);
-        assert_eq!(vars[0], "a1");
-        assert_eq!(vars[VAR_COLUMNS - 1..], ["x1", "y2", "z3"]);
+        let vars: Vec<String> = (0..VAR_COLUMNS + 2).map(|i| format!("v{i}")).collect();
+        let line = vars.join(" ");
+        let mut skeleton = Vec::new();
+        assert_eq!(split(&line, &mut skeleton), Some(vars.len()));
+        let skeleton = String::from_utf8(skeleton).expect("utf-8");
+        let mut columns: Vec<String> = vars[..VAR_COLUMNS - 1].to_vec();
+        columns.push(vars[VAR_COLUMNS - 1..].join("\u{11}"));
+        let mut back = String::new();
+        join_columns(
+            &skeleton,
+            |n| columns.get(n).map_or("", String::as_str),
+            &mut back,
+        );
+        assert_eq!(back, line);
     }
 
     #[test]

@@ -22,7 +22,7 @@ use super::counts::{bucket_end, PartCounts, COUNTS_KEY};
 use super::file::PartFile;
 use super::index::{decode_footer_value, PartIndex, INDEX_KEY, VERSION_KEY};
 use super::line_codec::{
-    join, row_vars, var_column, NeedleTest, Templates, Verdict, TEMPLATE, TEMPLATES_KEY,
+    join_columns, var_column, NeedleTest, Templates, Verdict, TEMPLATE, TEMPLATES_KEY,
     VAR_MASKS_KEY,
 };
 use super::schema::{column_field, is_line_column, LINE, PATTERN_ID, STREAM_ID, TIME};
@@ -740,11 +740,11 @@ impl BatchLines<'_> {
         match (&self.templated, id) {
             (Some((templates, _, vars)), id) if id != 0 => {
                 let skeleton = templates.get(id).unwrap_or("");
-                let columns = vars.iter().map(|v| match v {
-                    Some(v) if v.is_valid(row) => Some(v.value(row)),
-                    _ => None,
-                });
-                join(skeleton, row_vars(columns), out);
+                let column = |n: usize| match vars.get(n) {
+                    Some(Some(v)) if v.is_valid(row) => v.value(row),
+                    _ => "",
+                };
+                join_columns(skeleton, column, out);
             }
             _ => {
                 if self.whole.is_valid(row) {
