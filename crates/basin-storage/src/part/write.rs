@@ -25,7 +25,7 @@ use super::line_codec::{
     byte_mask, var_column, SkeletonBuilder, TemplateBuilder, PLACEHOLDER, TEMPLATE, TEMPLATES_KEY,
     VAR_COLUMNS, VAR_MASKS_KEY,
 };
-use super::schema::{part_schema, time_unit, LINE, PATTERN_ID, STREAM, STREAM_ID, TIME};
+use super::schema::{part_schema, time_unit, LINE, STREAM, STREAM_ID, TIME};
 use crate::config::LineEncoding;
 use crate::error::{Result, StorageError};
 use crate::filenames::tmp_of;
@@ -98,7 +98,7 @@ pub fn write_part(
     // Columns every count reads, small once encoded (deltas, dictionary
     // runs): zstd would save little, and the Parquet reader sets up a zstd
     // context for each compressed column chunk it opens.
-    for column in [TIME, STREAM_ID, STREAM, PATTERN_ID, TEMPLATE] {
+    for column in [TIME, STREAM_ID, TEMPLATE] {
         props = props.set_column_compression(ColumnPath::from(column), Compression::UNCOMPRESSED);
     }
     for n in 0..templates.as_ref().map_or(0, |_| VAR_COLUMNS) {
