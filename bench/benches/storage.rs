@@ -13,7 +13,7 @@ use basin_storage::limits::BLOCK_ROWS;
 use basin_storage::part::{write_part, Part};
 use basin_storage::token_filter::{gram_hash, token_hash, TokenFilter};
 use basin_storage::tokens::{for_each_gram, for_each_token};
-use basin_storage::{Columns, LineEncoding, PartMeta, ScanRequest, ScanStats};
+use basin_storage::{LineEncoding, PartMeta, ScanRequest, ScanStats};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 const LINES: u64 = 20_000;
@@ -89,14 +89,7 @@ fn storage(c: &mut Criterion) {
     let all = |_: &Labels| true;
     group.bench_function("scan_part_20k", |b| {
         b.iter(|| {
-            let req = ScanRequest {
-                tenant: &tenant,
-                start: i64::MIN,
-                end: i64::MAX,
-                stream_filter: &all,
-                needles: &[],
-                columns: Columns::all(),
-            };
+            let req = ScanRequest::everything(&tenant, &all);
             let mut rows = 0u64;
             part.scan(&req, &mut ScanStats::default(), &mut |_, _| {
                 rows += 1;

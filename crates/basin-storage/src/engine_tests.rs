@@ -264,14 +264,7 @@ fn parallel_scan_sees_what_the_plain_scan_sees() {
         .unwrap();
     let tenant = TenantId::new("a").unwrap();
     let all = |_: &Labels| true;
-    let req = ScanRequest {
-        tenant: &tenant,
-        start: i64::MIN,
-        end: i64::MAX,
-        stream_filter: &all,
-        needles: &[],
-        columns: Columns::all(),
-    };
+    let req = ScanRequest::everything(&tenant, &all);
     let (sinks, stats) = storage
         .scan_parallel(&req, &|| 0u64, &|n: &mut u64, _, _| {
             *n += 1;

@@ -23,6 +23,23 @@ pub struct ScanRequest<'a> {
     pub columns: Columns,
 }
 
+impl<'a> ScanRequest<'a> {
+    /// Every entry of `tenant` in the streams `stream_filter` admits, whole.
+    pub fn everything(
+        tenant: &'a TenantId,
+        stream_filter: &'a (dyn Fn(&Labels) -> bool + Sync),
+    ) -> Self {
+        Self {
+            tenant,
+            start: TimestampNs::MIN,
+            end: TimestampNs::MAX,
+            stream_filter,
+            needles: &[],
+            columns: Columns::all(),
+        }
+    }
+}
+
 /// Field name and value pairs, as an entry holds them.
 pub type FieldPairs = [(String, String)];
 

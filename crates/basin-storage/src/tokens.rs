@@ -23,6 +23,11 @@ static TOKEN_BYTE: [bool; 256] = {
     table
 };
 
+/// Whether `b` belongs to tokens.
+pub fn is_token_byte(b: u8) -> bool {
+    TOKEN_BYTE[usize::from(b)]
+}
+
 /// Calls `f` with every token of `text`, in order, repeats included.
 pub fn for_each_token<'a>(text: &'a str, mut f: impl FnMut(&'a str)) {
     for_each_token_digits(text, |t, _| f(t));

@@ -30,6 +30,7 @@ use xxhash_rust::xxh3::xxh3_128;
 
 use super::hash_key::HashIsKey;
 use super::index::{pack_footer_bytes, unpack_footer_bytes};
+use crate::tokens::{for_each_token_digits, is_token_byte};
 
 /// Stands for a variable in a skeleton (ASCII DC1: never a token byte, and
 /// rare in logs; lines holding it are stored whole).
@@ -58,49 +59,6 @@ pub fn var_column(n: usize) -> String {
     format!("_v{n}")
 }
 
-/// Class of each byte: 0 outside tokens, 1 token byte, 2 ASCII digit.
-static CLASS: [u8; 256] = {
-    let mut table = [0u8; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        table[b] = if c.is_ascii_digit() {
-            2
-        } else if c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80 {
-            1
-        } else {
-            0
-        };
-        b += 1;
-    }
-    table
-};
-
-/// Calls `f` with the byte range of each variable of `line`, in order.
-pub fn for_each_var(line: &str, mut f: impl FnMut(usize, usize)) {
-    let bytes = line.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if CLASS[usize::from(bytes[i])] == 0 {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        let mut digits = 0u8;
-        while i < bytes.len() {
-            let class = CLASS[usize::from(bytes[i])];
-            if class == 0 {
-                break;
-            }
-            digits |= class & 2;
-            i += 1;
-        }
-        if digits != 0 {
-            f(start, i);
-        }
-    }
-}
-
 /// Builds a line's skeleton as its tokens go by (the writer finds them
 /// anyway, for the block index).
 #[derive(Default)]
@@ -120,8 +78,10 @@ impl SkeletonBuilder {
         memchr::memchr(PLACEHOLDER, line.as_bytes()).is_none()
     }
 
-    /// Takes the variable at `start..end` of `line`.
-    pub fn var(&mut self, line: &str, start: usize, end: usize) {
+    /// Takes `token`, a variable of `line` (a slice of it), as the next one.
+    pub fn var(&mut self, line: &str, token: &str) {
+        let start = token.as_ptr() as usize - line.as_ptr() as usize;
+        let end = start + token.len();
         let bytes = line.as_bytes();
         self.skeleton
             .extend_from_slice(bytes.get(self.copied..start).unwrap_or_default());
@@ -147,7 +107,11 @@ pub fn split(line: &str, skeleton: &mut Vec<u8>) -> Option<usize> {
     if !b.start(line) {
         return None;
     }
-    for_each_var(line, |start, end| b.var(line, start, end));
+    for_each_token_digits(line, |t, digit| {
+        if digit {
+            b.var(line, t);
+        }
+    });
     let n = b.vars;
     let s = b.finish(line)?;
     skeleton.clear();
@@ -354,7 +318,7 @@ impl NeedleTest {
         Self {
             needle: bytes.to_vec(),
             finder: memchr::memmem::Finder::new(bytes).into_owned(),
-            tokenish: bytes.iter().all(|&b| CLASS[usize::from(b)] != 0),
+            tokenish: bytes.iter().all(|&b| is_token_byte(b)),
             mask: byte_mask(bytes),
         }
     }
@@ -402,7 +366,11 @@ mod tests {
         let mut skeleton = Vec::new();
         let n = split(line, &mut skeleton).expect("splits");
         let mut vars = Vec::new();
-        for_each_var(line, |s, e| vars.push(line[s..e].to_string()));
+        for_each_token_digits(line, |t, digit| {
+            if digit {
+                vars.push(t.to_string());
+            }
+        });
         assert_eq!(vars.len(), n);
         let skeleton = String::from_utf8(skeleton).expect("utf-8");
         let last = VAR_COLUMNS - 1;

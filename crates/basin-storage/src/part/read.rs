@@ -25,7 +25,7 @@ use super::line_codec::{
     join_columns, var_column, NeedleTest, Templates, Verdict, TEMPLATE, TEMPLATES_KEY,
     VAR_MASKS_KEY,
 };
-use super::schema::{column_field, is_line_column, LINE, PATTERN_ID, STREAM_ID, TIME};
+use super::schema::{column_field, var_index, LINE, PATTERN_ID, STREAM_ID, TIME};
 use crate::error::{Result, StorageError};
 use crate::limits::{BLOCK_ROWS, PART_FORMAT_VERSION};
 use crate::manifest::PartMeta;
@@ -158,7 +158,7 @@ impl Part {
             .schema()
             .fields()
             .iter()
-            .filter(|f| f.name() != TEMPLATE && is_line_column(f.name()))
+            .filter(|f| var_index(f.name()).is_some())
             .count();
         let stream_labels = index
             .streams
@@ -476,13 +476,12 @@ impl Part {
                 super::schema::STREAM => false,
                 LINE | TEMPLATE => !matches!(line, LineRead::No),
                 PATTERN_ID => pattern_ids,
-                name if is_line_column(name) => match &line {
+                name if var_index(name).is_some() => match &line {
                     LineRead::No => false,
                     LineRead::Whole => true,
-                    LineRead::Needles(vars) => name
-                        .strip_prefix("_v")
-                        .and_then(|n| n.parse::<usize>().ok())
-                        .is_some_and(|n| vars.get(n).copied().unwrap_or(true)),
+                    LineRead::Needles(vars) => {
+                        var_index(name).is_some_and(|n| vars.get(n).copied().unwrap_or(true))
+                    }
                 },
                 name => column_field(name).is_none_or(|field| req.columns.wants_field(field)),
             })

@@ -32,12 +32,12 @@ pub fn field_column(name: &str) -> String {
     }
 }
 
-/// Whether a column belongs to the line's template encoding (`_tpl`, `_v0`, ...).
-pub fn is_line_column(column: &str) -> bool {
-    column == TEMPLATE
-        || column
-            .strip_prefix("_v")
-            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+/// Which variable a column `_v{n}` holds.
+pub fn var_index(column: &str) -> Option<usize> {
+    column
+        .strip_prefix("_v")
+        .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|n| n.parse().ok())
 }
 
 /// The field a column holds, or `None` for a fixed column.
@@ -126,7 +126,9 @@ mod tests {
         for fixed in [TIME, STREAM_ID, STREAM, LINE, TEMPLATE, "_v0", "_v12"] {
             assert_eq!(column_field(fixed), None);
         }
-        assert!(is_line_column("_v12") && is_line_column(TEMPLATE));
-        assert!(!is_line_column("_v") && !is_line_column("_vx") && !is_line_column("v1"));
+        assert_eq!(var_index("_v12"), Some(12));
+        assert!(
+            var_index("_v").is_none() && var_index("_vx").is_none() && var_index("v1").is_none()
+        );
     }
 }

@@ -193,7 +193,7 @@ fn encode_block(
     streams: &[(String, u64, Vec<&Entry>)],
     field_pos: &HashMap<&str, usize>,
     time_scale: i64,
-    mut templates: Option<&mut TemplateBuilder>,
+    templates: Option<&mut TemplateBuilder>,
 ) -> Result<EncodedBlock> {
     let mut fields: Vec<Vec<Option<&str>>> = vec![vec![None; block.len()]; field_pos.len()];
     let mut hashes = Vec::with_capacity(block.len() * 2);
@@ -209,22 +209,18 @@ fn encode_block(
     let mut block_streams: Vec<u32> = Vec::new();
     // Lines are split into skeletons and variables in the same pass over
     // their tokens that feeds the index.
-    let mut vars = templates.as_ref().map(|_| VarColumns::new(block.len()));
-    let mut ids: Vec<u32> = Vec::with_capacity(block.len());
-    let mut skeleton = SkeletonBuilder::default();
+    let mut split = templates.map(|dict| BlockSplit::new(dict, block.len()));
     for (row, (stream, entry)) in block.iter().enumerate() {
         if block_streams.last() != Some(stream) {
             block_streams.push(*stream);
         }
         let line = entry.line.as_str();
-        let templated = templates.is_some() && skeleton.start(line);
+        if let Some(split) = &mut split {
+            split.start(line);
+        }
         for_each_token_digits(line, |t, digit| {
-            if templated && digit {
-                let start = t.as_ptr() as usize - line.as_ptr() as usize;
-                skeleton.var(line, start, start + t.len());
-                if let Some(v) = &mut vars {
-                    v.push(t);
-                }
+            if let Some(split) = &mut split {
+                split.token(line, t, digit);
             }
             let wide = xxh3_128(t.as_bytes());
             let slot = &mut recent[wide as usize % RECENT_TOKENS];
@@ -237,13 +233,8 @@ fn encode_block(
                 for_each_gram(t, |g| hashes.push(gram_hash(g)));
             }
         });
-        if let (Some(dict), Some(v)) = (templates.as_deref_mut(), &mut vars) {
-            let id = match skeleton.finish(line) {
-                Some(s) if templated => dict.id_of(s),
-                _ => 0,
-            };
-            ids.push(id);
-            v.end_row(id != 0);
+        if let Some(split) = &mut split {
+            split.end(line);
         }
         for (name, value) in &entry.fields {
             if let Some(&col) = field_pos.get(name.as_str()) {
@@ -263,17 +254,11 @@ fn encode_block(
         Arc::new(StringArray::from_iter_values(
             block.iter().map(|(s, _)| streams[*s as usize].0.as_str()),
         )),
-        match templates {
+        match &split {
             None => Arc::new(StringArray::from_iter_values(
                 block.iter().map(|(_, e)| e.line.as_str()),
             )),
-            // Only the lines stored whole.
-            Some(_) => Arc::new(StringArray::from_iter(
-                block
-                    .iter()
-                    .zip(&ids)
-                    .map(|((_, e), &id)| (id == 0).then_some(e.line.as_str())),
-            )),
+            Some(split) => Arc::new(split.whole_lines(block)),
         },
         Arc::new(UInt64Array::from_iter_values(
             block.iter().map(|(_, e)| e.pattern_id),
@@ -284,15 +269,11 @@ fn encode_block(
             .into_iter()
             .map(|values| Arc::new(StringArray::from(values)) as ArrayRef),
     );
-    let masks = match vars {
-        Some(vars) => {
-            columns.push(Arc::new(UInt32Array::from(ids)));
-            let (var_columns, masks) = vars.finish();
-            columns.extend(var_columns);
-            Some(masks)
-        }
-        _ => None,
-    };
+    let masks = split.map(|split| {
+        let (template_columns, masks) = split.finish();
+        columns.extend(template_columns);
+        masks
+    });
     debug_assert_eq!(schema.field(1).name(), STREAM_ID);
     debug_assert_eq!(schema.field(2).name(), STREAM);
     let batch = RecordBatch::try_new(schema.clone(), columns)?;
@@ -328,6 +309,68 @@ fn time_column(
             Arc::new(TimestampNanosecondArray::from_iter_values(values).with_timezone("UTC"))
         }
     })
+}
+
+/// A block's lines split into skeletons (numbered in the part's dictionary)
+/// and variables, token by token as the block index reads them.
+struct BlockSplit<'a, 'd> {
+    dict: &'d mut TemplateBuilder,
+    skeleton: SkeletonBuilder,
+    /// Whether the current line can be templated (holds no placeholder).
+    templated: bool,
+    /// Each row's skeleton number, 0 for a line stored whole.
+    ids: Vec<u32>,
+    vars: VarColumns<'a>,
+}
+
+impl<'a, 'd> BlockSplit<'a, 'd> {
+    fn new(dict: &'d mut TemplateBuilder, rows: usize) -> Self {
+        Self {
+            dict,
+            skeleton: SkeletonBuilder::default(),
+            templated: false,
+            ids: Vec::with_capacity(rows),
+            vars: VarColumns::new(rows),
+        }
+    }
+
+    fn start(&mut self, line: &str) {
+        self.templated = self.skeleton.start(line);
+    }
+
+    /// The next token of `line`; a variable if it holds a digit.
+    fn token(&mut self, line: &str, token: &'a str, digit: bool) {
+        if self.templated && digit {
+            self.skeleton.var(line, token);
+            self.vars.push(token);
+        }
+    }
+
+    fn end(&mut self, line: &str) {
+        let id = match self.skeleton.finish(line) {
+            Some(s) if self.templated => self.dict.id_of(s),
+            _ => 0,
+        };
+        self.ids.push(id);
+        self.vars.end_row(id != 0);
+    }
+
+    /// The `_line` column: only the lines stored whole.
+    fn whole_lines(&self, block: &[(u32, &Entry)]) -> StringArray {
+        block
+            .iter()
+            .zip(&self.ids)
+            .map(|((_, e), &id)| (id == 0).then_some(e.line.as_str()))
+            .collect()
+    }
+
+    /// The `_tpl` and variable columns, and each variable column's byte classes.
+    fn finish(self) -> (Vec<ArrayRef>, Vec<u64>) {
+        let (vars, masks) = self.vars.finish();
+        let mut columns: Vec<ArrayRef> = vec![Arc::new(UInt32Array::from(self.ids))];
+        columns.extend(vars);
+        (columns, masks)
+    }
 }
 
 /// A block's variables as rows go by, turned into columns at the end
