@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use basin_model::{Entry, Labels};
 use basin_storage::part::counts::BUCKET_NS;
-use basin_storage::{Columns, ScanRequest};
+use basin_storage::{Columns, RunTimes, ScanRequest};
 
 use crate::context::Checker;
 use crate::filter_stream::StreamFilter;
@@ -337,6 +337,14 @@ impl StepWindows {
         )
     }
 
+    /// The steps whose windows hold `t`, clamped to the evaluated ones;
+    /// `None` if there are none.
+    fn steps_holding(&self, t: i64) -> Option<(i128, i128)> {
+        let (lo, hi) = self.bounds(t);
+        let (from, to) = (lo.max(0), hi.min(self.n as i128 - 1));
+        (from <= to).then_some((from, to))
+    }
+
     /// Adds every time to the difference array `diff` (`n + 1` slots) of
     /// the steps holding it. A time a little after the previous one moves
     /// the bounds forward a step or two without a division; any other time
@@ -401,10 +409,17 @@ fn count_runs(
     // Per-minute counts answer exactly when every window starts and ends on
     // a whole minute.
     let minute = |ns: i64| ns.rem_euclid(BUCKET_NS) == 0;
-    let use_counts = minute(ev.steps.start)
+    let minute_counts = minute(ev.steps.start)
         && minute(ev.steps.step)
         && minute(range.range)
         && minute(range.offset);
+    // Window bounds only rise with time: two times in the same windows hold
+    // every time between them in those windows too.
+    let same_windows = |a: i64, b: i64| windows.steps_holding(a) == windows.steps_holding(b);
+    let times = RunTimes {
+        minute_counts,
+        same_windows: &same_windows,
+    };
     let make_sink = || (SeriesSlots::<Vec<i64>>::default(), Checker::new(ev.ctx));
     let emit = |sink: &mut (SeriesSlots<Vec<i64>>, Checker<'_>),
                 labels: &Arc<Labels>,
@@ -420,7 +435,7 @@ fn count_runs(
     };
     let (sinks, stats) = ev
         .storage
-        .scan_runs_parallel(scan, use_counts, &make_sink, &emit)?;
+        .scan_runs_parallel(scan, times, &make_sink, &emit)?;
     ev.stats.add(&stats);
     let mut total: HashMap<LabelSet, Vec<i64>> = HashMap::new();
     for (slots, checker) in sinks {
@@ -623,6 +638,28 @@ mod tests {
                 times.iter().filter(|&&t| t > at - range && t <= at).count() as i64
             })
             .collect()
+    }
+
+    #[test]
+    fn steps_holding_a_time_are_the_windows_holding_it() {
+        let steps = Steps {
+            start: 1_000,
+            end: 2_000,
+            step: 70,
+        };
+        for (offset, range) in [(0, 70), (0, 200), (50, 30), (-40, 1_000), (0, 1)] {
+            let windows = StepWindows::new(steps, offset, range);
+            for t in (600..2_200).step_by(3) {
+                let holding: Vec<i128> = brute(steps, offset, range, &[t])
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &n)| n == 1)
+                    .map(|(i, _)| i as i128)
+                    .collect();
+                let want = holding.first().map(|&f| (f, holding[holding.len() - 1]));
+                assert_eq!(windows.steps_holding(t), want, "t {t} {offset} {range}");
+            }
+        }
     }
 
     #[test]

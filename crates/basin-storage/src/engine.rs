@@ -19,7 +19,7 @@ use crate::limits::WAL_MAX_GROUP_BYTES;
 use crate::maintenance::{self, Nudge};
 use crate::manifest::Manifest;
 use crate::part::{Part, PartPlan};
-use crate::scan::{FieldPairs, ParallelRunSink, ScanRequest, ScanStats};
+use crate::scan::{FieldPairs, ParallelRunSink, RunTimes, ScanRequest, ScanStats};
 use crate::wal::{self, Wal};
 
 /// Blocks one scan worker takes at a time: small enough to spread a big
@@ -308,14 +308,14 @@ impl Storage {
     /// needles is exact (parts decide most rows from their skeletons, without
     /// rebuilding lines).
     ///
-    /// With `use_counts`, parts that keep per-minute counts and hold no
-    /// wanted field pass bucket ends and counts instead; the caller must
-    /// only ask when bucket-wide answers are exact (request bounds on whole
-    /// minutes, see [`crate::part::counts`]).
+    /// `times` says what the caller's windows allow: with `minute_counts`,
+    /// parts that keep per-minute counts and hold no wanted field pass
+    /// bucket ends and counts (see [`crate::part::counts`]); units of blocks
+    /// whose rows all lie in the same windows pass one weighted time a run.
     pub fn scan_runs_parallel<S: Send>(
         &self,
         req: &ScanRequest<'_>,
-        use_counts: bool,
+        times: RunTimes<'_>,
         make_sink: &(dyn Fn() -> S + Sync),
         emit: &ParallelRunSink<'_, S>,
     ) -> Result<(Vec<S>, ScanStats)> {
@@ -345,10 +345,10 @@ impl Storage {
                     |l: &Arc<Labels>, f: &FieldPairs, t: &[i64], n: Option<&[u32]>| {
                         emit(sink, l, f, t, n)
                     };
-                if use_counts && part.can_count(req) {
+                if times.minute_counts && part.can_count(req) {
                     part.read_counts(req, wanted, blocks, stats, &mut to_sink)
                 } else {
-                    part.read_runs(req, wanted, blocks, stats, &mut to_sink)
+                    part.read_runs(req, wanted, blocks, stats, times, &mut to_sink)
                 }
             },
         )

@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use crate::{Columns, LineEncoding};
+use crate::{Columns, LineEncoding, RunTimes};
 use basin_model::{Entry, Labels, PushBatch, StreamBatch, TenantId};
 
 use super::*;
@@ -408,14 +408,66 @@ fn runs_with_needles_count_exactly_what_lines_hold() {
                 fields: Some(Vec::new()),
             },
         };
-        let (sinks, _) = storage
-            .scan_runs_parallel(&req, false, &|| 0usize, &|n, _, _, times, _| {
-                *n += times.len();
-                true
-            })
-            .unwrap();
-        let got: usize = sinks.iter().sum();
         let want = 2 * lines.iter().filter(|l| l.contains(needle)).count();
-        assert_eq!(got, want, "needle {needle:?}");
+        // Times one by one, and runs counted where every time lies in the
+        // same windows (times not read).
+        let one_window = RunTimes {
+            minute_counts: false,
+            same_windows: &|_, _| true,
+        };
+        for times in [RunTimes::exact(), one_window] {
+            let (sinks, _) = storage
+                .scan_runs_parallel(&req, times, &|| 0usize, &|n, _, _, ts, weights| {
+                    *n += match weights {
+                        Some(w) => w.iter().map(|&w| w as usize).sum(),
+                        None => ts.len(),
+                    };
+                    true
+                })
+                .unwrap();
+            let got: usize = sinks.iter().sum();
+            assert_eq!(got, want, "needle {needle:?}");
+        }
     }
+}
+
+#[test]
+fn counted_runs_leave_out_rows_outside_the_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(cfg(dir.path())).unwrap();
+    let entries: Vec<Entry> = (1..=100)
+        .map(|i| Entry::new(i, format!("level=error n={i}")))
+        .collect();
+    storage
+        .append_blocking(batch("a", r#"{job="x"}"#, entries))
+        .unwrap();
+    storage.flush().unwrap();
+    let tenant = TenantId::new("a").unwrap();
+    let all = |_: &Labels| true;
+    let needles = ["error".to_string()];
+    let req = ScanRequest {
+        start: 11,
+        end: 51,
+        needles: &needles,
+        columns: Columns {
+            line: false,
+            fields: Some(Vec::new()),
+        },
+        ..ScanRequest::everything(&tenant, &all)
+    };
+    // The part's block spans 1..=100: it must be read time by time.
+    let one_window = RunTimes {
+        minute_counts: false,
+        same_windows: &|_, _| true,
+    };
+    let (sinks, _) = storage
+        .scan_runs_parallel(&req, one_window, &|| Vec::new(), &|seen, _, _, ts, w| {
+            assert!(w.is_none(), "a run counted across the request's edge");
+            seen.extend_from_slice(ts);
+            true
+        })
+        .unwrap();
+    let mut seen: Vec<i64> = sinks.concat();
+    seen.sort();
+    assert_eq!(seen, (11..=50).collect::<Vec<i64>>());
 }

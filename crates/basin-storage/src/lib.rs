@@ -31,5 +31,5 @@ pub use config::{LineEncoding, StorageConfig};
 pub use engine::Storage;
 pub use error::StorageError;
 pub use manifest::PartMeta;
-pub use scan::{Columns, FieldPairs, ParallelRunSink, RunSink, ScanRequest, ScanStats};
+pub use scan::{Columns, FieldPairs, ParallelRunSink, RunSink, RunTimes, ScanRequest, ScanStats};
 pub use time::day_of;

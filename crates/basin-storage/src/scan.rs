@@ -48,6 +48,28 @@ pub type FieldPairs = [(String, String)];
 /// stands for (`None`: one each); returns false to stop the scan.
 pub type RunSink<'a> = dyn FnMut(&Arc<Labels>, &FieldPairs, &[i64], Option<&[u32]>) -> bool + 'a;
 
+/// How a run read may pass times, as the caller's windows allow.
+#[derive(Clone, Copy)]
+pub struct RunTimes<'a> {
+    /// Parts may pass per-minute counts (bucket ends and counts) where they
+    /// keep them: only when every window starts and ends on a whole minute.
+    pub minute_counts: bool,
+    /// Whether every time in `[a, b]` lies in the same windows of the
+    /// caller: then the rows of a run there may arrive as one time (`b`)
+    /// with their number, and parts need not read their times.
+    pub same_windows: &'a (dyn Fn(i64, i64) -> bool + Sync),
+}
+
+impl RunTimes<'_> {
+    /// Every time, as it is.
+    pub fn exact() -> RunTimes<'static> {
+        RunTimes {
+            minute_counts: false,
+            same_windows: &|_, _| false,
+        }
+    }
+}
+
 /// Like [`RunSink`], for parallel scans: each worker passes its own sink `S`.
 pub type ParallelRunSink<'a, S> =
     dyn Fn(&mut S, &Arc<Labels>, &FieldPairs, &[i64], Option<&[u32]>) -> bool + Sync + 'a;

@@ -17,6 +17,10 @@ impl Hasher for HashIsKey {
         }
     }
 
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+
     fn write_u128(&mut self, n: u128) {
         self.0 = n as u64;
     }

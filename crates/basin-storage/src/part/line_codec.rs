@@ -289,11 +289,12 @@ impl Templates {
 
 /// What a skeleton says about a needle before its variables are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 pub enum Verdict {
-    /// Every line of the skeleton holds the needle.
-    Always,
     /// No line of the skeleton does, whatever its variables.
-    Never,
+    Never = 0,
+    /// Every line of the skeleton holds the needle.
+    Always = 1,
     /// Only the variables can tell: the variable columns whose byte classes
     /// cover the needle's must be looked into.
     InVars,

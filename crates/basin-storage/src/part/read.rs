@@ -1,5 +1,6 @@
 use std::collections::HashMap;
 use std::fs::File;
+use std::hash::BuildHasherDefault;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -20,6 +21,7 @@ use parquet::file::metadata::{FileMetaData, KeyValue, ParquetMetaDataBuilder};
 
 use super::counts::{bucket_end, PartCounts, COUNTS_KEY};
 use super::file::PartFile;
+use super::hash_key::HashIsKey;
 use super::index::{decode_footer_value, PartIndex, INDEX_KEY, VERSION_KEY};
 use super::line_codec::{
     join_columns, var_column, NeedleTest, Templates, Verdict, TEMPLATE, TEMPLATES_KEY,
@@ -29,7 +31,7 @@ use super::schema::{column_field, var_index, LINE, PATTERN_ID, STREAM_ID, TIME};
 use crate::error::{Result, StorageError};
 use crate::limits::{BLOCK_ROWS, PART_FORMAT_VERSION};
 use crate::manifest::PartMeta;
-use crate::scan::{RunSink, ScanRequest, ScanStats};
+use crate::scan::{RunSink, RunTimes, ScanRequest, ScanStats};
 use crate::token_filter::{gram_hash, token_hash};
 use crate::tokens::{required_grams, required_tokens};
 
@@ -44,7 +46,7 @@ pub struct PartPlan {
 }
 
 /// The labels of the wanted streams, by stream id.
-type StreamsById<'a> = HashMap<u64, &'a Arc<Labels>>;
+type StreamsById<'a> = HashMap<u64, &'a Arc<Labels>, BuildHasherDefault<HashIsKey>>;
 
 /// An open part: its file, footer and index, ready to scan.
 pub struct Part {
@@ -285,12 +287,16 @@ impl Part {
         stats: &mut ScanStats,
         emit: &mut dyn FnMut(&Arc<Labels>, &Entry) -> bool,
     ) -> Result<bool> {
-        let read = if req.columns.line {
-            LineRead::Whole
-        } else {
-            LineRead::No
+        let projection = Projection {
+            line: if req.columns.line {
+                LineRead::Whole
+            } else {
+                LineRead::No
+            },
+            pattern_ids: true,
+            times: true,
         };
-        let Some((by_id, reader)) = self.open_blocks(req, wanted, blocks, stats, read, true)?
+        let Some((by_id, reader)) = self.open_blocks(req, wanted, blocks, stats, projection)?
         else {
             return Ok(true);
         };
@@ -306,35 +312,59 @@ impl Part {
 
     /// Like [`Part::read_blocks`] without the line: passes runs of rows of
     /// one stream and equal projected fields, as the times of the rows in
-    /// the request's range. Returns false if `emit` stopped.
+    /// the request's range (or, where `times` allows, one weighted time a
+    /// run). Returns false if `emit` stopped.
     pub fn read_runs(
         &self,
         req: &ScanRequest<'_>,
         wanted: &[bool],
         blocks: Vec<usize>,
         stats: &mut ScanStats,
+        times: RunTimes<'_>,
         emit: &mut RunSink<'_>,
     ) -> Result<bool> {
         // Rows must hold every needle: the skeletons decide most rows, and
         // only the variable columns that may hold a needle are read.
         let mut needles = NeedleFilter::new(req.needles, self)?;
-        let read = match &needles {
+        let line = match &needles {
             None => LineRead::No,
             Some(n) => LineRead::Needles(n.var_columns(
                 self.var_count,
                 blocks.iter().filter_map(|&b| self.var_masks.get(b)),
             )),
         };
-        let Some((by_id, reader)) = self.open_blocks(req, wanted, blocks, stats, read, false)?
+        // Blocks whose rows all lie in the request and in the same windows
+        // are counted, not timed: their time column is not read.
+        let span = blocks
+            .iter()
+            .filter_map(|&b| self.index.blocks.get(b))
+            .map(|b| (b.min_ts, b.max_ts))
+            .reduce(|(lo, hi), (l, h)| (lo.min(l), hi.max(h)));
+        let counted_at = span
+            .filter(|&(lo, hi)| lo >= req.start && hi < req.end && (times.same_windows)(lo, hi))
+            .map(|(_, hi)| hi);
+        let projection = Projection {
+            line,
+            pattern_ids: false,
+            times: counted_at.is_none(),
+        };
+        let Some((by_id, reader)) = self.open_blocks(req, wanted, blocks, stats, projection)?
         else {
             return Ok(true);
         };
         let mut times_in_run: Vec<i64> = Vec::with_capacity(BLOCK_ROWS);
+        let mut counted: u32 = 0;
         let mut run_fields: Vec<(String, String)> = Vec::new();
         for batch in reader {
             let batch = batch?;
             stats.rows_read += batch.num_rows() as u64;
             let (times, ids, fields) = self.columns_of(&batch)?;
+            let times = match (times, counted_at) {
+                (Some(t), _) => Some(t),
+                (None, Some(_)) => None,
+                (None, None) => return Err(self.corrupt_column(TIME)),
+            };
+            let ids = ids.values();
             let lines = match (&needles, batch.schema_ref().index_of(LINE)) {
                 (Some(_), Ok(i)) => Some(self.line_columns(&batch, i)?),
                 (Some(_), Err(_)) => return Err(self.corrupt_column(LINE)),
@@ -342,26 +372,42 @@ impl Part {
             };
             let mut labels: Option<&Arc<Labels>> = None;
             let rows = batch.num_rows();
+            let mut row = 0;
             // One past the last row closes the last run.
-            for row in 0..=rows {
+            while row <= rows {
                 let boundary = row == 0
                     || row == rows
-                    || ids.value(row) != ids.value(row - 1)
+                    || ids[row] != ids[row - 1]
                     || fields.iter().any(|(_, v)| {
                         v.is_valid(row) != v.is_valid(row - 1)
                             || (v.is_valid(row) && v.value(row) != v.value(row - 1))
                     });
                 if boundary {
                     if let Some(l) = labels {
-                        if !times_in_run.is_empty() && !emit(l, &run_fields, &times_in_run, None) {
+                        let go_on = match counted_at {
+                            Some(at) if counted > 0 => {
+                                emit(l, &run_fields, &[at], Some(&[counted]))
+                            }
+                            Some(_) => true,
+                            None => {
+                                times_in_run.is_empty() || emit(l, &run_fields, &times_in_run, None)
+                            }
+                        };
+                        if !go_on {
                             return Ok(false);
                         }
                     }
                     times_in_run.clear();
+                    counted = 0;
                     if row == rows {
                         break;
                     }
-                    labels = by_id.get(&ids.value(row)).copied();
+                    labels = by_id.get(&ids[row]).copied();
+                    if labels.is_none() {
+                        // An unwanted stream: on to its last row.
+                        let id = ids[row];
+                        row += ids[row..].iter().take_while(|&&i| i == id).count() - 1;
+                    }
                     run_fields.clear();
                     run_fields.extend(
                         fields
@@ -370,17 +416,22 @@ impl Part {
                             .map(|(n, v)| (n.to_string(), v.value(row).to_string())),
                     );
                 }
-                let ts = times.value(row);
-                if labels.is_some()
-                    && ts >= req.start
-                    && ts < req.end
-                    && match (&mut needles, &lines) {
+                if labels.is_some() {
+                    let kept = match (&mut needles, &lines) {
                         (Some(n), Some(l)) => n.keeps(l, row),
                         _ => true,
+                    };
+                    match &times {
+                        None => counted += u32::from(kept),
+                        Some(t) => {
+                            let ts = t.value(row);
+                            if kept && ts >= req.start && ts < req.end {
+                                times_in_run.push(ts);
+                            }
+                        }
                     }
-                {
-                    times_in_run.push(ts);
                 }
+                row += 1;
             }
         }
         Ok(true)
@@ -447,9 +498,13 @@ impl Part {
         wanted: &[bool],
         blocks: Vec<usize>,
         stats: &mut ScanStats,
-        line: LineRead,
-        pattern_ids: bool,
+        projection: Projection,
     ) -> Result<Option<(StreamsById<'_>, ParquetRecordBatchReader)>> {
+        let Projection {
+            line,
+            pattern_ids,
+            times,
+        } = projection;
         if blocks.is_empty() {
             return Ok(None);
         }
@@ -458,14 +513,13 @@ impl Part {
             stats.blocks_read += 1;
             stats.bytes_read += parquet_meta.row_group(b).compressed_size() as u64;
         }
-        let by_id: StreamsById<'_> = self
-            .index
-            .streams
+        // Only the streams of these blocks: a part may hold thousands.
+        let by_id: StreamsById<'_> = blocks
             .iter()
-            .zip(&self.stream_labels)
-            .zip(wanted)
-            .filter(|(_, &w)| w)
-            .map(|(((id, _), labels), _)| (*id, labels))
+            .filter_map(|&b| self.index.blocks.get(b))
+            .flat_map(|b| b.streams.iter().map(|&s| s as usize))
+            .filter(|&s| wanted.get(s).copied().unwrap_or(false))
+            .filter_map(|s| Some((self.index.streams.get(s)?.0, self.stream_labels.get(s)?)))
             .collect();
         let schema = self.arrow_meta.schema().clone();
         let projected: Vec<usize> = schema
@@ -474,6 +528,7 @@ impl Part {
             .enumerate()
             .filter(|(_, f)| match f.name().as_str() {
                 super::schema::STREAM => false,
+                TIME => times,
                 LINE | TEMPLATE => !matches!(line, LineRead::No),
                 PATTERN_ID => pattern_ids,
                 name if var_index(name).is_some() => match &line {
@@ -499,17 +554,23 @@ impl Part {
         Ok(Some((by_id, reader)))
     }
 
-    /// A batch's time and stream id columns, and its field columns by name.
+    /// A batch's time (if read) and stream id columns, and its field
+    /// columns by name.
     #[allow(clippy::type_complexity)]
     fn columns_of<'b>(
         &self,
         batch: &'b RecordBatch,
-    ) -> Result<(Times<'b>, &'b UInt64Array, Vec<(&'b str, &'b StringArray)>)> {
+    ) -> Result<(
+        Option<Times<'b>>,
+        &'b UInt64Array,
+        Vec<(&'b str, &'b StringArray)>,
+    )> {
         let schema = batch.schema_ref();
         let column = |name: &str| schema.index_of(name).ok().map(|i| batch.column(i));
-        let times = column(TIME)
-            .and_then(Times::of)
-            .ok_or_else(|| self.corrupt_column(TIME))?;
+        let times = match column(TIME) {
+            Some(c) => Some(Times::of(c).ok_or_else(|| self.corrupt_column(TIME))?),
+            None => None,
+        };
         let ids = column(STREAM_ID)
             .and_then(|c| c.as_primitive_opt::<UInt64Type>())
             .ok_or_else(|| self.corrupt_column(STREAM_ID))?;
@@ -631,6 +692,7 @@ impl Part {
         emit: &mut dyn FnMut(&Arc<Labels>, &Entry) -> bool,
     ) -> Result<bool> {
         let (times, ids, fields) = self.columns_of(batch)?;
+        let times = times.ok_or_else(|| self.corrupt_column(TIME))?;
         let lines = match batch.schema_ref().index_of(LINE) {
             Ok(i) => Some(self.line_columns(batch, i)?),
             Err(_) if req.columns.line => return Err(self.corrupt_column(LINE)),
@@ -799,6 +861,13 @@ impl<'b> Times<'b> {
     }
 }
 
+/// Which columns a read decodes (stream ids and wanted fields always).
+struct Projection {
+    line: LineRead,
+    pattern_ids: bool,
+    times: bool,
+}
+
 /// Which line columns a read decodes.
 enum LineRead {
     /// None.
@@ -862,6 +931,25 @@ impl<'p> NeedleFilter<'p> {
 
     /// Whether row `row` of `lines` holds every needle.
     fn keeps(&mut self, lines: &BatchLines<'_>, row: usize) -> bool {
+        // One needle, and a skeleton that decides, or variables none of
+        // which was read (no column's bytes cover the needle's): the common
+        // case, without a loop. Skeleton 0, a whole line, is judged Rebuild.
+        if let (Some((_, ids, _)), [only]) = (&lines.templated, self.verdicts.as_slice()) {
+            let verdict = ids
+                .values()
+                .get(row)
+                .and_then(|&id| only.get(id as usize))
+                .copied()
+                .unwrap_or(Verdict::Rebuild);
+            // Compared as numbers: rows of skeletons that decide alternate
+            // unpredictably, and a branch per verdict would mispredict.
+            if verdict as u8 <= Verdict::Always as u8 {
+                return verdict == Verdict::Always;
+            }
+            if verdict == Verdict::InVars && lines.present.is_empty() {
+                return false;
+            }
+        }
         let templated = match &lines.templated {
             Some((_, ids, _)) if ids.value(row) != 0 => Some(ids.value(row)),
             _ => None,
