@@ -12,13 +12,20 @@ use serde_json::json;
 use crate::common::{json_body, now_ns, part_files, Server};
 
 const READER: &str = r#"
-import base64, json, sys
+import json, sys
 import pyarrow as pa
 import pyarrow.parquet as pq
 import zstandard
 
+def footer_value(path, pointer):
+    # Basin's footer values lie in the file's body: "offset length".
+    offset, length = map(int, pointer.split())
+    with open(path, "rb") as f:
+        f.seek(offset)
+        return f.read(length)
+
 def skeletons(packed):
-    raw = zstandard.ZstdDecompressor().decompress(base64.b64decode(packed), max_output_size=1 << 30)
+    raw = zstandard.ZstdDecompressor().decompress(packed, max_output_size=1 << 30)
     out, at = [], 0
     while at < len(raw):
         n, shift = 0, 0
@@ -37,7 +44,8 @@ rows, templated = [], 0
 for path in sys.argv[1:]:
     part = pq.ParquetFile(path)
     footer = part.metadata.metadata
-    tpl = skeletons(footer[b"basin.templates"]) if b"basin.templates" in footer else []
+    pointer = footer.get(b"basin.templates")
+    tpl = skeletons(footer_value(path, pointer.decode())) if pointer else []
     table = part.read()
     # Parts keep times in the coarsest unit that holds them (s, ms, us or ns).
     times = table.column("_time").cast(pa.timestamp("ns", tz="UTC")).cast(pa.int64()).to_pylist()

@@ -13,7 +13,10 @@
 /// ([`crate::part::line_codec`]); `_line` then holds only the lines stored
 /// whole. A part without `_tpl` holds every line in `_line`. Times in the
 /// coarsest unit that holds them; footer values zstd-compressed before base64.
-pub const PART_FORMAT_VERSION: u32 = 5;
+/// 6: footer values are zstd-compressed bytes in the file's body after the
+/// last block; the footer holds `"{offset} {length}"` under the same keys
+/// ([`crate::part::index::encode_value`]).
+pub const PART_FORMAT_VERSION: u32 = 6;
 
 /// Rows per block (Parquet row group). A block is the unit the index skips;
 /// 8192 lines of ~200 bytes is ~1.6 MB raw, about a Loki chunk, big enough for

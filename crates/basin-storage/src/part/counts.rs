@@ -9,8 +9,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::index::{decode_footer_value, encode_footer_value};
-
 /// Footer key holding the counts.
 pub const COUNTS_KEY: &str = "basin.counts";
 
@@ -98,18 +96,6 @@ fn new_run(stream: u32, bucket: i64) -> RunCounts {
     }
 }
 
-impl PartCounts {
-    /// Serialises for the footer.
-    pub fn encode(&self) -> Result<String, String> {
-        encode_footer_value(self)
-    }
-
-    /// Reads back what [`PartCounts::encode`] wrote (`packed`: format 5 on).
-    pub fn decode(text: &str, packed: bool) -> Result<Self, String> {
-        decode_footer_value(text, packed)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,8 +120,10 @@ mod tests {
         }
         assert_eq!(seen, [(0, 0, 2), (0, 1, 1), (0, 4, 1), (1, 0, 2)]);
         let part = PartCounts { blocks: vec![runs] };
+        let stored = crate::part::index::encode_value(&part).unwrap();
+        let raw = crate::part::index::unpack(stored, 6).unwrap();
         assert_eq!(
-            PartCounts::decode(&part.encode().unwrap(), true).unwrap(),
+            crate::part::index::decode_value::<PartCounts>(&raw).unwrap(),
             part
         );
     }

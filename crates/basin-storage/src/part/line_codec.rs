@@ -29,7 +29,6 @@ use std::hash::BuildHasherDefault;
 use xxhash_rust::xxh3::xxh3_128;
 
 use super::hash_key::HashIsKey;
-use super::index::{pack_footer_bytes, unpack_footer_bytes};
 use crate::tokens::{for_each_token_digits, is_token_byte};
 
 /// Stands for a variable in a skeleton (ASCII DC1: never a token byte, and
@@ -203,8 +202,8 @@ impl TemplateBuilder {
     }
 
     /// The footer value: each skeleton's length (LEB128) and bytes, zstd
-    /// compressed (skeletons share most of their text), then base64.
-    pub fn encode(&self) -> Result<String, String> {
+    /// compressed (skeletons share most of their text).
+    pub fn encode(&self) -> Result<Vec<u8>, String> {
         let mut raw = Vec::new();
         for s in &self.skeletons {
             let mut n = s.len();
@@ -219,7 +218,7 @@ impl TemplateBuilder {
             }
             raw.extend_from_slice(s);
         }
-        pack_footer_bytes(&raw)
+        zstd::bulk::compress(&raw, 3).map_err(|e| e.to_string())
     }
 }
 
@@ -232,8 +231,8 @@ pub struct Templates {
 
 impl Templates {
     /// Reads what [`TemplateBuilder::encode`] wrote.
-    pub fn decode(text: &str) -> Result<Self, String> {
-        let raw = unpack_footer_bytes(text, true)?;
+    pub fn decode(packed: &[u8]) -> Result<Self, String> {
+        let raw = zstd::decode_all(packed).map_err(|e| e.to_string())?;
         let mut out = Self::default();
         let mut at = 0;
         while at < raw.len() {
@@ -434,7 +433,7 @@ mod tests {
         assert_eq!(t.get(3).map(str::len), Some(300));
         assert_eq!(t.get(0), None);
         assert_eq!(t.get(4), None);
-        assert!(Templates::decode("not base64!").is_err());
+        assert!(Templates::decode(b"not zstd").is_err());
     }
 
     #[test]

@@ -13,3 +13,5 @@ mod write;
 
 pub use read::{Part, PartPlan};
 pub use write::{write_part, WrittenPart};
+#[cfg(test)]
+mod format_tests;

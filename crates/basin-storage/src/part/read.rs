@@ -18,11 +18,12 @@ use parquet::arrow::arrow_reader::{
 };
 use parquet::arrow::ProjectionMask;
 use parquet::file::metadata::{FileMetaData, KeyValue, ParquetMetaDataBuilder};
+use parquet::file::reader::{ChunkReader, Length};
 
 use super::counts::{bucket_end, PartCounts, COUNTS_KEY};
 use super::file::PartFile;
 use super::hash_key::HashIsKey;
-use super::index::{decode_footer_value, PartIndex, INDEX_KEY, VERSION_KEY};
+use super::index::{decode_value, stored_value, unpack, PartIndex, INDEX_KEY, VERSION_KEY};
 use super::line_codec::{
     join_columns, var_column, NeedleTest, Templates, Verdict, TEMPLATE, TEMPLATES_KEY,
     VAR_MASKS_KEY,
@@ -45,6 +46,9 @@ pub struct PartPlan {
     pub wanted: Vec<bool>,
 }
 
+/// A skeleton dictionary decoded, or why it could not be.
+type DecodedTemplates = std::result::Result<Templates, String>;
+
 /// The labels of the wanted streams, by stream id.
 type StreamsById<'a> = HashMap<u64, &'a Arc<Labels>, BuildHasherDefault<HashIsKey>>;
 
@@ -63,7 +67,7 @@ pub struct Part {
     counts: Option<PartCounts>,
     /// The skeleton dictionary, for parts whose lines are templated: as the
     /// footer holds it, and decoded on first use.
-    templates: Option<(String, OnceLock<std::result::Result<Templates, String>>)>,
+    templates: Option<(Vec<u8>, OnceLock<DecodedTemplates>)>,
     /// Per block, the byte classes of each variable column.
     var_masks: Vec<Vec<u64>>,
     /// Number of variable columns.
@@ -118,16 +122,39 @@ impl Part {
                 "format version {version} is newer than this build reads ({PART_FORMAT_VERSION})"
             )));
         }
-        // Footer values are zstd-compressed from version 5 on.
-        let packed = version >= 5;
-        let index = find(INDEX_KEY)
+        // A footer value's bytes as stored (see `stored_value`).
+        let stored = |key: &str| -> Result<Option<Vec<u8>>> {
+            let Some(text) = find(key) else {
+                return Ok(None);
+            };
+            let read_at = |offset: u64, len: usize| {
+                if offset
+                    .checked_add(len as u64)
+                    .is_none_or(|end| end > file.len())
+                {
+                    return Err(format!("{key} lies past the end of the file"));
+                }
+                file.get_bytes(offset, len)
+                    .map(|b| b.to_vec())
+                    .map_err(|e| e.to_string())
+            };
+            stored_value(version, &text, read_at)
+                .map(Some)
+                .map_err(|e| corrupt(format!("{key}: {e}")))
+        };
+        let value = |key: &str| -> Result<Option<Vec<u8>>> {
+            stored(key)?
+                .map(|b| unpack(b, version).map_err(|e| corrupt(format!("{key}: {e}"))))
+                .transpose()
+        };
+        let index: PartIndex = value(INDEX_KEY)?
             .ok_or_else(|| corrupt("no block index in footer".into()))
-            .and_then(|text| PartIndex::decode(&text, packed).map_err(corrupt))?;
+            .and_then(|raw| decode_value(&raw).map_err(corrupt))?;
         if index.blocks.len() != arrow_meta.metadata().num_row_groups() {
             return Err(corrupt("block index and row groups disagree".into()));
         }
-        let counts = find(COUNTS_KEY)
-            .map(|text| PartCounts::decode(&text, packed).map_err(corrupt))
+        let counts: Option<PartCounts> = value(COUNTS_KEY)?
+            .map(|raw| decode_value(&raw).map_err(corrupt))
             .transpose()?;
         if counts
             .as_ref()
@@ -140,17 +167,18 @@ impl Part {
             .fields()
             .iter()
             .any(|f| f.name() == TEMPLATE);
-        // Kept packed until a read needs lines: parts written during ingest
-        // are seldom read, and a decoded dictionary is ~10 times larger.
-        let templates = templated
-            .then(|| {
-                find(TEMPLATES_KEY)
-                    .ok_or_else(|| corrupt("templated lines but no skeletons in footer".into()))
-            })
-            .transpose()?
-            .map(|packed| (packed, OnceLock::new()));
-        let var_masks: Vec<Vec<u64>> = match find(VAR_MASKS_KEY) {
-            Some(text) => decode_footer_value(&text, packed).map_err(corrupt)?,
+        // Kept compressed until a read needs lines: parts written during
+        // ingest are seldom read, and a decoded dictionary is ~10 times larger.
+        let templates = match templated {
+            true => Some(
+                stored(TEMPLATES_KEY)?
+                    .ok_or_else(|| corrupt("templated lines but no skeletons in footer".into()))?,
+            ),
+            false => None,
+        }
+        .map(|packed| (packed, OnceLock::new()));
+        let var_masks: Vec<Vec<u64>> = match value(VAR_MASKS_KEY)? {
+            Some(raw) => decode_value(&raw).map_err(corrupt)?,
             None => Vec::new(),
         };
         if templated && var_masks.len() != index.blocks.len() {

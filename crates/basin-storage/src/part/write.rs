@@ -20,7 +20,7 @@ use xxhash_rust::xxh3::xxh3_128;
 
 use super::counts::{count_block, PartCounts, COUNTS_KEY};
 use super::hash_key::HashIsKey;
-use super::index::{encode_footer_value, BlockIndex, PartIndex, INDEX_KEY, VERSION_KEY};
+use super::index::{encode_value, value_pointer, BlockIndex, PartIndex, INDEX_KEY, VERSION_KEY};
 use super::line_codec::{
     byte_mask, var_column, SkeletonBuilder, TemplateBuilder, PLACEHOLDER, TEMPLATE, TEMPLATES_KEY,
     VAR_COLUMNS, VAR_MASKS_KEY,
@@ -141,22 +141,25 @@ pub fn write_part(
             .blocks
             .push(count_block(block.iter().map(|(s, e)| (*s, e.ts))));
     }
-    let encoded = index
-        .encode()
-        .map_err(|e| StorageError::Encode(format!("part index: {e}")))?;
-    writer.append_key_value_metadata(KeyValue::new(INDEX_KEY.to_string(), encoded));
-    let encoded = counts
-        .encode()
-        .map_err(|e| StorageError::Encode(format!("part counts: {e}")))?;
-    writer.append_key_value_metadata(KeyValue::new(COUNTS_KEY.to_string(), encoded));
+    // Basin's own values go after the last block (see `encode_value`).
+    let mut values: Vec<(&str, std::result::Result<Vec<u8>, String>)> = vec![
+        (INDEX_KEY, encode_value(&index)),
+        (COUNTS_KEY, encode_value(&counts)),
+    ];
     if let Some(t) = &templates {
-        let encoded = t
-            .encode()
-            .map_err(|e| StorageError::Encode(format!("part templates: {e}")))?;
-        writer.append_key_value_metadata(KeyValue::new(TEMPLATES_KEY.to_string(), encoded));
-        let encoded = encode_footer_value(&var_masks)
-            .map_err(|e| StorageError::Encode(format!("part variable masks: {e}")))?;
-        writer.append_key_value_metadata(KeyValue::new(VAR_MASKS_KEY.to_string(), encoded));
+        values.push((TEMPLATES_KEY, t.encode()));
+        values.push((VAR_MASKS_KEY, encode_value(&var_masks)));
+    }
+    for (key, bytes) in values {
+        let bytes = bytes.map_err(|e| StorageError::Encode(format!("part {key}: {e}")))?;
+        let offset = writer.bytes_written();
+        writer
+            .write_all(&bytes)
+            .map_err(|e| StorageError::io("write", &tmp, e))?;
+        writer.append_key_value_metadata(KeyValue::new(
+            key.to_string(),
+            value_pointer(offset, bytes.len()),
+        ));
     }
     writer.append_key_value_metadata(KeyValue::new(
         VERSION_KEY.to_string(),
