@@ -11,8 +11,11 @@ use super::Part;
 use crate::manifest::PartMeta;
 use crate::scan::{ScanRequest, ScanStats};
 
-/// The rows the fixture was written from: `(stream, time, line, fields)`.
-fn fixture_rows() -> Vec<(String, i64, String, Vec<(String, String)>)> {
+/// A row as read back: stream, time, line, fields.
+type Row = (String, i64, String, Vec<(String, String)>);
+
+/// The rows the fixture was written from.
+fn fixture_rows() -> Vec<Row> {
     let mut lines: Vec<String> = vec![
         r#"{"ts":"2026-01-01T00:00:00.086Z","level":"info","trace_id":"40d6824e2ef3fc17"}"#.into(),
         "2026-01-01 00:00:12,355 ERROR boom (user=u44386)\n\tat a.B.c(B.java:364)\n\tat a.B.d(B.java:92)".into(),
