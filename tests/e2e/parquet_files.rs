@@ -12,7 +12,7 @@ use serde_json::json;
 use crate::common::{json_body, now_ns, part_files, Server};
 
 const READER: &str = r#"
-import json, sys
+import datetime, json, re, sys
 import pyarrow as pa
 import pyarrow.parquet as pq
 import zstandard
@@ -40,7 +40,37 @@ def skeletons(packed):
         at += n
     return out
 
-rows, templated = [], 0
+MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+
+def render(code, ns):
+    # A time mark: the row's time in layout `code`, truncated to its precision.
+    t = datetime.datetime.fromtimestamp(ns // 10**9, datetime.timezone.utc)
+    frac = ns % 10**9
+    date, clock = t.strftime("%Y-%m-%d"), t.strftime("%H:%M:%S")
+    if code in (0x13, 0x14, 0x15):
+        digits = {0x13: 3, 0x14: 6, 0x15: 9}[code]
+        return "%sT%s.%s" % (date, clock, ("%09d" % frac)[:digits]) + "Z"
+    if code == 0x16:
+        return "%sT%sZ" % (date, clock)
+    if code in (0x17, 0x18):
+        return "%s %s%s%03d" % (date, clock, "," if code == 0x17 else ".", frac // 10**6)
+    if code == 0x19:
+        return "%02d/%s/%04d:%s +0000" % (t.day, MONTHS[t.month - 1], t.year, clock)
+    return "%s %2d %s" % (MONTHS[t.month - 1], t.day, clock)
+
+def join(skeleton, values, ns):
+    out, n = [], 0
+    for piece in re.split("(\x11|\x12.)", skeleton):
+        if piece == "\x11":
+            out.append(values[n] if n < len(values) else "")
+            n += 1
+        elif piece.startswith("\x12"):
+            out.append(render(ord(piece[1]), ns))
+        else:
+            out.append(piece)
+    return "".join(out)
+
+rows, templated, timed = [], 0, 0
 for path in sys.argv[1:]:
     part = pq.ParquetFile(path)
     footer = part.metadata.metadata
@@ -52,32 +82,44 @@ for path in sys.argv[1:]:
     for ts, row in zip(times, table.drop_columns(["_time"]).to_pylist()):
         line = row["_line"]
         if row.get("_tpl"):
-            pieces = tpl[row["_tpl"] - 1].split("\x11")
             # _v0.._v22 hold a variable each, _v23 the rest joined by 0x11.
             columns = [row.get("_v%d" % i) or "" for i in range(24)]
             values = columns[:23] + columns[23].split("\x11")
-            line = pieces[0] + "".join(v + p for v, p in zip(values, pieces[1:]))
+            line = join(tpl[row["_tpl"] - 1], values, ts)
             templated += 1
+            timed += "\x12" in tpl[row["_tpl"] - 1]
         fields = {k: v for k, v in row.items() if not k.startswith("_") and v is not None}
         rows.append([ts, row["_stream"], line, fields])
-print(json.dumps({"rows": rows, "templated": templated}))
+print(json.dumps({"rows": rows, "templated": templated, "timed": timed}))
 "#;
 
 #[test]
 fn sigterm_flushes_to_parquet_that_pyarrow_reads() {
-    let templated = flush_and_read("");
+    let (templated, timed) = flush_and_read("");
     assert!(templated > 0, "no templated line in the parts");
+    // Five lines in eight show their own time.
+    assert_eq!(timed, 3 * 3000 * 5 / 8, "lines with their time marked");
 }
 
 #[test]
 fn plain_line_encoding_keeps_whole_lines_in_parquet() {
-    let templated = flush_and_read("line_encoding: plain\n");
+    let (templated, _) = flush_and_read("line_encoding: plain\n");
     assert_eq!(templated, 0);
 }
 
+/// Times as lines show them (chrono formats).
+const TIME_FORMATS: [&str; 5] = [
+    "%Y-%m-%dT%H:%M:%S%.3fZ",
+    "%Y-%m-%d %H:%M:%S,%3f",
+    "[%d/%b/%Y:%H:%M:%S +0000]",
+    "<14>%b %e %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S%.9fZ",
+];
+
 /// Pushes lines, stops the server with SIGTERM, checks pyarrow reads every
-/// row back; returns how many lines it rebuilt from templates.
-fn flush_and_read(config: &str) -> u64 {
+/// row back; returns how many lines it rebuilt from templates, and of
+/// those how many with a time mark.
+fn flush_and_read(config: &str) -> (u64, u64) {
     let mut server = Server::start(&format!(
         "flush_interval: 1h\nmax_entries_limit_per_query: 20000\n{config}"
     ));
@@ -91,8 +133,18 @@ fn flush_and_read(config: &str) -> u64 {
                     0 => (0..30).map(|k| format!(" n{k}")).collect(),
                     _ => String::new(),
                 };
+                // Some lines show their own time, in each layout Basin marks.
+                let shown = match i % 8 {
+                    1..=5 => {
+                        chrono::DateTime::from_timestamp_nanos(ts + i)
+                            .format(TIME_FORMATS[i as usize % 8 - 1])
+                            .to_string()
+                            + " "
+                    }
+                    _ => String::new(),
+                };
                 let line = format!(
-                    "{svc} request {i} took {}ms ünïcode \"quoted\"{many}",
+                    "{shown}{svc} request {i} took {}ms ünïcode \"quoted\"{many}",
                     i % 97
                 );
                 let trace = (i % 2 == 0).then(|| format!("trace-{s}-{i}"));
@@ -150,5 +202,8 @@ fn flush_and_read(config: &str) -> u64 {
         server.lines(None, r#"{job=~"api|web|db"}"#).len(),
         pushed.len()
     );
-    read["templated"].as_u64().unwrap()
+    (
+        read["templated"].as_u64().unwrap(),
+        read["timed"].as_u64().unwrap(),
+    )
 }

@@ -471,3 +471,107 @@ fn counted_runs_leave_out_rows_outside_the_request() {
     seen.sort();
     assert_eq!(seen, (11..=50).collect::<Vec<i64>>());
 }
+
+#[test]
+fn lines_showing_their_own_time_read_and_count_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(cfg(dir.path())).unwrap();
+    // Times across a month edge, with sub-millisecond parts the lines cut.
+    let formats = [
+        r#"{"ts":"%Y-%m-%dT%H:%M:%S%.3fZ","level":"info","n":N}"#,
+        "%Y-%m-%d %H:%M:%S,%3f ERROR [main] failed N",
+        r#"10.0.0.1 - - [%d/%b/%Y:%H:%M:%S +0000] "GET /a/N HTTP/1.1" 200 5"#,
+        "<14>%b %e %H:%M:%S host app[N]: hello",
+        "at %Y-%m-%dT%H:%M:%SZ done N",
+    ];
+    let base: i64 = 1_769_817_000_000_000_000; // 2026-01-30T23:50:00Z
+    let entries: Vec<Entry> = (0..600)
+        .map(|i: i64| {
+            let ts = base + i * 4_321_987_654;
+            let at = chrono::DateTime::from_timestamp_nanos(ts);
+            let format = formats[i as usize % formats.len()];
+            // Every seventh line shows a time a second off: kept as variables.
+            let shown = if i % 7 == 0 {
+                at + chrono::Duration::seconds(1)
+            } else {
+                at
+            };
+            let line = shown
+                .format(format)
+                .to_string()
+                .replace('N', &i.to_string());
+            Entry::new(ts, line)
+        })
+        .collect();
+    let mut want: Vec<String> = entries.iter().map(|e| e.line.clone()).collect();
+    want.sort();
+    storage
+        .append_blocking(batch("a", r#"{job="x"}"#, entries.clone()))
+        .unwrap();
+    storage.flush().unwrap();
+    assert_eq!(lines(&storage, "a"), want);
+    // Each layout's lines went to a marked skeleton.
+    let parts = storage
+        .inner
+        .state
+        .read()
+        .unwrap()
+        .tenant_parts(&TenantId::new("a").unwrap());
+    let skeletons: Vec<String> = parts.iter().flat_map(|p| p.skeletons()).collect();
+    for code in 0x13..=0x1a_u8 {
+        let used = skeletons
+            .iter()
+            .any(|s| s.contains(&format!("\u{12}{}", char::from(code))));
+        // Layouts 0x14, 0x15 (micro and nanoseconds) and 0x18 (a dot before
+        // the milliseconds) are not among these lines.
+        assert_eq!(
+            used,
+            ![0x14, 0x15, 0x18].contains(&code),
+            "layout {code:#x}"
+        );
+    }
+    let tenant = TenantId::new("a").unwrap();
+    let all = |_: &Labels| true;
+    for needle in [
+        "2026",
+        "Jan",
+        "Feb",
+        "1T0",
+        "00Z",
+        "error",
+        "ERROR",
+        "info",
+        ":5",
+        "/Jan/2026:",
+        "hello",
+        "4",
+    ] {
+        let needles = [needle.to_string()];
+        let want = entries.iter().filter(|e| e.line.contains(needle)).count();
+        // Scans prune blocks only: the lines of admitted blocks come back.
+        let (got, _) = lines_with(&storage, "a", &needles);
+        let got = got.iter().filter(|l| l.contains(needle)).count();
+        assert_eq!(got, want, "lines with {needle:?}");
+        let req = ScanRequest {
+            needles: &needles,
+            columns: Columns {
+                line: false,
+                fields: Some(Vec::new()),
+            },
+            ..ScanRequest::everything(&tenant, &all)
+        };
+        let one_window = RunTimes {
+            minute_counts: false,
+            same_windows: &|_, _| true,
+        };
+        for times in [RunTimes::exact(), one_window] {
+            let (sinks, _) = storage
+                .scan_runs_parallel(&req, times, &|| 0usize, &|n, _, _, ts, weights| {
+                    *n += weights.map_or(ts.len(), |w| w.iter().map(|&w| w as usize).sum());
+                    true
+                })
+                .unwrap();
+            assert_eq!(sinks.iter().sum::<usize>(), want, "count of {needle:?}");
+        }
+    }
+}

@@ -16,7 +16,11 @@
 /// 6: footer values are zstd-compressed bytes in the file's body after the
 /// last block; the footer holds `"{offset} {length}"` under the same keys
 /// ([`crate::part::index::encode_value`]).
-pub const PART_FORMAT_VERSION: u32 = 6;
+/// 7: a skeleton may mark where a row shows its own time, rendered in a
+/// known layout, instead of holding that text's variables
+/// ([`crate::part::time_marks`]); lines holding the bytes 0x11 to 0x1a are
+/// stored whole.
+pub const PART_FORMAT_VERSION: u32 = 7;
 
 /// Rows per block (Parquet row group). A block is the unit the index skips;
 /// 8192 lines of ~200 bytes is ~1.6 MB raw, about a Loki chunk, big enough for

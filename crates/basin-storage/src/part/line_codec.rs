@@ -14,8 +14,10 @@
 //! joined by the placeholder.
 //!
 //! The split is lossless: [`join_columns`] rebuilds the line byte for byte. A line
-//! holding the placeholder byte, or more than [`MAX_VARS`] variables, is
-//! stored whole instead.
+//! holding a byte the codec reserves (the placeholder, time marks), or more
+//! than [`MAX_VARS`] variables, is stored whole instead. Where a row shows
+//! its own time, a second skeleton marks it instead of holding its variables
+//! (see [`crate::part::time_marks`]).
 //!
 //! Because variables are whole tokens, a needle made of token bytes alone
 //! occurs in a line exactly when it occurs in the skeleton's constant text
@@ -29,6 +31,7 @@ use std::hash::BuildHasherDefault;
 use xxhash_rust::xxh3::xxh3_128;
 
 use super::hash_key::HashIsKey;
+use super::time_marks::{find_spot, holds_reserved, may_be_in_time, Layout, TimeSpot, TIME_MARK};
 use crate::tokens::{for_each_token_digits, is_token_byte};
 
 /// Stands for a variable in a skeleton (ASCII DC1: never a token byte, and
@@ -68,13 +71,13 @@ pub struct SkeletonBuilder {
 }
 
 impl SkeletonBuilder {
-    /// Starts on `line`; false if it must be stored whole (it holds the
-    /// placeholder).
+    /// Starts on `line`; false if it must be stored whole (it holds a byte
+    /// the codec reserves: the placeholder or a time mark).
     pub fn start(&mut self, line: &str) -> bool {
         self.skeleton.clear();
         self.copied = 0;
         self.vars = 0;
-        memchr::memchr(PLACEHOLDER, line.as_bytes()).is_none()
+        !holds_reserved(line.as_bytes())
     }
 
     /// Takes `token`, a variable of `line` (a slice of it), as the next one.
@@ -119,17 +122,37 @@ pub fn split(line: &str, skeleton: &mut Vec<u8>) -> Option<usize> {
 }
 
 /// Rebuilds a templated row's line into `out` (cleared first) from its
-/// skeleton and its variable columns' values (`column(n)`, "" if null): the
+/// skeleton, its variable columns' values (`column(n)`, "" if null): the
 /// first ones one a column, the last column split at the placeholder for
-/// the rest.
-pub fn join_columns<'v>(skeleton: &str, column: impl Fn(usize) -> &'v str, out: &mut String) {
+/// the rest; and its time, rendered at each time mark (`None`: the part's
+/// format has no time marks, and the byte is text).
+pub fn join_columns<'v>(
+    skeleton: &str,
+    column: impl Fn(usize) -> &'v str,
+    time: Option<i64>,
+    out: &mut String,
+) {
     out.clear();
     let last = VAR_COLUMNS - 1;
     let mut rest = skeleton;
     let mut n = 0;
     let mut tail: Option<std::str::Split<'v, char>> = None;
-    while let Some(at) = memchr::memchr(PLACEHOLDER, rest.as_bytes()) {
+    let mark = if time.is_some() {
+        TIME_MARK
+    } else {
+        PLACEHOLDER
+    };
+    while let Some(at) = memchr::memchr2(PLACEHOLDER, mark, rest.as_bytes()) {
         out.push_str(&rest[..at]);
+        if rest.as_bytes()[at] == TIME_MARK && time.is_some() {
+            let code = rest.as_bytes().get(at + 1).copied().unwrap_or(0);
+            if let (Some(layout), Some(ts)) = (Layout::of_code(code), time) {
+                layout.render(ts, out);
+            }
+            // The code byte is ASCII, so `at + 2` is a char boundary.
+            rest = rest.get(at + 2..).unwrap_or("");
+            continue;
+        }
         let value = if n < last {
             column(n)
         } else {
@@ -178,6 +201,13 @@ pub struct TemplateBuilder {
     /// comparison of bytes.
     ids: HashMap<u128, u32, BuildHasherDefault<HashIsKey>>,
     skeletons: Vec<Box<[u8]>>,
+    /// Per skeleton, where it may hold a time (see [`crate::part::time_marks`]).
+    spots: Vec<Option<TimeSpot>>,
+    /// Per skeleton, the layout its last timed row used and the number of
+    /// the skeleton with that time marked.
+    marked: Vec<Option<(Layout, u32)>>,
+    /// A time rendered, reused.
+    rendered: String,
 }
 
 impl TemplateBuilder {
@@ -187,8 +217,61 @@ impl TemplateBuilder {
         let id = *self.ids.entry(xxh3_128(skeleton)).or_insert(next);
         if id == next {
             self.skeletons.push(skeleton.into());
+            let timed = memchr::memchr(TIME_MARK, skeleton).is_some();
+            self.spots
+                .push(if timed { None } else { find_spot(skeleton) });
+            self.marked.push(None);
         }
         id
+    }
+
+    /// For a row of skeleton `id` (its `line`, variables `vars` and time
+    /// `ts`) that shows its own time where the skeleton may hold one: the
+    /// number of the skeleton with that time marked, and the variables the
+    /// mark stands for.
+    pub fn timed(
+        &mut self,
+        id: u32,
+        line: &str,
+        vars: &[&str],
+        ts: i64,
+    ) -> Option<(u32, std::ops::Range<usize>)> {
+        let slot = (id as usize).checked_sub(1)?;
+        let spot = (*self.spots.get(slot)?)?;
+        let range = spot.first_var..spot.first_var + spot.vars;
+        let (first, last) = (vars.get(range.start)?, vars.get(range.end.checked_sub(1)?)?);
+        let offset = |v: &str| v.as_ptr() as usize - line.as_ptr() as usize;
+        let start = offset(first).checked_sub(spot.lead)?;
+        let end = offset(last) + last.len() + spot.trail;
+        let text = line.as_bytes().get(start..end)?;
+        let last_used = self.marked.get(slot).copied().flatten();
+        // The layout of the skeleton's last timed row first: rows of one
+        // skeleton share a layout.
+        let tries = last_used
+            .map(|(l, _)| l)
+            .into_iter()
+            .chain(spot.layouts.iter().copied());
+        for layout in tries {
+            self.rendered.clear();
+            layout.render(ts, &mut self.rendered);
+            if self.rendered.as_bytes() != text {
+                continue;
+            }
+            let marked = match last_used {
+                Some((l, marked)) if l == layout => marked,
+                _ => {
+                    let skeleton = self.skeletons.get(slot)?;
+                    let mut with_mark = skeleton[..spot.start].to_vec();
+                    with_mark.extend_from_slice(&[TIME_MARK, layout.code()]);
+                    with_mark.extend_from_slice(&skeleton[spot.end..]);
+                    let marked = self.id_of(&with_mark);
+                    self.marked[slot] = Some((layout, marked));
+                    marked
+                }
+            };
+            return Some((marked, range));
+        }
+        None
     }
 
     /// Skeletons so far.
@@ -308,6 +391,8 @@ pub struct NeedleTest {
     finder: memchr::memmem::Finder<'static>,
     /// Whether every byte is a token byte (so it cannot straddle a variable).
     tokenish: bool,
+    /// Whether it may lie inside a rendered time.
+    in_time: bool,
     mask: u64,
 }
 
@@ -319,6 +404,7 @@ impl NeedleTest {
             needle: bytes.to_vec(),
             finder: memchr::memmem::Finder::new(bytes).into_owned(),
             tokenish: bytes.iter().all(|&b| is_token_byte(b)),
+            in_time: may_be_in_time(bytes),
             mask: byte_mask(bytes),
         }
     }
@@ -332,14 +418,22 @@ impl NeedleTest {
     /// The verdict for `skeleton` with `vars` variables.
     pub fn judge(&self, skeleton: &str, vars: usize) -> Verdict {
         let found = self.is_in(skeleton.as_bytes());
+        let timed = memchr::memchr(TIME_MARK, skeleton.as_bytes()).is_some();
         match (found, self.tokenish) {
-            // A needle holding the placeholder byte cannot be in the
-            // skeleton's text: the split rules such lines out.
-            (true, _) if !self.needle.contains(&PLACEHOLDER) => Verdict::Always,
+            // A needle holding a reserved byte cannot be in the skeleton's
+            // text: the split rules such lines out.
+            (true, _) if !holds_reserved(&self.needle) => Verdict::Always,
+            (_, true) if timed && self.in_time && !self.needle.is_empty() => Verdict::Rebuild,
             (_, true) if vars == 0 || self.needle.is_empty() => Verdict::Never,
             (_, true) => Verdict::InVars,
             _ => Verdict::Rebuild,
         }
+    }
+
+    /// Whether a row's verdict may need its line rebuilt with its time:
+    /// the needle may straddle text and variables, or lie in a time.
+    pub fn may_need_time(&self) -> bool {
+        !self.tokenish || self.in_time
     }
 
     /// The needle.
@@ -380,6 +474,7 @@ mod tests {
         join_columns(
             &skeleton,
             |n| columns.get(n).map_or("", String::as_str),
+            None,
             &mut back,
         );
         assert_eq!(back, line);
@@ -416,6 +511,87 @@ mod tests {
         let vars: Vec<String> = (0..VAR_COLUMNS + 2).map(|i| format!("v{i}")).collect();
         let (_, split_vars) = round_trip(&vars.join(" "));
         assert_eq!(split_vars, vars);
+    }
+
+    /// Splits `line` at time `ts` as the writer does; returns whether its
+    /// time was marked, after checking the line rebuilds whole.
+    fn timed_round_trip(dict: &mut TemplateBuilder, line: &str, ts: i64) -> bool {
+        let mut b = SkeletonBuilder::default();
+        assert!(b.start(line));
+        let mut vars = Vec::new();
+        for_each_token_digits(line, |t, digit| {
+            if digit {
+                b.var(line, t);
+                vars.push(t);
+            }
+        });
+        let mut id = dict.id_of(b.finish(line).expect("templated"));
+        let marked = dict.timed(id, line, &vars, ts);
+        if let Some((m, range)) = marked.clone() {
+            id = m;
+            vars.drain(range);
+        }
+        let skeleton = std::str::from_utf8(&dict.skeletons[id as usize - 1]).unwrap();
+        assert_eq!(
+            skeleton.bytes().filter(|&b| b == PLACEHOLDER).count(),
+            vars.len()
+        );
+        let mut back = String::new();
+        join_columns(
+            skeleton,
+            |n| vars.get(n).copied().unwrap_or(""),
+            Some(ts),
+            &mut back,
+        );
+        assert_eq!(back, line);
+        marked.is_some()
+    }
+
+    #[test]
+    fn own_times_are_marked_and_rendered_back() {
+        let ts = 1_767_225_600_086_400_000; // 2026-01-01T00:00:00.0864Z
+        let mut dict = TemplateBuilder::default();
+        for line in [
+            r#"{"ts":"2026-01-01T00:00:00.086Z","level":"info","user":"u38922"}"#,
+            "ts=2026-01-01T00:00:00.086Z level=debug took=3ms",
+            "2026-01-01 00:00:00,086 INFO [main] started in 12ms",
+            "10.0.0.1 - - [01/Jan/2026:00:00:00 +0000] \"GET /a/1 HTTP/1.1\" 200 5",
+            "<14>Jan  1 00:00:00 host app[12]: hello",
+        ] {
+            assert!(timed_round_trip(&mut dict, line, ts), "{line}");
+            // Twice: the second row finds the marked skeleton cached.
+            assert!(timed_round_trip(&mut dict, line, ts), "{line}");
+        }
+        // Another time in the line: kept as variables, and whole.
+        assert!(!timed_round_trip(
+            &mut dict,
+            "ts=2026-01-01T00:00:01.086Z x",
+            ts
+        ));
+        assert!(!timed_round_trip(
+            &mut dict,
+            "at 2026-01-01T00:00:00.086Zulu",
+            ts
+        ));
+        assert!(!timed_round_trip(&mut dict, "no time 42", ts));
+        // Lines holding a time mark's bytes are stored whole.
+        assert!(!SkeletonBuilder::default().start("a \u{12}\u{13} b"));
+    }
+
+    #[test]
+    fn needles_in_marked_times_need_the_line() {
+        let skeleton = "ts=\u{12}\u{13} level=info took=\u{11}ms";
+        assert_eq!(NeedleTest::new("info").judge(skeleton, 1), Verdict::Always);
+        assert_eq!(NeedleTest::new("error").judge(skeleton, 1), Verdict::InVars);
+        assert_eq!(NeedleTest::new("2026").judge(skeleton, 1), Verdict::Rebuild);
+        assert_eq!(NeedleTest::new("Jan").judge(skeleton, 1), Verdict::Rebuild);
+        // The mark's own bytes are not text.
+        assert_eq!(
+            NeedleTest::new("\u{13}").judge(skeleton, 1),
+            Verdict::Rebuild
+        );
+        assert!(NeedleTest::new("1T0").may_need_time());
+        assert!(!NeedleTest::new("error").may_need_time());
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod index;
 pub mod line_codec;
 mod read;
 pub mod schema;
+pub mod time_marks;
 mod write;
 
 pub use read::{Part, PartPlan};

@@ -362,14 +362,18 @@ impl Part {
             )),
         };
         // Blocks whose rows all lie in the request and in the same windows
-        // are counted, not timed: their time column is not read.
+        // are counted, not timed: their time column is not read, unless a
+        // line may have to be rebuilt with its time.
         let span = blocks
             .iter()
             .filter_map(|&b| self.index.blocks.get(b))
             .map(|b| (b.min_ts, b.max_ts))
             .reduce(|(lo, hi), (l, h)| (lo.min(l), hi.max(h)));
+        let timeless = self.version < 7 || needles.as_ref().is_none_or(|n| !n.may_need_time());
         let counted_at = span
-            .filter(|&(lo, hi)| lo >= req.start && hi < req.end && (times.same_windows)(lo, hi))
+            .filter(|&(lo, hi)| {
+                timeless && lo >= req.start && hi < req.end && (times.same_windows)(lo, hi)
+            })
             .map(|(_, hi)| hi);
         let projection = Projection {
             line,
@@ -446,7 +450,7 @@ impl Part {
                 }
                 if labels.is_some() {
                     let kept = match (&mut needles, &lines) {
-                        (Some(n), Some(l)) => n.keeps(l, row),
+                        (Some(n), Some(l)) => n.keeps(l, row, times.as_ref().map(|t| t.value(row))),
                         _ => true,
                     };
                     match &times {
@@ -631,6 +635,7 @@ impl Part {
                 whole,
                 templated: None,
                 present: Vec::new(),
+                marks: false,
             });
         };
         let schema = batch.schema_ref();
@@ -661,6 +666,7 @@ impl Part {
                 .filter_map(|(n, v)| v.map(|v| (n, v)))
                 .collect(),
             templated: Some((templates, ids, vars)),
+            marks: self.version >= 7,
         })
     }
 
@@ -688,6 +694,17 @@ impl Part {
         }
         cache.insert(key, judged.clone());
         judged
+    }
+
+    /// The part's skeletons (none if its lines are whole), for tests.
+    #[cfg(test)]
+    pub(crate) fn skeletons(&self) -> Vec<String> {
+        let Ok(Some(t)) = self.templates() else {
+            return Vec::new();
+        };
+        (1..=t.len() as u32)
+            .filter_map(|id| t.get(id).map(str::to_string))
+            .collect()
     }
 
     /// The skeleton dictionary, decoded on first use; `None` if the part's
@@ -751,7 +768,7 @@ impl Part {
             entry.pattern_id = patterns.map_or(0, |p| p.value(row));
             entry.line.clear();
             if let Some(lines) = &lines {
-                lines.line(row, &mut entry.line);
+                lines.line(row, Some(ts), &mut entry.line);
             }
             let mut used = 0;
             for (name, values) in &fields {
@@ -817,11 +834,15 @@ struct BatchLines<'b> {
     /// The variable columns the batch has (a read for needles leaves out
     /// those that cannot hold them), with their numbers.
     present: Vec<(usize, &'b StringArray)>,
+    /// Whether skeletons may hold time marks (format 7 on).
+    marks: bool,
 }
 
 impl BatchLines<'_> {
-    /// Writes row `row`'s line to `out` (which is empty).
-    fn line(&self, row: usize, out: &mut String) {
+    /// Writes row `row`'s line to `out` (which is empty); `time` is the
+    /// row's, which every read that may rebuild a line with a time mark
+    /// reads.
+    fn line(&self, row: usize, time: Option<i64>, out: &mut String) {
         let id = match &self.templated {
             Some((_, ids, _)) => ids.value(row),
             None => 0,
@@ -833,7 +854,8 @@ impl BatchLines<'_> {
                     Some(Some(v)) if v.is_valid(row) => v.value(row),
                     _ => "",
                 };
-                join_columns(skeleton, column, out);
+                let time = if self.marks { time } else { None };
+                join_columns(skeleton, column, time, out);
             }
             _ => {
                 if self.whole.is_valid(row) {
@@ -957,8 +979,13 @@ impl<'p> NeedleFilter<'p> {
         out
     }
 
-    /// Whether row `row` of `lines` holds every needle.
-    fn keeps(&mut self, lines: &BatchLines<'_>, row: usize) -> bool {
+    /// Whether some row may need its line rebuilt with its time.
+    fn may_need_time(&self) -> bool {
+        self.tests.iter().any(NeedleTest::may_need_time)
+    }
+
+    /// Whether row `row` of `lines` (at `time`, if read) holds every needle.
+    fn keeps(&mut self, lines: &BatchLines<'_>, row: usize, time: Option<i64>) -> bool {
         // One needle, and a skeleton that decides, or variables none of
         // which was read (no column's bytes cover the needle's): the common
         // case, without a loop. Skeleton 0, a whole line, is judged Rebuild.
@@ -1009,7 +1036,7 @@ impl<'p> NeedleFilter<'p> {
                         }
                         Verdict::Rebuild => {
                             self.line.clear();
-                            lines.line(row, &mut self.line);
+                            lines.line(row, time, &mut self.line);
                             test.is_in(self.line.as_bytes())
                         }
                     }

@@ -22,10 +22,10 @@ use super::counts::{count_block, PartCounts, COUNTS_KEY};
 use super::hash_key::HashIsKey;
 use super::index::{encode_value, value_pointer, BlockIndex, PartIndex, INDEX_KEY, VERSION_KEY};
 use super::line_codec::{
-    byte_mask, var_column, SkeletonBuilder, TemplateBuilder, PLACEHOLDER, TEMPLATE, TEMPLATES_KEY,
+    byte_mask, var_column, SkeletonBuilder, TemplateBuilder, PLACEHOLDER, TEMPLATES_KEY,
     VAR_COLUMNS, VAR_MASKS_KEY,
 };
-use super::schema::{part_schema, time_unit, LINE, STREAM, STREAM_ID, TIME};
+use super::schema::{part_schema, time_unit, LINE, PATTERN_ID, STREAM, STREAM_ID, TIME};
 use crate::config::LineEncoding;
 use crate::error::{Result, StorageError};
 use crate::filenames::tmp_of;
@@ -95,12 +95,15 @@ pub fn write_part(
         .set_column_dictionary_enabled(ColumnPath::from(TIME), false)
         .set_column_encoding(ColumnPath::from(TIME), Encoding::DELTA_BINARY_PACKED)
         .set_created_by(format!("basin {}", env!("CARGO_PKG_VERSION")));
-    // Columns every count reads, small once encoded (deltas, dictionary
-    // runs): zstd would save little, and the Parquet reader sets up a zstd
-    // context for each compressed column chunk it opens.
-    for column in [TIME, STREAM_ID, TEMPLATE] {
-        props = props.set_column_compression(ColumnPath::from(column), Compression::UNCOMPRESSED);
-    }
+    // Few distinct values in long runs: zstd would save nothing, and the
+    // Parquet reader sets up a zstd context for each compressed column
+    // chunk it opens.
+    props = props.set_column_compression(ColumnPath::from(STREAM_ID), Compression::UNCOMPRESSED);
+    // Pattern ids are 64-bit hashes, a few per stream: their bytes, split
+    // by significance, compress better than dictionary keys.
+    props = props
+        .set_column_dictionary_enabled(ColumnPath::from(PATTERN_ID), false)
+        .set_column_encoding(ColumnPath::from(PATTERN_ID), Encoding::BYTE_STREAM_SPLIT);
     for n in 0..templates.as_ref().map_or(0, |_| VAR_COLUMNS) {
         let column = ColumnPath::from(var_column(n));
         // Min/max of ids and numbers would only grow the footer.
@@ -237,7 +240,7 @@ fn encode_block(
             }
         });
         if let Some(split) = &mut split {
-            split.end(line);
+            split.end(line, entry.ts);
         }
         for (name, value) in &entry.fields {
             if let Some(&col) = field_pos.get(name.as_str()) {
@@ -349,11 +352,19 @@ impl<'a, 'd> BlockSplit<'a, 'd> {
         }
     }
 
-    fn end(&mut self, line: &str) {
-        let id = match self.skeleton.finish(line) {
+    /// Ends `line`, of time `ts`.
+    fn end(&mut self, line: &str, ts: i64) {
+        let mut id = match self.skeleton.finish(line) {
             Some(s) if self.templated => self.dict.id_of(s),
             _ => 0,
         };
+        if id != 0 {
+            // A time the row's own: marked, its variables left out.
+            if let Some((marked, vars)) = self.dict.timed(id, line, &self.vars.row, ts) {
+                id = marked;
+                self.vars.row.drain(vars);
+            }
+        }
         self.ids.push(id);
         self.vars.end_row(id != 0);
     }
