@@ -49,10 +49,17 @@ impl Head {
                 labels: Arc::new(stream.labels),
                 entries: Vec::new(),
             });
-            for entry in stream.entries {
-                self.bytes += entry.size_bytes() + HEAD_ENTRY_OVERHEAD_BYTES;
-                self.entries += 1;
-                slot.entries.push(entry);
+            self.bytes += stream
+                .entries
+                .iter()
+                .map(|e| e.size_bytes() + HEAD_ENTRY_OVERHEAD_BYTES)
+                .sum::<usize>();
+            self.entries += stream.entries.len();
+            // Moved in one go (a new stream takes the batch's vector).
+            if slot.entries.is_empty() {
+                slot.entries = stream.entries;
+            } else {
+                slot.entries.extend(stream.entries);
             }
         }
     }

@@ -11,7 +11,7 @@ use tracing::{debug, error};
 use crate::engine::{lock, read, write, Frozen, Inner, WalMsg};
 use crate::error::{Result, StorageError};
 use crate::part::{write_part, Part};
-use crate::time::day_of;
+use crate::time::{day_number, day_text};
 use crate::wal;
 
 pub use crate::merge::merge_all;
@@ -106,11 +106,24 @@ fn write_frozen(inner: &Inner, frozen: &Arc<Frozen>) -> Result<()> {
     let dir = &inner.cfg.data_dir;
     let mut written = Vec::new();
     for (tenant, streams) in &frozen.head.tenants {
-        let mut by_day: BTreeMap<String, DayStreams<'_>> = BTreeMap::new();
+        // By day number: a day's text is made once, not once a line.
+        let mut by_day: BTreeMap<i64, DayStreams<'_>> = BTreeMap::new();
         for (id, stream) in streams {
+            let mut days = stream.entries.iter().map(|e| day_number(e.ts));
+            let first = days.next();
+            if days.all(|d| Some(d) == first) {
+                // One day, as nearly always: the stream in one go.
+                if let Some(day) = first {
+                    by_day
+                        .entry(day)
+                        .or_default()
+                        .insert(*id, (stream.labels.clone(), stream.entries.iter().collect()));
+                }
+                continue;
+            }
             for entry in &stream.entries {
                 by_day
-                    .entry(day_of(entry.ts))
+                    .entry(day_number(entry.ts))
                     .or_default()
                     .entry(*id)
                     .or_insert_with(|| (stream.labels.clone(), Vec::new()))
@@ -123,7 +136,7 @@ fn write_frozen(inner: &Inner, frozen: &Arc<Frozen>) -> Result<()> {
             let mut meta = crate::manifest::PartMeta {
                 id,
                 tenant: tenant.as_str().to_string(),
-                day,
+                day: day_text(day),
                 rows: 0,
                 min_ts: 0,
                 max_ts: 0,

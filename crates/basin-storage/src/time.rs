@@ -4,13 +4,22 @@ const NS_PER_DAY: i64 = 86_400 * 1_000_000_000;
 
 /// The UTC day (`YYYY-MM-DD`) of a timestamp; parts are split by it.
 pub fn day_of(ts: TimestampNs) -> String {
-    let days = ts.div_euclid(NS_PER_DAY);
+    day_text(day_number(ts))
+}
+
+/// Days from 1970-01-01 to the UTC day of a timestamp.
+pub fn day_number(ts: TimestampNs) -> i64 {
+    ts.div_euclid(NS_PER_DAY)
+}
+
+/// Day `days` after 1970-01-01 as `YYYY-MM-DD`.
+pub fn day_text(days: i64) -> String {
     let (y, m, d) = civil_from_days(days);
     format!("{y:04}-{m:02}-{d:02}")
 }
 
 /// Days since 1970-01-01 to a proleptic Gregorian date (Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
+pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);

@@ -14,6 +14,8 @@
 //! bounded by non-token bytes, so a needle made of token bytes still lies in
 //! the constant text, in one variable, or inside one token of the time.
 
+use crate::time::civil_from_days;
+
 /// Stands for a rendered time in a skeleton, followed by the layout's code.
 pub const TIME_MARK: u8 = 0x12;
 
@@ -157,21 +159,6 @@ fn digits(out: &mut String, n: u32, width: u32) {
     }
 }
 
-/// Year, month (1-12) and day (1-31) of a day number (0 = 1970-01-01), by
-/// Howard Hinnant's `civil_from_days`.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
 /// What a layout's text looks like in a skeleton: `V` a variable, `L` any
 /// ASCII letter, other bytes themselves.
 struct Shape {
@@ -242,7 +229,7 @@ pub struct TimeSpot {
 pub fn find_spot(skeleton: &[u8]) -> Option<TimeSpot> {
     // Every shape holds "V:V"; most skeletons hold no time and stop here.
     memchr::memmem::find(skeleton, b"\x11:\x11")?;
-    let is_token = super::super::tokens::is_token_byte;
+    let is_token = crate::tokens::is_token_byte;
     for start in 0..skeleton.len() {
         for shape in SHAPES.iter().chain(std::iter::once(&ISO_SECONDS)) {
             let p = shape.pattern;
