@@ -29,7 +29,7 @@ use super::schema::{part_schema, time_unit, LINE, PATTERN_ID, STREAM, STREAM_ID,
 use crate::config::LineEncoding;
 use crate::error::{Result, StorageError};
 use crate::filenames::tmp_of;
-use crate::limits::{BLOCK_ROWS, PART_FORMAT_VERSION};
+use crate::limits::{BLOCK_ROWS, PART_FORMAT_VERSION, PART_ZSTD_LEVEL};
 use crate::token_filter::{field_hash, gram_hash, token_hash, TokenFilter};
 use crate::tokens::{for_each_gram, for_each_token, for_each_token_digits};
 use crate::wal::sync_dir;
@@ -87,7 +87,7 @@ pub fn write_part(
     let tmp = tmp_of(path);
     let file = File::create(&tmp).map_err(|e| StorageError::io("create", &tmp, e))?;
     let mut props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(PART_ZSTD_LEVEL)?))
         .set_max_row_group_row_count(Some(BLOCK_ROWS))
         // Lines rarely repeat exactly; a dictionary attempt only costs time.
         .set_column_dictionary_enabled(ColumnPath::from(LINE), false)
