@@ -114,10 +114,10 @@ fn write_frozen(inner: &Inner, frozen: &Arc<Frozen>) -> Result<()> {
             if days.all(|d| Some(d) == first) {
                 // One day, as nearly always: the stream in one go.
                 if let Some(day) = first {
-                    by_day
-                        .entry(day)
-                        .or_default()
-                        .insert(*id, (stream.labels.clone(), stream.entries.iter().collect()));
+                    by_day.entry(day).or_default().insert(
+                        *id,
+                        (stream.labels.clone(), stream.entries.iter().collect()),
+                    );
                 }
                 continue;
             }

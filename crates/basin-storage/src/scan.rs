@@ -17,7 +17,8 @@ pub struct ScanRequest<'a> {
     /// Which streams are wanted.
     pub stream_filter: &'a (dyn Fn(&Labels) -> bool + Sync),
     /// Texts every matching line contains (as `|=` does: case-sensitive
-    /// substrings).
+    /// substrings): blocks whose token filter rules one out are skipped,
+    /// and parts leave out rows whose line lacks one (the head may not).
     pub needles: &'a [String],
     /// Which parts of an entry the reader needs decoded.
     pub columns: Columns,

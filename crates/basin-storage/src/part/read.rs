@@ -324,6 +324,19 @@ impl Part {
             pattern_ids: true,
             times: true,
         };
+        // Rows lacking a needle are left out before their line is rebuilt,
+        // judged as runs judge them; only the variable columns whose byte
+        // classes may hold a needle are searched.
+        let mut needles = match req.columns.line {
+            true => NeedleFilter::new(req.needles, self)?,
+            false => None,
+        };
+        let searched = needles.as_ref().map(|n| {
+            n.var_columns(
+                self.var_count,
+                blocks.iter().filter_map(|&b| self.var_masks.get(b)),
+            )
+        });
         let Some((by_id, reader)) = self.open_blocks(req, wanted, blocks, stats, projection)?
         else {
             return Ok(true);
@@ -331,7 +344,8 @@ impl Part {
         for batch in reader {
             let batch = batch?;
             stats.rows_read += batch.num_rows() as u64;
-            if !self.emit_batch(&batch, req, &by_id, emit)? {
+            let filter = needles.as_mut().zip(searched.as_deref());
+            if !self.emit_batch(&batch, req, &by_id, filter, emit)? {
                 return Ok(false);
             }
         }
@@ -734,15 +748,21 @@ impl Part {
         batch: &RecordBatch,
         req: &ScanRequest<'_>,
         by_id: &StreamsById<'_>,
+        mut needles: Option<(&mut NeedleFilter<'_>, &[bool])>,
         emit: &mut dyn FnMut(&Arc<Labels>, &Entry) -> bool,
     ) -> Result<bool> {
         let (times, ids, fields) = self.columns_of(batch)?;
         let times = times.ok_or_else(|| self.corrupt_column(TIME))?;
-        let lines = match batch.schema_ref().index_of(LINE) {
+        let mut lines = match batch.schema_ref().index_of(LINE) {
             Ok(i) => Some(self.line_columns(batch, i)?),
             Err(_) if req.columns.line => return Err(self.corrupt_column(LINE)),
             Err(_) => None,
         };
+        if let (Some(lines), Some((_, searched))) = (&mut lines, &needles) {
+            lines
+                .present
+                .retain(|(n, _)| searched.get(*n).copied().unwrap_or(true));
+        }
         // Parts before format version 4 have no pattern ids: 0 for all.
         let patterns = match batch.schema_ref().index_of(PATTERN_ID) {
             Ok(i) => Some(
@@ -764,6 +784,11 @@ impl Part {
             let Some(labels) = by_id.get(&ids.value(row)) else {
                 continue;
             };
+            if let (Some((filter, _)), Some(lines)) = (&mut needles, &lines) {
+                if !filter.keeps(lines, row, Some(ts)) {
+                    continue;
+                }
+            }
             entry.ts = ts;
             entry.pattern_id = patterns.map_or(0, |p| p.value(row));
             entry.line.clear();
@@ -985,6 +1010,7 @@ impl<'p> NeedleFilter<'p> {
     }
 
     /// Whether row `row` of `lines` (at `time`, if read) holds every needle.
+    #[inline]
     fn keeps(&mut self, lines: &BatchLines<'_>, row: usize, time: Option<i64>) -> bool {
         // One needle, and a skeleton that decides, or variables none of
         // which was read (no column's bytes cover the needle's): the common
@@ -1005,6 +1031,12 @@ impl<'p> NeedleFilter<'p> {
                 return false;
             }
         }
+        self.looks_closer(lines, row, time)
+    }
+
+    /// [`NeedleFilter::keeps`] for rows their skeleton does not decide.
+    #[inline(never)]
+    fn looks_closer(&mut self, lines: &BatchLines<'_>, row: usize, time: Option<i64>) -> bool {
         let templated = match &lines.templated {
             Some((_, ids, _)) if ids.value(row) != 0 => Some(ids.value(row)),
             _ => None,

@@ -22,7 +22,7 @@ use super::counts::{count_block, PartCounts, COUNTS_KEY};
 use super::hash_key::HashIsKey;
 use super::index::{encode_value, value_pointer, BlockIndex, PartIndex, INDEX_KEY, VERSION_KEY};
 use super::line_codec::{
-    byte_mask, var_column, SkeletonBuilder, TemplateBuilder, PLACEHOLDER, TEMPLATES_KEY,
+    byte_mask, var_column, SkeletonBuilder, TemplateBuilder, PLACEHOLDER, TEMPLATE, TEMPLATES_KEY,
     VAR_COLUMNS, VAR_MASKS_KEY,
 };
 use super::schema::{part_schema, time_unit, LINE, PATTERN_ID, STREAM, STREAM_ID, TIME};
@@ -95,10 +95,17 @@ pub fn write_part(
         .set_column_dictionary_enabled(ColumnPath::from(TIME), false)
         .set_column_encoding(ColumnPath::from(TIME), Encoding::DELTA_BINARY_PACKED)
         .set_created_by(format!("basin {}", env!("CARGO_PKG_VERSION")));
-    // Few distinct values in long runs: zstd would save nothing, and the
-    // Parquet reader sets up a zstd context for each compressed column
-    // chunk it opens.
-    props = props.set_column_compression(ColumnPath::from(STREAM_ID), Compression::UNCOMPRESSED);
+    // Columns every `|=` count reads, small once encoded (dictionary runs;
+    // with templated lines `_line` holds only the rare lines kept whole):
+    // the Parquet reader sets up a zstd context for each compressed column
+    // chunk it opens, which costs more than reading the bytes zstd saves.
+    let mut uncompressed = vec![STREAM_ID];
+    if templates.is_some() {
+        uncompressed.extend([TEMPLATE, LINE]);
+    }
+    for column in uncompressed {
+        props = props.set_column_compression(ColumnPath::from(column), Compression::UNCOMPRESSED);
+    }
     // Pattern ids are 64-bit hashes, a few per stream: their bytes, split
     // by significance, compress better than dictionary keys.
     props = props
