@@ -122,7 +122,7 @@ pub fn decode(
 ) -> Result<OtlpDecoded, IngestError> {
     let body = decode_content_encoding(body, content_encoding, limits.max_request_size_bytes)?;
     let request = match encoding {
-        OtlpEncoding::Protobuf => ExportLogsServiceRequest::decode(body.as_slice())
+        OtlpEncoding::Protobuf => ExportLogsServiceRequest::decode(&body[..])
             .map_err(|e| IngestError::Malformed(format!("invalid OTLP protobuf: {e}")))?,
         OtlpEncoding::Json => serde_json::from_slice(&body)
             .map_err(|e| IngestError::Malformed(format!("invalid OTLP JSON: {e}")))?,

@@ -5,7 +5,7 @@ pub mod proto;
 
 use basin_model::{PushBatch, TenantId};
 
-use crate::decompress::{decode_content_encoding, decode_snappy};
+use crate::decompress::{decode_content_encoding, with_snappy_decoded};
 use crate::stream::{validate_stream, RawLabels, RawStream};
 use crate::{IngestError, IngestLimits};
 
@@ -30,8 +30,7 @@ pub fn decode(
     let raw_streams = if is_json {
         json::decode(&body)?
     } else {
-        let decoded = decode_snappy(&body, limit)?;
-        proto::decode(&decoded)?
+        with_snappy_decoded(&body, limit, proto::decode)?
     };
     let mut streams = Vec::with_capacity(raw_streams.len());
     for raw in raw_streams {
