@@ -1,7 +1,7 @@
 use std::fmt::{self, Write as _};
 
 use serde::{Deserialize, Serialize};
-use xxhash_rust::xxh3::xxh3_64;
+use xxhash_rust::xxh3::Xxh3;
 
 use crate::ModelError;
 
@@ -121,9 +121,14 @@ impl Labels {
         self.0.is_empty()
     }
 
-    /// The stream id these labels hash to.
+    /// The stream id these labels hash to: xxh3 of their text, fed to the
+    /// hasher as it is written (no string is built: this runs for every
+    /// stream of every push).
     pub fn stream_id(&self) -> StreamId {
-        StreamId(xxh3_64(self.to_string().as_bytes()))
+        let mut hasher = HashWriter(Xxh3::new());
+        // Writing to a hasher cannot fail.
+        let _ = write!(hasher, "{self}");
+        StreamId(hasher.0.digest())
     }
 }
 
@@ -177,6 +182,16 @@ fn unquote(s: &str) -> Option<(String, &str)> {
     None
 }
 
+/// Feeds formatted text to a hasher.
+struct HashWriter(Xxh3);
+
+impl fmt::Write for HashWriter {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0.update(s.as_bytes());
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,6 +218,15 @@ mod tests {
         check("{1job=\"api\"}");
         check("{job=\"a\", job=\"b\"}");
         check("{job=\"unterminated}");
+    }
+
+    #[test]
+    fn stream_id_is_xxh3_of_the_text() {
+        let labels = Labels::parse(r#"{job="a\"b", env="prod"}"#).unwrap();
+        assert_eq!(
+            labels.stream_id().0,
+            xxhash_rust::xxh3::xxh3_64(labels.to_string().as_bytes())
+        );
     }
 
     #[test]
