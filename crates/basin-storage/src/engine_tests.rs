@@ -370,6 +370,37 @@ fn both_line_encodings_give_lines_back_whole() {
     }
 }
 
+/// Run times where every time lies in the same windows: runs may arrive
+/// counted, their times not read.
+fn one_window() -> RunTimes<'static> {
+    RunTimes {
+        minute_counts: false,
+        same_windows: &|_, _| true,
+    }
+}
+
+/// Rows of tenant `a` holding `needle`, counted by runs read with `times`.
+fn count_runs_with(storage: &Storage, needle: &str, times: RunTimes<'_>) -> usize {
+    let tenant = TenantId::new("a").unwrap();
+    let all = |_: &Labels| true;
+    let needles = [needle.to_string()];
+    let req = ScanRequest {
+        needles: &needles,
+        columns: Columns {
+            line: false,
+            fields: Some(Vec::new()),
+        },
+        ..ScanRequest::everything(&tenant, &all)
+    };
+    let (sinks, _) = storage
+        .scan_runs_parallel(&req, times, &|| 0usize, &|n, _, _, ts, weights| {
+            *n += weights.map_or(ts.len(), |w| w.iter().map(|&w| w as usize).sum());
+            true
+        })
+        .unwrap();
+    sinks.iter().sum()
+}
+
 #[test]
 fn runs_with_needles_count_exactly_what_lines_hold() {
     let dir = tempfile::tempdir().unwrap();
@@ -391,42 +422,18 @@ fn runs_with_needles_count_exactly_what_lines_hold() {
     storage
         .append_blocking(batch("a", r#"{job="x"}"#, entries(lines.len(), &lines)))
         .unwrap();
-    let tenant = TenantId::new("a").unwrap();
-    let all = |_: &Labels| true;
     for needle in [
         "error", "xerror4", "42", "id=4", "items/1", "\u{11}", "ünï", "7f", "ms", "zzz", "",
     ] {
-        let needles = [needle.to_string()];
-        let req = ScanRequest {
-            tenant: &tenant,
-            start: i64::MIN,
-            end: i64::MAX,
-            stream_filter: &all,
-            needles: &needles,
-            columns: Columns {
-                line: false,
-                fields: Some(Vec::new()),
-            },
-        };
         let want = 2 * lines.iter().filter(|l| l.contains(needle)).count();
         // Times one by one, and runs counted where every time lies in the
         // same windows (times not read).
-        let one_window = RunTimes {
-            minute_counts: false,
-            same_windows: &|_, _| true,
-        };
-        for times in [RunTimes::exact(), one_window] {
-            let (sinks, _) = storage
-                .scan_runs_parallel(&req, times, &|| 0usize, &|n, _, _, ts, weights| {
-                    *n += match weights {
-                        Some(w) => w.iter().map(|&w| w as usize).sum(),
-                        None => ts.len(),
-                    };
-                    true
-                })
-                .unwrap();
-            let got: usize = sinks.iter().sum();
-            assert_eq!(got, want, "needle {needle:?}");
+        for times in [RunTimes::exact(), one_window()] {
+            assert_eq!(
+                count_runs_with(&storage, needle, times),
+                want,
+                "needle {needle:?}"
+            );
         }
     }
 }
@@ -456,12 +463,8 @@ fn counted_runs_leave_out_rows_outside_the_request() {
         ..ScanRequest::everything(&tenant, &all)
     };
     // The part's block spans 1..=100: it must be read time by time.
-    let one_window = RunTimes {
-        minute_counts: false,
-        same_windows: &|_, _| true,
-    };
     let (sinks, _) = storage
-        .scan_runs_parallel(&req, one_window, &|| Vec::new(), &|seen, _, _, ts, w| {
+        .scan_runs_parallel(&req, one_window(), &|| Vec::new(), &|seen, _, _, ts, w| {
             assert!(w.is_none(), "a run counted across the request's edge");
             seen.extend_from_slice(ts);
             true
@@ -530,8 +533,6 @@ fn lines_showing_their_own_time_read_and_count_whole() {
             "layout {code:#x}"
         );
     }
-    let tenant = TenantId::new("a").unwrap();
-    let all = |_: &Labels| true;
     for needle in [
         "2026",
         "Jan",
@@ -552,26 +553,12 @@ fn lines_showing_their_own_time_read_and_count_whole() {
         let (got, _) = lines_with(&storage, "a", &needles);
         assert!(got.iter().all(|l| l.contains(needle)), "{needle:?}");
         assert_eq!(got.len(), want, "lines with {needle:?}");
-        let req = ScanRequest {
-            needles: &needles,
-            columns: Columns {
-                line: false,
-                fields: Some(Vec::new()),
-            },
-            ..ScanRequest::everything(&tenant, &all)
-        };
-        let one_window = RunTimes {
-            minute_counts: false,
-            same_windows: &|_, _| true,
-        };
-        for times in [RunTimes::exact(), one_window] {
-            let (sinks, _) = storage
-                .scan_runs_parallel(&req, times, &|| 0usize, &|n, _, _, ts, weights| {
-                    *n += weights.map_or(ts.len(), |w| w.iter().map(|&w| w as usize).sum());
-                    true
-                })
-                .unwrap();
-            assert_eq!(sinks.iter().sum::<usize>(), want, "count of {needle:?}");
+        for times in [RunTimes::exact(), one_window()] {
+            assert_eq!(
+                count_runs_with(&storage, needle, times),
+                want,
+                "count of {needle:?}"
+            );
         }
     }
 }

@@ -14,7 +14,8 @@ use crate::scan::{ScanRequest, ScanStats};
 /// A row as read back: stream, time, line, fields.
 type Row = (String, i64, String, Vec<(String, String)>);
 
-/// The rows the fixture was written from.
+/// The rows the fixture was written from (a copy, not the engine tests'
+/// lines: the fixture is frozen, those may change).
 fn fixture_rows() -> Vec<Row> {
     let mut lines: Vec<String> = vec![
         r#"{"ts":"2026-01-01T00:00:00.086Z","level":"info","trace_id":"40d6824e2ef3fc17"}"#.into(),
