@@ -32,4 +32,3 @@ pub use engine::Storage;
 pub use error::StorageError;
 pub use manifest::PartMeta;
 pub use scan::{Columns, FieldPairs, ParallelRunSink, RunSink, RunTimes, ScanRequest, ScanStats};
-pub use time::day_of;

@@ -2,12 +2,7 @@ use basin_model::TimestampNs;
 
 const NS_PER_DAY: i64 = 86_400 * 1_000_000_000;
 
-/// The UTC day (`YYYY-MM-DD`) of a timestamp; parts are split by it.
-pub fn day_of(ts: TimestampNs) -> String {
-    day_text(day_number(ts))
-}
-
-/// Days from 1970-01-01 to the UTC day of a timestamp.
+/// Days from 1970-01-01 to the UTC day of a timestamp; parts are split by it.
 pub fn day_number(ts: TimestampNs) -> i64 {
     ts.div_euclid(NS_PER_DAY)
 }
@@ -38,7 +33,8 @@ mod tests {
 
     #[test]
     fn days() {
-        let check = |secs: i64, want: &str| assert_eq!(day_of(secs * 1_000_000_000), want);
+        let check =
+            |secs: i64, want: &str| assert_eq!(day_text(day_number(secs * 1_000_000_000)), want);
         check(0, "1970-01-01");
         check(86_399, "1970-01-01");
         check(86_400, "1970-01-02");

@@ -32,7 +32,7 @@ use xxhash_rust::xxh3::xxh3_128;
 
 use super::hash_key::HashIsKey;
 use super::time_marks::{find_spot, holds_reserved, may_be_in_time, Layout, TimeSpot, TIME_MARK};
-use crate::tokens::{for_each_token_digits, is_token_byte};
+use crate::tokens::is_token_byte;
 
 /// Stands for a variable in a skeleton (ASCII DC1: never a token byte, and
 /// rare in logs; lines holding it are stored whole).
@@ -102,25 +102,6 @@ impl SkeletonBuilder {
     }
 }
 
-/// Writes `line`'s skeleton to `skeleton` and returns its number of
-/// variables, or `None` if the line must be stored whole.
-pub fn split(line: &str, skeleton: &mut Vec<u8>) -> Option<usize> {
-    let mut b = SkeletonBuilder::default();
-    if !b.start(line) {
-        return None;
-    }
-    for_each_token_digits(line, |t, digit| {
-        if digit {
-            b.var(line, t);
-        }
-    });
-    let n = b.vars;
-    let s = b.finish(line)?;
-    skeleton.clear();
-    skeleton.extend_from_slice(s);
-    Some(n)
-}
-
 /// Rebuilds a templated row's line into `out` (cleared first) from its
 /// skeleton, its variable columns' values (`column(n)`, "" if null): the
 /// first ones one a column, the last column split at the placeholder for
@@ -144,9 +125,9 @@ pub fn join_columns<'v>(
     };
     while let Some(at) = memchr::memchr2(PLACEHOLDER, mark, rest.as_bytes()) {
         out.push_str(&rest[..at]);
-        if rest.as_bytes()[at] == TIME_MARK && time.is_some() {
+        if let (TIME_MARK, Some(ts)) = (rest.as_bytes()[at], time) {
             let code = rest.as_bytes().get(at + 1).copied().unwrap_or(0);
-            if let (Some(layout), Some(ts)) = (Layout::of_code(code), time) {
+            if let Some(layout) = Layout::of_code(code) {
                 layout.render(ts, out);
             }
             // The code byte is ASCII, so `at + 2` is a char boundary.
@@ -455,6 +436,27 @@ impl NeedleTest {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tokens::for_each_token_digits;
+
+    /// Writes `line`'s skeleton, split as the writer splits it, to
+    /// `skeleton` and returns its number of variables, or `None` if the line
+    /// must be stored whole.
+    fn split(line: &str, skeleton: &mut Vec<u8>) -> Option<usize> {
+        let mut b = SkeletonBuilder::default();
+        if !b.start(line) {
+            return None;
+        }
+        for_each_token_digits(line, |t, digit| {
+            if digit {
+                b.var(line, t);
+            }
+        });
+        let n = b.vars;
+        let s = b.finish(line)?;
+        skeleton.clear();
+        skeleton.extend_from_slice(s);
+        Some(n)
+    }
 
     fn round_trip(line: &str) -> (String, Vec<String>) {
         let mut skeleton = Vec::new();

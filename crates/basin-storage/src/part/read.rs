@@ -331,12 +331,7 @@ impl Part {
             true => NeedleFilter::new(req.needles, self)?,
             false => None,
         };
-        let searched = needles.as_ref().map(|n| {
-            n.var_columns(
-                self.var_count,
-                blocks.iter().filter_map(|&b| self.var_masks.get(b)),
-            )
-        });
+        let searched = needles.as_ref().map(|n| self.searched_columns(n, &blocks));
         let Some((by_id, reader)) = self.open_blocks(req, wanted, blocks, stats, projection)?
         else {
             return Ok(true);
@@ -370,10 +365,7 @@ impl Part {
         let mut needles = NeedleFilter::new(req.needles, self)?;
         let line = match &needles {
             None => LineRead::No,
-            Some(n) => LineRead::Needles(n.var_columns(
-                self.var_count,
-                blocks.iter().filter_map(|&b| self.var_masks.get(b)),
-            )),
+            Some(n) => LineRead::Needles(self.searched_columns(n, &blocks)),
         };
         // Blocks whose rows all lie in the request and in the same windows
         // are counted, not timed: their time column is not read, unless a
@@ -682,6 +674,15 @@ impl Part {
             templated: Some((templates, ids, vars)),
             marks: self.version >= 7,
         })
+    }
+
+    /// The variable columns `needles` must search in `blocks` (see
+    /// [`NeedleFilter::var_columns`]).
+    fn searched_columns(&self, needles: &NeedleFilter<'_>, blocks: &[usize]) -> Vec<bool> {
+        needles.var_columns(
+            self.var_count,
+            blocks.iter().filter_map(|&b| self.var_masks.get(b)),
+        )
     }
 
     /// The verdicts of every skeleton on `test`'s needle, judged once per

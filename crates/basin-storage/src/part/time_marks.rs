@@ -27,7 +27,7 @@ pub const RESERVED: std::ops::RangeInclusive<u8> = 0x11..=0x1a;
 pub fn holds_reserved(line: &[u8]) -> bool {
     // Folded without an early exit, so it vectorises.
     line.iter().fold(false, |acc, &b| {
-        acc | (b.wrapping_sub(*RESERVED.start()) < 10)
+        acc | (b.wrapping_sub(*RESERVED.start()) <= RESERVED.end() - RESERVED.start())
     })
 }
 
@@ -169,8 +169,10 @@ struct Shape {
 
 const V: u8 = super::line_codec::PLACEHOLDER;
 
-/// Longest first, so a shape that extends another wins.
-static SHAPES: [Shape; 6] = [
+/// Tried in order at each place of a skeleton: a shape that begins another
+/// (seconds-precision ISO times, the fractional ones) comes after it, so the
+/// longer one wins.
+static SHAPES: [Shape; 7] = [
     Shape {
         pattern: b"\x11/LLL/\x11:\x11:\x11:\x11 +\x11",
         layouts: &[Layout::Common],
@@ -195,14 +197,11 @@ static SHAPES: [Shape; 6] = [
         pattern: b"LLL \x11 \x11:\x11:\x11",
         layouts: &[Layout::Syslog],
     },
+    Shape {
+        pattern: b"\x11-\x11-\x11:\x11:\x11",
+        layouts: &[Layout::IsoSecondsZ],
+    },
 ];
-
-/// Seconds-precision ISO times share their start with the shape of the
-/// fractional ones; kept apart so a skeleton with a fraction tries those.
-static ISO_SECONDS: Shape = Shape {
-    pattern: b"\x11-\x11-\x11:\x11:\x11",
-    layouts: &[Layout::IsoSecondsZ],
-};
 
 /// Where a skeleton may hold a time: the span's bytes in the skeleton, how
 /// many variables precede it and how many it holds, and the layouts to try.
@@ -231,7 +230,7 @@ pub fn find_spot(skeleton: &[u8]) -> Option<TimeSpot> {
     memchr::memmem::find(skeleton, b"\x11:\x11")?;
     let is_token = crate::tokens::is_token_byte;
     for start in 0..skeleton.len() {
-        for shape in SHAPES.iter().chain(std::iter::once(&ISO_SECONDS)) {
+        for shape in &SHAPES {
             let p = shape.pattern;
             let Some(text) = skeleton.get(start..start + p.len()) else {
                 continue;

@@ -333,7 +333,7 @@ fn time_column(
 struct BlockSplit<'a, 'd> {
     dict: &'d mut TemplateBuilder,
     skeleton: SkeletonBuilder,
-    /// Whether the current line can be templated (holds no placeholder).
+    /// Whether the current line can be templated (holds no reserved byte).
     templated: bool,
     /// Each row's skeleton number, 0 for a line stored whole.
     ids: Vec<u32>,
