@@ -80,10 +80,8 @@ impl SkeletonBuilder {
         !holds_reserved(line.as_bytes())
     }
 
-    /// Takes `token`, a variable of `line` (a slice of it), as the next one.
-    pub fn var(&mut self, line: &str, token: &str) {
-        let start = token.as_ptr() as usize - line.as_ptr() as usize;
-        let end = start + token.len();
+    /// Takes `line[start..end]`, a variable of `line`, as the next one.
+    pub fn var(&mut self, line: &str, start: usize, end: usize) {
         let bytes = line.as_bytes();
         self.skeleton
             .extend_from_slice(bytes.get(self.copied..start).unwrap_or_default());
@@ -436,7 +434,7 @@ impl NeedleTest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tokens::for_each_token_digits;
+    use crate::tokens::for_each_token_span;
 
     /// Writes `line`'s skeleton, split as the writer splits it, to
     /// `skeleton` and returns its number of variables, or `None` if the line
@@ -446,9 +444,9 @@ mod tests {
         if !b.start(line) {
             return None;
         }
-        for_each_token_digits(line, |t, digit| {
+        for_each_token_span(line, |start, end, digit| {
             if digit {
-                b.var(line, t);
+                b.var(line, start, end);
             }
         });
         let n = b.vars;
@@ -462,9 +460,9 @@ mod tests {
         let mut skeleton = Vec::new();
         let n = split(line, &mut skeleton).expect("splits");
         let mut vars = Vec::new();
-        for_each_token_digits(line, |t, digit| {
+        for_each_token_span(line, |start, end, digit| {
             if digit {
-                vars.push(t.to_string());
+                vars.push(line[start..end].to_string());
             }
         });
         assert_eq!(vars.len(), n);
@@ -521,10 +519,10 @@ mod tests {
         let mut b = SkeletonBuilder::default();
         assert!(b.start(line));
         let mut vars = Vec::new();
-        for_each_token_digits(line, |t, digit| {
+        for_each_token_span(line, |start, end, digit| {
             if digit {
-                b.var(line, t);
-                vars.push(t);
+                b.var(line, start, end);
+                vars.push(&line[start..end]);
             }
         });
         let mut id = dict.id_of(b.finish(line).expect("templated"));

@@ -2,6 +2,7 @@
 //! stream then time, cut into blocks (row groups) that the [`index`] lets a
 //! scan skip.
 
+mod block_tokens;
 pub mod counts;
 mod file;
 mod hash_key;

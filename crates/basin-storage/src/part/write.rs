@@ -1,6 +1,5 @@
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::fs::{self, File};
-use std::hash::BuildHasherDefault;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -16,10 +15,9 @@ use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
-use xxhash_rust::xxh3::xxh3_128;
 
+use super::block_tokens::BlockTokens;
 use super::counts::{count_block, PartCounts, COUNTS_KEY};
-use super::hash_key::HashIsKey;
 use super::index::{encode_value, value_pointer, BlockIndex, PartIndex, INDEX_KEY, VERSION_KEY};
 use super::line_codec::{
     byte_mask, var_column, SkeletonBuilder, TemplateBuilder, PLACEHOLDER, TEMPLATE, TEMPLATES_KEY,
@@ -30,8 +28,8 @@ use crate::config::LineEncoding;
 use crate::error::{Result, StorageError};
 use crate::filenames::tmp_of;
 use crate::limits::{BLOCK_ROWS, PART_FORMAT_VERSION, PART_ZSTD_LEVEL};
-use crate::token_filter::{field_hash, gram_hash, token_hash, TokenFilter};
-use crate::tokens::{for_each_gram, for_each_token, for_each_token_digits};
+use crate::token_filter::{field_hash, token_hash, TokenFilter};
+use crate::tokens::{for_each_token, token_spans};
 use crate::wal::sync_dir;
 
 /// What a written part holds.
@@ -193,9 +191,6 @@ pub fn write_part(
     })
 }
 
-/// Slots of the recent-token cache of [`encode_block`] (32 KiB).
-const RECENT_TOKENS: usize = 4096;
-
 /// A block's columns, index, and (for templated lines) the byte classes
 /// of each variable column.
 type EncodedBlock = (RecordBatch, BlockIndex, Option<Vec<u64>>);
@@ -209,19 +204,8 @@ fn encode_block(
     templates: Option<&mut TemplateBuilder>,
 ) -> Result<EncodedBlock> {
     let mut fields: Vec<Vec<Option<&str>>> = vec![vec![None; block.len()]; field_pos.len()];
-    let mut hashes = Vec::with_capacity(block.len() * 2);
-    // Distinct line tokens, by a 128-bit hash (collisions would need about
-    // 2^64 tokens): a repeated token costs one lookup, and its trigrams are
-    // taken once.
-    let mut line_tokens: HashSet<u128, BuildHasherDefault<HashIsKey>> =
-        HashSet::with_capacity_and_hasher(block.len(), Default::default());
-    // The tokens seen last, by the low bits of their hash: frequent tokens
-    // (keys, levels, methods) are found here, in cache, without probing
-    // the set, which holds every distinct token and outgrows the cache.
-    // Slots keep the hash's upper 64 bits (32 KiB: the L1 cache; with 128
-    // they missed it): a new token passes for a recent one only if those
-    // match as well as the slot's 12 low bits, odds of 2^-64 a token.
-    let mut recent = vec![0u64; RECENT_TOKENS];
+    let mut tokens = BlockTokens::new(block.len());
+    let mut spans = Vec::new();
     let mut block_streams: Vec<u32> = Vec::new();
     // Lines are split into skeletons and variables in the same pass over
     // their tokens that feeds the index.
@@ -234,22 +218,16 @@ fn encode_block(
         if let Some(split) = &mut split {
             split.start(line);
         }
-        for_each_token_digits(line, |t, digit| {
+        token_spans(line, &mut spans);
+        for span in &spans {
+            let (start, end) = (span.start as usize, span.end as usize);
             if let Some(split) = &mut split {
-                split.token(line, t, digit);
+                if span.digit {
+                    split.var(line, start, end);
+                }
             }
-            let wide = xxh3_128(t.as_bytes());
-            let slot = &mut recent[wide as usize % RECENT_TOKENS];
-            let upper = (wide >> 64) as u64;
-            if *slot == upper {
-                return;
-            }
-            *slot = upper;
-            if line_tokens.insert(wide) {
-                hashes.push(token_hash(t));
-                for_each_gram(t, |g| hashes.push(gram_hash(g)));
-            }
-        });
+            tokens.token(line, start, end);
+        }
         if let Some(split) = &mut split {
             split.end(line, entry.ts);
         }
@@ -257,12 +235,11 @@ fn encode_block(
             if let Some(&col) = field_pos.get(name.as_str()) {
                 fields[col][row] = Some(value.as_str());
             }
-            for_each_token(value, |t| hashes.push(token_hash(t)));
-            hashes.push(field_hash(name, value));
+            for_each_token(value, |t| tokens.push(token_hash(t)));
+            tokens.push(field_hash(name, value));
         }
     }
-    hashes.sort_unstable();
-    hashes.dedup();
+    let hashes = tokens.finish();
     let mut columns: Vec<ArrayRef> = vec![
         time_column(block.iter().map(|(_, e)| e.ts / time_scale), schema)?,
         Arc::new(UInt64Array::from_iter_values(
@@ -355,11 +332,11 @@ impl<'a, 'd> BlockSplit<'a, 'd> {
         self.templated = self.skeleton.start(line);
     }
 
-    /// The next token of `line`; a variable if it holds a digit.
-    fn token(&mut self, line: &str, token: &'a str, digit: bool) {
-        if self.templated && digit {
-            self.skeleton.var(line, token);
-            self.vars.push(token);
+    /// Takes `line[start..end]`, a token holding a digit: a variable.
+    fn var(&mut self, line: &'a str, start: usize, end: usize) {
+        if self.templated {
+            self.skeleton.var(line, start, end);
+            self.vars.push(line.get(start..end).unwrap_or_default());
         }
     }
 
