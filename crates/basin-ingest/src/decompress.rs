@@ -45,10 +45,13 @@ pub fn with_snappy_decoded<R>(
         return Err(IngestError::BodyTooLarge { limit });
     }
     SNAPPY_OUT.with_borrow_mut(|out| {
-        out.clear();
-        out.resize(len, 0);
+        // Grown, never cleared: zeroing it for every push cost more than
+        // the copy out of it; the decoder overwrites what it returns.
+        if out.len() < len {
+            out.resize(len, 0);
+        }
         let n = snap::raw::Decoder::new()
-            .decompress(body, out)
+            .decompress(body, &mut out[..len])
             .map_err(|e| IngestError::Malformed(format!("snappy: {e}")));
         let result = n.and_then(|n| f(&out[..n]));
         if out.capacity() > KEPT_SNAPPY_BUFFER {

@@ -181,11 +181,48 @@ fn is_hex(b: u8) -> bool {
     b.is_ascii_hexdigit()
 }
 
+/// [`is_hex`] by table, 1 or 0.
+static HEX: [u8; 256] = {
+    let mut table = [0; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = (b as u8).is_ascii_hexdigit() as u8;
+        b += 1;
+    }
+    table
+};
+
 /// Calls `f` with every trigram of `token` that has a byte other than a hex
 /// digit (repeats included).
 pub fn for_each_gram(token: &str, mut f: impl FnMut([u8; 3])) {
     let bytes = token.as_bytes();
-    if bytes.len() < 3 || bytes.iter().all(|&b| is_hex(b)) {
+    if bytes.len() < 3 {
+        return;
+    }
+    if bytes.len() > 64 {
+        return for_each_gram_bytewise(bytes, f);
+    }
+    // Which bytes are hex digits, a bit each; then which windows hold a
+    // byte that is not, found without a test a window (whether one is hex
+    // varies from byte to byte, so such tests mispredict).
+    let hex = bytes
+        .iter()
+        .enumerate()
+        .fold(0u64, |m, (i, &b)| m | u64::from(HEX[usize::from(b)]) << i);
+    let windows = bytes.len() - 2;
+    let all_hex = hex & (hex >> 1) & (hex >> 2);
+    // A token of hex digits only has no window kept.
+    let mut kept = !all_hex & (u64::MAX >> (64 - windows));
+    while kept != 0 {
+        let i = kept.trailing_zeros() as usize;
+        kept &= kept - 1;
+        f([bytes[i], bytes[i + 1], bytes[i + 2]]);
+    }
+}
+
+/// [`for_each_gram`] a window at a time.
+fn for_each_gram_bytewise(bytes: &[u8], mut f: impl FnMut([u8; 3])) {
+    if bytes.iter().all(|&b| is_hex(b)) {
         return;
     }
     for w in bytes.windows(3) {
@@ -295,6 +332,29 @@ mod tests {
                 let (token, digit) = classify8(u64::from_le_bytes(eight));
                 assert_eq!(token, u64::from(is_token_byte(b)) << at, "byte {b:#x}");
                 assert_eq!(digit, u64::from(b.is_ascii_digit()) << at, "byte {b:#x}");
+            }
+        }
+    }
+
+    #[test]
+    fn grams_by_mask_are_the_grams_window_by_window() {
+        let mut seed = 3u64;
+        for len in [0, 1, 2, 3, 4, 8, 40, 63, 64, 65, 66, 100] {
+            for _ in 0..200 {
+                let token: String = (0..len)
+                    .map(|_| {
+                        seed = seed
+                            .wrapping_mul(6364136223846793005)
+                            .wrapping_add(1442695040888963407);
+                        b"0123456789abcdefxyz_"[(seed >> 33) as usize % 20] as char
+                    })
+                    .collect();
+                let (mut by_mask, mut bytewise) = (Vec::new(), Vec::new());
+                for_each_gram(&token, |g| by_mask.push(g));
+                if token.len() >= 3 {
+                    for_each_gram_bytewise(token.as_bytes(), |g| bytewise.push(g));
+                }
+                assert_eq!(by_mask, bytewise, "{token}");
             }
         }
     }

@@ -153,10 +153,16 @@ const MONTHS: [&str; 12] = [
 ];
 
 /// Writes `n` in `width` decimal digits, zero-padded (higher digits cut).
-fn digits(out: &mut String, n: u32, width: u32) {
-    for i in (0..width).rev() {
-        out.push(char::from(b'0' + (n / 10u32.pow(i) % 10) as u8));
+fn digits(out: &mut String, mut n: u32, width: u32) {
+    // Lowest digit first, by constant divisions (multiplications once
+    // compiled): a division by a power of ten a digit was most of a render.
+    let mut text = [b'0'; 10];
+    let width = (width as usize).min(text.len());
+    for slot in text[..width].iter_mut().rev() {
+        *slot = b'0' + (n % 10) as u8;
+        n /= 10;
     }
+    out.extend(text[..width].iter().map(|&b| char::from(b)));
 }
 
 /// What a layout's text looks like in a skeleton: `V` a variable, `L` any

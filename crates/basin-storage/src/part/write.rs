@@ -29,7 +29,7 @@ use crate::error::{Result, StorageError};
 use crate::filenames::tmp_of;
 use crate::limits::{BLOCK_ROWS, PART_FORMAT_VERSION, PART_ZSTD_LEVEL};
 use crate::token_filter::{field_hash, token_hash, TokenFilter};
-use crate::tokens::{for_each_token, token_spans};
+use crate::tokens::{for_each_token, token_spans, Span};
 use crate::wal::sync_dir;
 
 /// What a written part holds.
@@ -220,13 +220,10 @@ fn encode_block(
         }
         token_spans(line, &mut spans);
         for span in &spans {
-            let (start, end) = (span.start as usize, span.end as usize);
-            if let Some(split) = &mut split {
-                if span.digit {
-                    split.var(line, start, end);
-                }
-            }
-            tokens.token(line, start, end);
+            tokens.token(line, span.start as usize, span.end as usize);
+        }
+        if let Some(split) = &mut split {
+            split.vars(line, &spans);
         }
         if let Some(split) = &mut split {
             split.end(line, entry.ts);
@@ -315,6 +312,8 @@ struct BlockSplit<'a, 'd> {
     /// Each row's skeleton number, 0 for a line stored whole.
     ids: Vec<u32>,
     vars: VarColumns<'a>,
+    /// The current line's variables, as byte ranges.
+    picked: Vec<(usize, usize)>,
 }
 
 impl<'a, 'd> BlockSplit<'a, 'd> {
@@ -325,6 +324,7 @@ impl<'a, 'd> BlockSplit<'a, 'd> {
             templated: false,
             ids: Vec::with_capacity(rows),
             vars: VarColumns::new(rows),
+            picked: Vec::new(),
         }
     }
 
@@ -332,9 +332,23 @@ impl<'a, 'd> BlockSplit<'a, 'd> {
         self.templated = self.skeleton.start(line);
     }
 
-    /// Takes `line[start..end]`, a token holding a digit: a variable.
-    fn var(&mut self, line: &'a str, start: usize, end: usize) {
-        if self.templated {
+    /// Takes the tokens of `line` holding a digit: its variables.
+    fn vars(&mut self, line: &'a str, spans: &[Span]) {
+        if !self.templated {
+            return;
+        }
+        // Picked without a test a token: whether one holds a digit varies
+        // from token to token, so such tests mispredict.
+        self.picked.clear();
+        self.picked.resize(spans.len(), (0, 0));
+        let mut n = 0;
+        for span in spans {
+            if let Some(slot) = self.picked.get_mut(n) {
+                *slot = (span.start as usize, span.end as usize);
+            }
+            n += usize::from(span.digit);
+        }
+        for &(start, end) in self.picked.get(..n).unwrap_or_default() {
             self.skeleton.var(line, start, end);
             self.vars.push(line.get(start..end).unwrap_or_default());
         }
