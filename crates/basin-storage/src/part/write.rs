@@ -424,6 +424,10 @@ impl<'a> VarColumns<'a> {
     }
 
     /// The columns, and each one's byte classes.
+    ///
+    /// Built row by row, every column at once: one pass a column went over
+    /// all of a block's rows (most of them holding fewer variables than
+    /// there are columns) twice, once for the capacity.
     fn finish(self) -> (Vec<ArrayRef>, Vec<u64>) {
         let last = VAR_COLUMNS - 1;
         let mut start = 0;
@@ -436,37 +440,29 @@ impl<'a> VarColumns<'a> {
                 row
             })
             .collect();
-        let mut masks = vec![0u64; VAR_COLUMNS];
-        let mut columns: Vec<ArrayRef> = Vec::with_capacity(VAR_COLUMNS);
-        for (n, mask) in masks.iter_mut().enumerate().take(last) {
-            // Exact capacity: a builder grown by doubling spends its time
-            // copying.
-            let bytes = rows
-                .iter()
-                .filter_map(|row| row.get(n))
-                .map(|v| v.len())
-                .sum();
-            let mut builder = StringBuilder::with_capacity(rows.len(), bytes);
-            for row in &rows {
-                match row.get(n) {
-                    Some(v) => {
-                        *mask |= byte_mask(v.as_bytes());
-                        builder.append_value(v);
-                    }
-                    None => builder.append_null(),
-                }
-            }
-            columns.push(Arc::new(builder.finish()));
-        }
-        // The last column: the rest of each row's variables, joined.
-        let mut rest = String::new();
-        let bytes = rows
-            .iter()
-            .filter_map(|row| row.get(last..))
-            .map(|tail| tail.iter().map(|v| v.len() + 1).sum::<usize>())
-            .sum();
-        let mut builder = StringBuilder::with_capacity(rows.len(), bytes);
+        // Exact capacities: a builder grown by doubling spends its time
+        // copying. The last column holds the rest, joined by placeholders.
+        let mut bytes = [0usize; VAR_COLUMNS];
         for row in &rows {
+            for (n, v) in row.iter().enumerate() {
+                bytes[n.min(last)] += v.len() + usize::from(n >= last);
+            }
+        }
+        let mut builders: Vec<StringBuilder> = bytes
+            .iter()
+            .map(|&b| StringBuilder::with_capacity(rows.len(), b))
+            .collect();
+        let mut masks = vec![0u64; VAR_COLUMNS];
+        let mut rest = String::new();
+        for row in &rows {
+            let held = row.len().min(last);
+            for ((builder, mask), v) in builders.iter_mut().zip(&mut masks).zip(&row[..held]) {
+                *mask |= byte_mask(v.as_bytes());
+                builder.append_value(v);
+            }
+            for builder in &mut builders[held..last] {
+                builder.append_null();
+            }
             match row.get(last..) {
                 Some(tail) if !tail.is_empty() => {
                     rest.clear();
@@ -477,12 +473,15 @@ impl<'a> VarColumns<'a> {
                         rest.push_str(v);
                     }
                     masks[last] |= byte_mask(rest.as_bytes());
-                    builder.append_value(&rest);
+                    builders[last].append_value(&rest);
                 }
-                _ => builder.append_null(),
+                _ => builders[last].append_null(),
             }
         }
-        columns.push(Arc::new(builder.finish()));
+        let columns = builders
+            .into_iter()
+            .map(|mut b| Arc::new(b.finish()) as ArrayRef)
+            .collect();
         (columns, masks)
     }
 }
