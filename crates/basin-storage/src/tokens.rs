@@ -282,6 +282,18 @@ mod tests {
         out
     }
 
+    /// `len` chars, each `pick` of the next number of a generator at `seed`.
+    fn random_text(seed: &mut u64, len: usize, pick: impl Fn(u64) -> char) -> String {
+        (0..len)
+            .map(|_| {
+                *seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                pick(*seed >> 33)
+            })
+            .collect()
+    }
+
     #[test]
     fn masks_find_the_tokens_a_byte_loop_finds() {
         let mut texts: Vec<String> = vec![
@@ -294,26 +306,17 @@ mod tests {
             format!("{}9{}", "-".repeat(63), "z".repeat(70)),
             format!("{}é", "c".repeat(63)),
         ];
-        // Tokens of every length across word ends, in short and long lines
-        // (past the stack masks).
+        // Tokens of every length across the masks' 64-byte words.
         let mut seed = 7u64;
         for len in [10, 63, 64, 65, 127, 128, 200, 1023, 1024, 1025, 5000] {
             for _ in 0..20 {
-                let text: String = (0..len)
-                    .map(|_| {
-                        seed = seed
-                            .wrapping_mul(6364136223846793005)
-                            .wrapping_add(1442695040888963407);
-                        match (seed >> 33) % 7 {
-                            0 => ' ',
-                            1 => '=',
-                            2 => char::from(b'0' + (seed >> 40) as u8 % 10),
-                            3 => '_',
-                            _ => char::from(b'a' + (seed >> 40) as u8 % 26),
-                        }
-                    })
-                    .collect();
-                texts.push(text);
+                texts.push(random_text(&mut seed, len, |r| match r % 7 {
+                    0 => ' ',
+                    1 => '=',
+                    2 => char::from(b'0' + (r >> 7) as u8 % 10),
+                    3 => '_',
+                    _ => char::from(b'a' + (r >> 7) as u8 % 26),
+                }));
             }
         }
         for text in &texts {
@@ -341,14 +344,9 @@ mod tests {
         let mut seed = 3u64;
         for len in [0, 1, 2, 3, 4, 8, 40, 63, 64, 65, 66, 100] {
             for _ in 0..200 {
-                let token: String = (0..len)
-                    .map(|_| {
-                        seed = seed
-                            .wrapping_mul(6364136223846793005)
-                            .wrapping_add(1442695040888963407);
-                        b"0123456789abcdefxyz_"[(seed >> 33) as usize % 20] as char
-                    })
-                    .collect();
+                let token = random_text(&mut seed, len, |r| {
+                    char::from(b"0123456789abcdefxyz_"[r as usize % 20])
+                });
                 let (mut by_mask, mut bytewise) = (Vec::new(), Vec::new());
                 for_each_gram(&token, |g| by_mask.push(g));
                 if token.len() >= 3 {

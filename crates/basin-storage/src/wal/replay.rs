@@ -154,6 +154,26 @@ mod tests {
     }
 
     #[test]
+    fn groups_of_more_records_than_one_write_takes() {
+        // A group is written as two slices a record; the OS takes at most
+        // 1,024 slices a call, so this group needs several calls.
+        let dir = tempfile::tempdir().unwrap();
+        let mut wal = Wal::create(dir.path(), 1, false).unwrap();
+        let want: Vec<String> = (0..3000).map(|i| format!("line {i}")).collect();
+        let payloads: Vec<_> = want
+            .iter()
+            .map(|l| encode_batch(&batch(l)).unwrap())
+            .collect();
+        wal.append_group(&payloads).unwrap();
+        wal.append_group(&[encode_batch(&batch("after")).unwrap()])
+            .unwrap();
+        let (got, outcome) = lines(dir.path());
+        assert_eq!(got[..3000], want[..]);
+        assert_eq!(got[3000], "after");
+        assert_eq!(outcome.truncated_segments, 0);
+    }
+
+    #[test]
     fn skips_flushed_segments() {
         let dir = tempfile::tempdir().unwrap();
         let mut wal = Wal::create(dir.path(), 1, false).unwrap();
