@@ -379,19 +379,29 @@ fn one_window() -> RunTimes<'static> {
     }
 }
 
+/// A request for the runs of every stream of `tenant` holding `needles`,
+/// as counts read them (no lines, no fields).
+fn counting_request<'a>(
+    tenant: &'a TenantId,
+    all: &'a (dyn Fn(&Labels) -> bool + Sync),
+    needles: &'a [String],
+) -> ScanRequest<'a> {
+    ScanRequest {
+        needles,
+        columns: Columns {
+            line: false,
+            fields: Some(Vec::new()),
+        },
+        ..ScanRequest::everything(tenant, all)
+    }
+}
+
 /// Rows of tenant `a` holding `needle`, counted by runs read with `times`.
 fn count_runs_with(storage: &Storage, needle: &str, times: RunTimes<'_>) -> usize {
     let tenant = TenantId::new("a").unwrap();
     let all = |_: &Labels| true;
     let needles = [needle.to_string()];
-    let req = ScanRequest {
-        needles: &needles,
-        columns: Columns {
-            line: false,
-            fields: Some(Vec::new()),
-        },
-        ..ScanRequest::everything(&tenant, &all)
-    };
+    let req = counting_request(&tenant, &all, &needles);
     let (sinks, _) = storage
         .scan_runs_parallel(&req, times, &|| 0usize, &|n, _, _, ts, weights| {
             *n += weights.map_or(ts.len(), |w| w.iter().map(|&w| w as usize).sum());
@@ -455,12 +465,7 @@ fn counted_runs_leave_out_rows_outside_the_request() {
     let req = ScanRequest {
         start: 11,
         end: 51,
-        needles: &needles,
-        columns: Columns {
-            line: false,
-            fields: Some(Vec::new()),
-        },
-        ..ScanRequest::everything(&tenant, &all)
+        ..counting_request(&tenant, &all, &needles)
     };
     // The part's block spans 1..=100: it must be read time by time.
     let (sinks, _) = storage

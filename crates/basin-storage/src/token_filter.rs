@@ -38,8 +38,11 @@ impl TokenFilter {
         let mut filter = Self {
             words: vec![0; bits.div_ceil(64)],
         };
+        let nbits = (filter.words.len() * 64) as u64;
         for &h in hashes {
-            filter.for_each_bit(h, |words, word, mask| words[word] |= mask);
+            for bit in bits_of(h, nbits) {
+                filter.words[(bit / 64) as usize] |= 1 << (bit % 64);
+            }
         }
         filter
     }
@@ -54,12 +57,6 @@ impl TokenFilter {
     /// Bytes the filter occupies.
     pub fn size_bytes(&self) -> usize {
         self.words.len() * 8
-    }
-
-    fn for_each_bit(&mut self, hash: u64, mut f: impl FnMut(&mut [u64], usize, u64)) {
-        for bit in bits_of(hash, (self.words.len() * 64) as u64) {
-            f(&mut self.words, (bit / 64) as usize, 1 << (bit % 64));
-        }
     }
 }
 

@@ -47,8 +47,7 @@ impl BlockTokens {
     #[inline]
     pub fn token(&mut self, line: &str, start: usize, end: usize) {
         let key = token_key(line.as_bytes(), start, end);
-        let folded = (key as u64) ^ ((key >> 64) as u64).rotate_left(32);
-        let slot = &mut self.recent[(folded.wrapping_mul(MIX) >> 52) as usize % RECENT_TOKENS];
+        let slot = &mut self.recent[(fold(key).wrapping_mul(MIX) >> 52) as usize % RECENT_TOKENS];
         if *slot != key {
             *slot = key;
             self.not_recent(line, start, end, key);
@@ -80,6 +79,11 @@ impl BlockTokens {
 
 /// Odd multiplier of the key mixes (the golden ratio's bits).
 const MIX: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// A key's two halves in one word, for the mixes.
+fn fold(key: u128) -> u64 {
+    (key as u64) ^ ((key >> 64) as u64).rotate_left(32)
+}
 
 /// The key of token `bytes[start..end]`: a short token's own bytes (the rest
 /// zero; no token holds a zero byte, so keys of short tokens are exact),
@@ -136,7 +140,7 @@ impl Hasher for KeyMix {
     }
 
     fn write_u128(&mut self, n: u128) {
-        self.write_u64((n as u64) ^ ((n >> 64) as u64).rotate_left(32));
+        self.write_u64(fold(n));
     }
 }
 

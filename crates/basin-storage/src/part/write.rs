@@ -215,18 +215,12 @@ fn encode_block(
             block_streams.push(*stream);
         }
         let line = entry.line.as_str();
-        if let Some(split) = &mut split {
-            split.start(line);
-        }
         token_spans(line, &mut spans);
         for span in &spans {
             tokens.token(line, span.start as usize, span.end as usize);
         }
         if let Some(split) = &mut split {
-            split.vars(line, &spans);
-        }
-        if let Some(split) = &mut split {
-            split.end(line, entry.ts);
+            split.line(line, &spans, entry.ts);
         }
         for (name, value) in &entry.fields {
             if let Some(&col) = field_pos.get(name.as_str()) {
@@ -328,19 +322,24 @@ impl<'a, 'd> BlockSplit<'a, 'd> {
         }
     }
 
-    fn start(&mut self, line: &str) {
+    /// Splits `line` (its tokens `spans`, its time `ts`) into its skeleton
+    /// number and variables.
+    fn line(&mut self, line: &'a str, spans: &[Span], ts: i64) {
         self.templated = self.skeleton.start(line);
+        if self.templated {
+            self.vars(line, spans);
+        }
+        self.end(line, ts);
     }
 
     /// Takes the tokens of `line` holding a digit: its variables.
     fn vars(&mut self, line: &'a str, spans: &[Span]) {
-        if !self.templated {
-            return;
-        }
         // Picked without a test a token: whether one holds a digit varies
-        // from token to token, so such tests mispredict.
-        self.picked.clear();
-        self.picked.resize(spans.len(), (0, 0));
+        // from token to token, so such tests mispredict. Grown, never
+        // cleared: only the first `n` slots are read.
+        if self.picked.len() < spans.len() {
+            self.picked.resize(spans.len(), (0, 0));
+        }
         let mut n = 0;
         for span in spans {
             if let Some(slot) = self.picked.get_mut(n) {
