@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use crate::common::{json_body, now_ns, Server};
 
-fn get(server: &Server, path: &str, params: &[(&str, &str)]) -> Value {
+pub(crate) fn get(server: &Server, path: &str, params: &[(&str, &str)]) -> Value {
     let mut req = crate::common::agent()
         .get(format!("{}{path}", server.url))
         .header("X-Query-Tags", "Source=grafana-lokiexplore-app");
@@ -63,7 +63,11 @@ fn drilldown_requests() {
     );
     assert_eq!(
         labels["detectedLabels"],
-        json!([{"label": "env", "cardinality": 1}, {"label": "service_name", "cardinality": 2}])
+        json!([
+            {"label": "env", "cardinality": 1},
+            {"label": "service_name", "cardinality": 2},
+            {"label": "detected_level", "cardinality": 3},
+        ])
     );
 
     let fields = get(

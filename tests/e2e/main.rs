@@ -8,6 +8,7 @@ mod crash;
 mod drilldown;
 mod elasticsearch;
 mod import;
+mod levels;
 mod limits;
 mod lines;
 mod needle;

@@ -4,6 +4,13 @@
 /// The field every protocol stores the normalised level under.
 pub const LEVEL_FIELD: &str = "level";
 
+/// The label Loki 3 shows a line's level under (`discover_log_levels`):
+/// Grafana's log volume histogram and Logs Drilldown group and filter by it.
+pub const DETECTED_LEVEL_LABEL: &str = "detected_level";
+
+/// What `detected_level` says of a line with no level, as in Loki.
+pub const UNKNOWN_LEVEL: &str = "unknown";
+
 /// Level spellings and what they mean, compared without regard to case.
 const SPELLINGS: [(&str, &str); 31] = [
     ("info", "info"),

@@ -99,6 +99,7 @@ pub(crate) fn eval_range(
     param: Option<f64>,
     range: &LogRange,
     grouping: Option<&Grouping>,
+    wanted: Option<&Grouping>,
 ) -> Result<Value, QueryError> {
     let stages = &range.log.stages;
     let unwrap_at = stages
@@ -133,10 +134,11 @@ pub(crate) fn eval_range(
         .saturating_sub(range.range);
     let hi = steps.end.saturating_sub(range.offset);
     let stream_filter = |labels: &Labels| streams.matches(labels);
+    let detected = detected_names(ev, &stream_filter, (lo, hi), &pipeline, [grouping, wanted]);
     // With line filters alone, a sample's series is its stream's labels and
     // metadata (grouped): the line is read only to filter or measure it,
     // and metadata only where the grouping keeps it.
-    let simple = unwrap.is_none() && pipeline.filters_only();
+    let simple = unwrap.is_none() && pipeline.filters_only() && detected.is_empty();
     let kept_fields = match grouping {
         Some(g) if simple && !g.without => Some(
             g.labels
@@ -241,6 +243,9 @@ pub(crate) fn eval_range(
             }
             None => line_value(&row.line),
         };
+        if !detected.is_empty() {
+            row.detect_named(entry.ts, &detected);
+        }
         let error = row.labels.has_error();
         samples
             .of_key(key_of(error, row.labels))
@@ -299,6 +304,40 @@ pub(crate) fn eval_range(
     }
     out.sort_by(|a, b| a.labels.cmp(&b.labels));
     Ok(Value::Vector(out))
+}
+
+/// The names an aggregation over this range groups `by` that some selected
+/// stream lacks: with no parser stage, they are looked for in the line, as a
+/// label filter's are, so `sum by (detected_level)` (Grafana's log volume)
+/// and `sum by (status)` group lines stored unparsed. Names every stream
+/// has keep the line unread.
+fn detected_names<'g>(
+    ev: &Eval<'_>,
+    stream_filter: &dyn Fn(&Labels) -> bool,
+    (lo, hi): (i64, i64),
+    pipeline: &Pipeline,
+    groupings: [Option<&'g Grouping>; 2],
+) -> Vec<&'g str> {
+    let names: BTreeSet<&str> = groupings
+        .into_iter()
+        .flatten()
+        .filter(|g| !g.without)
+        .flat_map(|g| g.labels.iter().map(String::as_str))
+        .filter(|n| !n.starts_with("__"))
+        .collect();
+    if names.is_empty() || !pipeline.detects_after() {
+        return Vec::new();
+    }
+    let selected = ev.storage.streams(
+        ev.tenant,
+        lo.saturating_add(1),
+        hi.saturating_add(1),
+        stream_filter,
+    );
+    names
+        .into_iter()
+        .filter(|n| selected.iter().any(|s| s.get(n).is_none()))
+        .collect()
 }
 
 /// Which steps' windows hold a time: step `i` at `at(i)` holds `t` iff

@@ -2,9 +2,12 @@
 //! parser reads a line, what fields it yields, and what type a field's
 //! values have.
 
+use basin_model::level::{DETECTED_LEVEL_LABEL, LEVEL_FIELD};
+
 use crate::label_set::{LabelSet, Origin};
 use crate::pipe_label_filter::parse_go_duration;
 use crate::pipe_parse;
+use crate::pipeline::detected_level;
 
 /// The parser that reads `line` (`json` or `logfmt`) and the fields it yields.
 pub fn detect_fields(line: &str) -> Option<(&'static str, Vec<(String, String)>)> {
@@ -24,6 +27,22 @@ pub fn detect_fields(line: &str) -> Option<(&'static str, Vec<(String, String)>)
         }
     }
     None
+}
+
+/// Loki's `detected_level` of a line with `labels`: the one it carries, its
+/// `level` normalised, the level detection finds in it, or `unknown`.
+pub fn line_level(line: &str, ts: i64, labels: &LabelSet) -> String {
+    if let Some(level) = labels.get(DETECTED_LEVEL_LABEL) {
+        return level.to_string();
+    }
+    if let Some(level) = labels.get(LEVEL_FIELD) {
+        return detected_level(Some(level));
+    }
+    let now = chrono::DateTime::from_timestamp_nanos(ts);
+    let found = basin_pipeline::auto::extract(line, now)
+        .into_iter()
+        .find(|(name, _)| name == LEVEL_FIELD);
+    detected_level(found.as_ref().map(|(_, v)| v.as_str()))
 }
 
 /// Loki's field types: `int`, `float`, `boolean`, `duration`, `bytes`, `string`.

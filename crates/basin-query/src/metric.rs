@@ -135,7 +135,7 @@ impl Eval<'_> {
                 param,
                 range,
                 grouping,
-            } => eval_range(self, *op, *param, range, grouping.as_ref())?,
+            } => eval_range(self, *op, *param, range, grouping.as_ref(), None)?,
             MetricExpr::Vector {
                 op: VectorOp::Sum,
                 param: None,
@@ -157,7 +157,7 @@ impl Eval<'_> {
                     labels: Vec::new(),
                 };
                 let g = grouping.as_ref().unwrap_or(&everything);
-                let inner = eval_range(self, *op, *param, range, Some(g))?;
+                let inner = eval_range(self, *op, *param, range, Some(g), Some(g))?;
                 eval_vector(VectorOp::Sum, None, Some(g), inner)?
             }
             MetricExpr::Vector {
@@ -166,7 +166,23 @@ impl Eval<'_> {
                 grouping,
                 expr,
             } => {
-                let inner = self.eval(expr)?;
+                let inner = match &**expr {
+                    // The range's lines hold what the grouping keeps.
+                    MetricExpr::Range {
+                        op: range_op,
+                        param: range_param,
+                        range,
+                        grouping: range_grouping,
+                    } => eval_range(
+                        self,
+                        *range_op,
+                        *range_param,
+                        range,
+                        range_grouping.as_ref(),
+                        grouping.as_ref(),
+                    )?,
+                    _ => self.eval(expr)?,
+                };
                 eval_vector(*op, *param, grouping.as_ref(), inner)?
             }
             MetricExpr::Binary {

@@ -6,6 +6,7 @@ use std::sync::{Arc, LazyLock};
 use basin_logql::{
     LabelFormatOp, LabelSel, LineFilterOp, LineFilterValue, MatchOp, ParserStage, Stage,
 };
+use basin_model::level::{level_from_value, DETECTED_LEVEL_LABEL, LEVEL_FIELD, UNKNOWN_LEVEL};
 use basin_model::{Entry, Labels};
 use regex::Regex;
 
@@ -37,19 +38,54 @@ impl Row {
     /// `pattern_id`, when one of `names` is missing, so `| status >= 500`
     /// works on lines stored unparsed (`auto_parse: off`) and
     /// `| pattern_id="12"` on every mined line. Stream labels and stored fields win over
-    /// detected ones; detection runs at most once per row.
+    /// detected ones; detection runs at most once per row. A missing
+    /// `detected_level` is the row's `level`, normalised, or `unknown`.
     pub fn detect_missing<'a>(&mut self, ts: i64, names: impl IntoIterator<Item = &'a str>) {
+        let names: Vec<&str> = names.into_iter().collect();
+        self.detect(ts, &names, false);
+    }
+
+    /// Like [`Row::detect_missing`], but adds `names` alone: series grouped
+    /// by them must not split by every other field the line holds.
+    pub fn detect_named(&mut self, ts: i64, names: &[&str]) {
+        self.detect(ts, names, true);
+    }
+
+    fn detect(&mut self, ts: i64, names: &[&str], named_only: bool) {
+        let wants_level = names.contains(&DETECTED_LEVEL_LABEL)
+            && self.labels.get(DETECTED_LEVEL_LABEL).is_none();
+        let had_level = self.labels.get(LEVEL_FIELD).is_some();
+        let mut wanted: Vec<&str> = names.to_vec();
+        if wants_level {
+            wanted.push(LEVEL_FIELD);
+        }
+        self.detect_fields(ts, &wanted, named_only);
+        if wants_level {
+            let level = detected_level(self.labels.get(LEVEL_FIELD));
+            self.labels
+                .set(DETECTED_LEVEL_LABEL, level, Origin::Metadata);
+            if named_only && !had_level && !names.contains(&LEVEL_FIELD) {
+                self.labels.remove(LEVEL_FIELD);
+            }
+        }
+    }
+
+    fn detect_fields(&mut self, ts: i64, names: &[&str], named_only: bool) {
         if self.detected {
             return;
         }
         // `__error__` and friends are the pipeline's own, never in a line.
         let missing = |labels: &LabelSet, n: &str| !n.starts_with("__") && labels.get(n).is_none();
-        let names: Vec<&str> = names.into_iter().collect();
         if !names.iter().any(|n| missing(&self.labels, n)) {
             return;
         }
-        self.detected = true;
-        if self.pattern_id != 0 && self.labels.get(PATTERN_ID_LABEL).is_none() {
+        // A row given its named fields alone may still need the others.
+        self.detected = !named_only;
+        let wanted = |n: &str| !named_only || names.contains(&n);
+        if self.pattern_id != 0
+            && missing(&self.labels, PATTERN_ID_LABEL)
+            && wanted(PATTERN_ID_LABEL)
+        {
             let id = self.pattern_id.to_string();
             self.labels.set(PATTERN_ID_LABEL, id, Origin::Parsed);
             if !names.iter().any(|n| missing(&self.labels, n)) {
@@ -58,10 +94,21 @@ impl Row {
         }
         let now = chrono::DateTime::from_timestamp_nanos(ts);
         for (name, value) in basin_pipeline::auto::extract(&self.line, now) {
-            if self.labels.get(&name).is_none() {
+            if self.labels.get(&name).is_none() && wanted(&name) {
                 self.labels.set(&name, value, Origin::Parsed);
             }
         }
+    }
+}
+
+/// What Loki's `detected_level` says of a line whose `level` is `level`:
+/// the level normalised, a value no spelling knows lowercased, or `unknown`.
+pub fn detected_level(level: Option<&str>) -> String {
+    let level = level.map(str::trim).unwrap_or_default();
+    match level_from_value(level) {
+        Some(l) => l.to_string(),
+        None if level.is_empty() => UNKNOWN_LEVEL.to_string(),
+        None => level.to_ascii_lowercase(),
     }
 }
 
@@ -482,5 +529,31 @@ mod tests {
         assert!(run(r#"{a="b"} | pattern_id="7""#, "plain words").is_none());
         // Lines with nothing to detect miss the filter.
         assert_eq!(run(r#"{a="b"} | status >= 500"#, "plain words"), None);
+    }
+
+    #[test]
+    fn detected_level_is_the_lines_level_or_unknown() {
+        let level_of = |line: &str| {
+            let q = parse_log_query(r#"{a="b"}"#).unwrap();
+            let stream = Labels::parse(r#"{app="api"}"#).unwrap();
+            let mut row = Pipeline::new(&q.stages)
+                .unwrap()
+                .run(&Entry::new(1, line), &stream)
+                .unwrap();
+            row.detect_named(1, &[DETECTED_LEVEL_LABEL]);
+            // Only the named label joins the row: series must not split.
+            assert_eq!(row.labels.len(), 2, "{}", row.labels);
+            row.labels.get(DETECTED_LEVEL_LABEL).unwrap().to_string()
+        };
+        let hdfs = "081109 203807 222 WARN dfs.DataNode$DataXceiver: Got exception while serving";
+        assert_eq!(level_of(hdfs), "warn");
+        assert_eq!(level_of(r#"{"severity":"Error","msg":"x"}"#), "error");
+        assert_eq!(level_of("ts=1 lvl=dbg msg=x"), "debug");
+        assert_eq!(level_of("connection from 10.0.0.5 accepted"), "unknown");
+        // A filter on it detects it too, with the other fields.
+        assert!(run(r#"{a="b"} | detected_level="warn""#, hdfs).is_some());
+        assert!(run(r#"{a="b"} | detected_level="unknown""#, "plain words").is_some());
+        assert_eq!(detected_level(Some("VERBOSE")), "verbose");
+        assert_eq!(detected_level(Some(" ")), "unknown");
     }
 }

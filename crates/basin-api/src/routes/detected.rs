@@ -9,8 +9,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::Json;
 use basin_logql::parse_log_query;
+use basin_model::level::{DETECTED_LEVEL_LABEL, UNKNOWN_LEVEL};
 use basin_model::Labels;
-use basin_query::detect::{detect_fields, field_type};
+use basin_query::detect::{detect_fields, field_type, line_level};
 use basin_query::label_set::Origin;
 use basin_query::{Direction, QueryContext, StreamFilter};
 
@@ -34,7 +35,8 @@ pub async fn detected_labels(
     let storage = state.storage()?.clone();
     let tenant = params::tenant(&headers)?;
     let (start, end) = p.time_range(SINCE_NS)?;
-    let filter = match p.get("query") {
+    let query = p.get("query").filter(|q| !q.trim().is_empty());
+    let filter = match query {
         Some(q) => {
             let log = parse_log_query(q).map_err(|e| ApiError::BadRequest(e.to_string()))?;
             Some(StreamFilter::new(&log.matchers)?)
@@ -53,10 +55,18 @@ pub async fn detected_labels(
             values.entry(k).or_default().insert(v);
         }
     }
-    let labels: Vec<Value> = values
+    let mut labels: Vec<Value> = values
         .iter()
         .map(|(k, v)| json!({ "label": k, "cardinality": v.len() }))
         .collect();
+    // Loki 3 offers the level it detects at ingest beside stream labels;
+    // Basin finds it in a sample of the selected lines.
+    if query.is_some() && !values.contains_key(DETECTED_LEVEL_LABEL) {
+        let found = sample_fields(&state, &headers, &p).await?;
+        if let Some((levels, _)) = found.get(DETECTED_LEVEL_LABEL) {
+            labels.push(json!({ "label": DETECTED_LEVEL_LABEL, "cardinality": levels.len() }));
+        }
+    }
     Ok(Json(json!({ "detectedLabels": labels })))
 }
 
@@ -111,6 +121,15 @@ async fn sample_fields(
                 }
             }
         }
+        // Loki stores the level it detects as structured metadata: no parser.
+        if row.labels.origin(DETECTED_LEVEL_LABEL) != Some(Origin::Stream) {
+            let level = line_level(&row.line, row.ts, &row.labels);
+            found
+                .entry(DETECTED_LEVEL_LABEL.to_string())
+                .or_default()
+                .0
+                .insert(level);
+        }
         if let Some((parser, fields)) = detect_fields(&row.line) {
             for (k, v) in fields {
                 if row.labels.origin(&k) == Some(Origin::Stream) {
@@ -121,6 +140,13 @@ async fn sample_fields(
                 slot.1.insert(parser);
             }
         }
+    }
+    // A level nobody could find is no field worth showing.
+    if found
+        .get(DETECTED_LEVEL_LABEL)
+        .is_some_and(|(values, _)| values.iter().all(|v| v == UNKNOWN_LEVEL))
+    {
+        found.remove(DETECTED_LEVEL_LABEL);
     }
     Ok(found)
 }
