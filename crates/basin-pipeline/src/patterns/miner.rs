@@ -67,7 +67,7 @@ pub struct MinerConfig {
 impl Default for MinerConfig {
     fn default() -> Self {
         Self {
-            similarity: 0.5,
+            similarity: 0.7,
             open_after: 4,
             max_patterns: 2000,
         }
@@ -111,6 +111,10 @@ pub struct Miner {
     /// recently matched first; rebuilt on restore.
     #[serde(skip)]
     groups: U64Map<Vec<u64>>,
+    /// Token count → template ids: where a line whose first word no group
+    /// knows looks next (that word may be a value: a program, a host).
+    #[serde(skip)]
+    lengths: U64Map<Vec<u64>>,
     /// Line signature ([`super::token::signature`]) → the template lines
     /// with it went to: most lines repeat a signature seen before, and then
     /// need no comparison at all (templates only ever generalise, so the
@@ -148,19 +152,50 @@ impl Miner {
         Ok(miner.restored(config))
     }
 
-    /// A deserialised miner made ready: `config` set, groups rebuilt, new
-    /// ids past the gap.
+    /// A deserialised miner made ready: `config` set, templates brought to
+    /// the current token rules, groups rebuilt, new ids past the gap.
+    ///
+    /// Templates saved under older rules (before headers and optional pieces
+    /// were folded) are re-tokenised from their text, so lines arriving now
+    /// find them and entries stored before keep matching their ids.
+    /// Templates that become equal merge into the oldest: the others become
+    /// its aliases, as in any merge.
     pub fn restored(mut self, config: MinerConfig) -> Self {
         let mut miner = std::mem::take(&mut self);
         miner.config = config;
         miner.next_id += RESTORE_ID_GAP;
         let mut ids: Vec<u64> = miner.templates.keys().copied().collect();
         ids.sort_unstable();
-        for id in ids {
-            if let Some(t) = miner.templates.get(&id) {
-                let key = group_key(&t.tokens);
-                miner.groups.entry(key).or_default().push(id);
+        let mut first_of: HashMap<Vec<String>, u64> = HashMap::new();
+        let mut duplicates = Vec::new();
+        for &id in &ids {
+            let Some(t) = miner.templates.get_mut(&id) else {
+                continue;
+            };
+            // A wildcard reads as the number it stood for.
+            let text = t.text().replace(WILDCARD, "0");
+            let now: Vec<String> = tokens(&text).iter().map(|t| t.to_string()).collect();
+            if now != t.tokens {
+                t.tokens = now;
+                // Positions of counted words moved.
+                t.words.clear();
             }
+            let key = group_key(&t.tokens);
+            miner.groups.entry(key).or_default().push(id);
+            miner
+                .lengths
+                .entry(t.tokens.len() as u64)
+                .or_default()
+                .push(id);
+            match first_of.get(&t.tokens) {
+                Some(&first) => duplicates.push((id, first)),
+                None => {
+                    first_of.insert(t.tokens.clone(), id);
+                }
+            }
+        }
+        for (id, into) in duplicates {
+            miner.merge(id, into);
         }
         miner
     }
@@ -222,8 +257,38 @@ impl Miner {
     pub fn add_tokens(&mut self, toks: &[Cow<'_, str>]) -> (u64, bool) {
         self.lines += 1;
         let key = group_key(toks);
+        let (mut best, perfect_at) = self.best_fit(self.groups.get(&key), toks);
+        if let Some(at) = perfect_at {
+            self.move_to_front(key, at);
+        }
+        if best.is_none() {
+            // No template of its group fits: its first word may be a value
+            // (`chrome.exe open through proxy`), so templates of its length
+            // that differ from it by that word alone are candidates.
+            best = self
+                .best_fit(self.lengths.get(&(toks.len() as u64)), toks)
+                .0
+                .filter(|f| f.conflicts.iter().all(|&i| i == 0));
+        }
+        match best {
+            Some(f) if f.conflicts.is_empty() => {
+                self.absorb(f.id, toks);
+                (f.id, false)
+            }
+            Some(f) => self.word_conflict(f, key, toks),
+            None => (self.create(key, toks), true),
+        }
+    }
+
+    /// The template of `ids` a line fits best, if any fits, and where in
+    /// `ids` a perfect one stopped the search.
+    fn best_fit(
+        &self,
+        ids: Option<&Vec<u64>>,
+        toks: &[Cow<'_, str>],
+    ) -> (Option<Fit>, Option<usize>) {
         let mut best: Option<Fit> = None;
-        for (at, id) in self.groups.get(&key).into_iter().flatten().enumerate() {
+        for (at, id) in ids.into_iter().flatten().enumerate() {
             let Some(t) = self.templates.get(id) else {
                 continue;
             };
@@ -242,18 +307,10 @@ impl Miner {
                 best = Some(f);
             }
             if perfect {
-                self.move_to_front(key, at);
-                break;
+                return (best, Some(at));
             }
         }
-        match best {
-            Some(f) if f.conflicts.is_empty() => {
-                self.absorb(f.id, toks);
-                (f.id, false)
-            }
-            Some(f) => self.word_conflict(f, key, toks),
-            None => (self.create(key, toks), true),
-        }
+        (best, None)
     }
 
     /// Moves the `at`-th template of a group to its front.
@@ -303,6 +360,7 @@ impl Miner {
     fn word_conflict(&mut self, f: Fit, key: u64, toks: &[Cow<'_, str>]) -> (u64, bool) {
         let open_after = self.config.open_after;
         let mut opened = false;
+        let parent_key = self.templates.get(&f.id).map(|t| group_key(&t.tokens));
         if let Some(t) = self.templates.get_mut(&f.id) {
             for &i in &f.conflicts {
                 let own = t.tokens[i].clone();
@@ -325,6 +383,9 @@ impl Miner {
             t.words.retain(|(p, _)| t.tokens[*p] != WILDCARD);
         }
         if opened {
+            if let Some(parent_key) = parent_key {
+                self.rekey(f.id, parent_key);
+            }
             self.regroup_siblings(f.id);
             if let Some(t) = self.templates.get(&f.id) {
                 if fit(t, toks).conflicts.is_empty() {
@@ -373,6 +434,21 @@ impl Miner {
         }
     }
 
+    /// Moves template `id` to the group its tokens now key, if its first
+    /// token became a wildcard since it was keyed by `old`.
+    fn rekey(&mut self, id: u64, old: u64) {
+        let Some(key) = self.templates.get(&id).map(|t| group_key(&t.tokens)) else {
+            return;
+        };
+        if key == old {
+            return;
+        }
+        if let Some(ids) = self.groups.get_mut(&old) {
+            ids.retain(|i| *i != id);
+        }
+        self.groups.entry(key).or_default().push(id);
+    }
+
     /// Merges template `from` into `into`: counts add, tokens that differ
     /// become wildcards, and `from` becomes an alias.
     fn merge(&mut self, from: u64, into: u64) {
@@ -382,6 +458,7 @@ impl Miner {
         let Some(gone) = self.templates.remove(&from) else {
             return;
         };
+        let into_key = self.templates.get(&into).map(|t| group_key(&t.tokens));
         if let Some(t) = self.templates.get_mut(&into) {
             for (have, other) in t.tokens.iter_mut().zip(&gone.tokens) {
                 if have != other {
@@ -391,8 +468,9 @@ impl Miner {
             t.count += gone.count;
             t.last_seen = t.last_seen.max(gone.last_seen);
         }
-        for ids in self.groups.values_mut() {
-            ids.retain(|id| *id != from);
+        self.forget(from);
+        if let Some(key) = into_key {
+            self.rekey(into, key);
         }
         self.aliases.insert(from, into);
     }
@@ -401,6 +479,7 @@ impl Miner {
         let id = self.next_id;
         self.next_id += 1;
         self.groups.entry(key).or_default().push(id);
+        self.lengths.entry(toks.len() as u64).or_default().push(id);
         self.templates.insert(
             id,
             Template {
@@ -429,8 +508,13 @@ impl Miner {
             return;
         };
         self.templates.remove(&oldest);
-        for ids in self.groups.values_mut() {
-            ids.retain(|id| *id != oldest);
+        self.forget(oldest);
+    }
+
+    /// Drops a removed template's id from the group and length indexes.
+    fn forget(&mut self, id: u64) {
+        for ids in self.groups.values_mut().chain(self.lengths.values_mut()) {
+            ids.retain(|i| *i != id);
         }
     }
 }
@@ -500,7 +584,7 @@ mod tests {
         assert_eq!(ids[0], ids[1]);
         assert_eq!(
             m.template(ids[0]).map(Template::text).as_deref(),
-            Some("Accepted password for root from <_> port <_> <_>")
+            Some("Accepted password for root from <_> port <_>")
         );
     }
 
@@ -527,6 +611,46 @@ mod tests {
             2,
             "bob and carol, before dave opened it"
         );
+    }
+
+    #[test]
+    fn templates_saved_under_older_token_rules_keep_their_ids() {
+        let (m, ids) = mine(&[
+            "2024-05-01 12:00:00,123 INFO worker started in 12 ms",
+            "2024-05-01 12:00:01,123 INFO worker started in 20 ms",
+            "2024-05-01 12:00:02,123 INFO cache ready",
+        ]);
+        // Older rules kept the header and made the unit a word of its own.
+        let mut state: serde_json::Value = serde_json::from_str(&m.save().unwrap()).unwrap();
+        let old = |text: &str| serde_json::json!(text.split(' ').collect::<Vec<_>>());
+        state["templates"][ids[0].to_string()]["tokens"] =
+            old("<_> <_>,<_> INFO worker started in <_> <_>");
+        state["templates"][ids[2].to_string()]["tokens"] = old("<_> <_>,<_> INFO cache ready");
+        let mut back = Miner::restore(&state.to_string(), MinerConfig::default()).unwrap();
+        assert_eq!(
+            back.template(ids[0]).map(Template::text).as_deref(),
+            Some("INFO worker started in <_>")
+        );
+        assert_eq!(
+            back.add("2024-05-02 08:00:00,001 INFO worker started in 3 ms"),
+            ids[0]
+        );
+        assert_eq!(back.add("2024-05-02 08:00:00,002 INFO cache ready"), ids[2]);
+    }
+
+    #[test]
+    fn templates_an_older_rule_kept_apart_merge_on_restore() {
+        let mut m = Miner::new(MinerConfig::default());
+        let a = m.add("request took 12 ms");
+        let b = m.add("request took something else entirely");
+        let mut state: serde_json::Value = serde_json::from_str(&m.save().unwrap()).unwrap();
+        // Older rules made `12 ms` two variables, `12ms` one.
+        state["templates"][b.to_string()]["tokens"] = serde_json::json!(["request", "took", "<_>"]);
+        state["templates"][a.to_string()]["tokens"] =
+            serde_json::json!(["request", "took", "<_>", "<_>"]);
+        let back = Miner::restore(&state.to_string(), MinerConfig::default()).unwrap();
+        assert_eq!(back.resolve(b), a, "the younger merges into the older");
+        assert_eq!(back.aliases_of(a), vec![b]);
     }
 
     #[test]
