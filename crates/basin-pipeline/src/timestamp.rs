@@ -2,7 +2,8 @@
 //! comma before the fraction, as Log4j and Python write), RFC 3164
 //! (`Jun 14 15:16:01`), Apache/nginx (`[10/Oct/2000:13:55:36 -0700]`), ctime
 //! (`Sun Dec 04 04:47:44 2005`), Go klog (`I0102 15:04:05.123456`), Java
-//! (`04-Dec-2005 04:47:44.123`), compact and slashed date forms, and epoch
+//! (`04-Dec-2005 04:47:44.123`), bracketed month.day (`[10.30 16:49:06]`),
+//! compact and slashed date forms, and epoch
 //! seconds, millis, micros or nanos.
 //!
 //! A line may hold several times (a header time and times in the message):
@@ -45,6 +46,8 @@ static DATE_TIMES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         format!(r"\b(?P<d>\d{{2}})-{MONTH}-(?P<y>\d{{4}}) {HMS}(?:[.,](?P<f>\d{{1,9}}))?"),
         // I0102 15:04:05.123456 (Go klog, no year)
         format!(r"^[IWEF](?P<mo>\d{{2}})(?P<d>\d{{2}}) {HMS}(?:\.(?P<f>\d{{1,9}}))?"),
+        // [10.30 16:49:06] (MM.dd in brackets at the start, no year)
+        format!(r"^\[(?P<mo>\d{{2}})\.(?P<d>\d{{2}}) {HMS}(?:\.(?P<f>\d{{1,9}}))?\]"),
         // Jun 14 15:16:01 (RFC 3164 and many others, no year)
         format!(r"\b{MONTH} +(?P<d>\d{{1,2}}) {HMS}(?:\.(?P<f>\d{{1,9}}))?(?: (?P<y>\d{{4}})\b)?"),
     ];
@@ -264,6 +267,10 @@ mod tests {
             (
                 "Dec 10 06:55:46 LabSZ sshd[24200]: x",
                 "2025-12-10T06:55:46Z",
+            ),
+            (
+                "[10.30 16:49:06] chrome.exe - proxy.example.org:5070 open",
+                "2026-10-30T16:49:06Z",
             ),
             ("1700000000 started", "2023-11-14T22:13:20Z"),
             ("1700000000123 started", "2023-11-14T22:13:20.123Z"),
