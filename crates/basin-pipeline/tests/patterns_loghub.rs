@@ -8,15 +8,14 @@
 //! leave-one-out: for each dataset, the settings are chosen on the other
 //! seven (best average over a grid) and scored on it. Each dataset is mined
 //! twice: its `Content` column (loghub's protocol) and its raw lines, headers
-//! and all, through [`mined_part`] as the server mines them. The figures are
+//! and all, as the server mines them ([`mine_line`]). The figures are
 //! recorded in docs/patterns.md; the test fails if one drops below them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use basin_pipeline::patterns::token::signature;
-use basin_pipeline::patterns::{mined_part, Miner, MinerConfig};
+use basin_pipeline::patterns::{mine_line, Miner, MinerConfig};
 
 const DATASETS: [&str; 8] = [
     "BGL",
@@ -99,10 +98,7 @@ fn score(lines: &[String], truth: &[String], config: MinerConfig) -> f64 {
     let mut buf = Vec::new();
     let ids: Vec<u64> = lines
         .iter()
-        .map(|l| {
-            let text = mined_part(l);
-            miner.add_signed(signature(text, &mut buf), text).0
-        })
+        .map(|l| mine_line(&mut miner, l, &mut buf))
         .collect();
     let predicted: Vec<u64> = ids.iter().map(|id| miner.resolve(*id)).collect();
     grouping_accuracy(truth, &predicted)

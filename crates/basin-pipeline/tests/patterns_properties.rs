@@ -7,8 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use basin_pipeline::patterns::token::signature;
-use basin_pipeline::patterns::{mined_part, Miner, MinerConfig};
+use basin_pipeline::patterns::{mine_line, Miner, MinerConfig};
 use proptest::prelude::*;
 
 /// Mines `lines` as the server does; returns each line's final pattern id
@@ -18,10 +17,7 @@ fn mine(lines: &[String]) -> (Vec<u64>, BTreeMap<u64, String>) {
     let mut buf = Vec::new();
     let ids: Vec<u64> = lines
         .iter()
-        .map(|l| {
-            let text = mined_part(l);
-            miner.add_signed(signature(text, &mut buf), text).0
-        })
+        .map(|l| mine_line(&mut miner, l, &mut buf))
         .collect();
     let ids: Vec<u64> = ids.iter().map(|id| miner.resolve(*id)).collect();
     let texts = ids

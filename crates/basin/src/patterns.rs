@@ -6,8 +6,7 @@ use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use basin_pipeline::patterns::token::signature;
-use basin_pipeline::patterns::{mined_part, Miner, MinerConfig};
+use basin_pipeline::patterns::{mine_line, Miner, MinerConfig};
 use clap::{Args, ValueEnum};
 use serde_json::json;
 
@@ -44,8 +43,7 @@ pub fn run(args: PatternsArgs) -> Result<()> {
     for line in reader.split(b'\n') {
         let bytes = line.context("cannot read input")?;
         let text = String::from_utf8_lossy(&bytes);
-        let text = mined_part(text.trim_end_matches('\r'));
-        ids.push(miner.add_signed(signature(text, &mut buf), text).0);
+        ids.push(mine_line(&mut miner, text.trim_end_matches('\r'), &mut buf));
     }
     let mut out = BufWriter::new(io::stdout().lock());
     match args.output {

@@ -6,4 +6,4 @@ pub mod store;
 pub mod token;
 
 pub use miner::{Miner, MinerConfig, Template};
-pub use store::{mined_part, PatternInfo, PatternStore};
+pub use store::{mine_line, mined_part, PatternInfo, PatternStore};

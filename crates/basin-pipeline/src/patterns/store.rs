@@ -304,6 +304,14 @@ impl PatternStore {
     }
 }
 
+/// Mines a whole line as the server does: its [`mined_part`], looked up by
+/// signature first (`buf` keeps its memory between calls). Returns the id
+/// the line went to (see [`Miner::resolve`] for what it goes by later).
+pub fn mine_line(miner: &mut Miner, line: &str, buf: &mut Vec<u8>) -> u64 {
+    let text = mined_part(line);
+    miner.add_signed(signature(text, buf), text).0
+}
+
 /// Keys whose value is a JSON line's message, in the order they are tried.
 const MESSAGE_KEYS: [&str; 4] = ["\"msg\":", "\"message\":", "\"log\":", "\"MESSAGE\":"];
 
