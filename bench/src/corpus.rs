@@ -112,6 +112,17 @@ const DAY_NS: i64 = 86_400_000_000_000;
 /// Needles planted per corpus.
 pub const NEEDLES: u64 = 5;
 
+/// Where [`NEEDLES`] unique tokens go in a corpus of `lines` records: spread
+/// evenly, each a random hex token.
+pub fn plant_needles(rng: &mut Rng, lines: u64) -> Vec<Needle> {
+    (1..=NEEDLES)
+        .map(|k| Needle {
+            index: lines * k / (NEEDLES + 1),
+            token: format!("needle{:016x}", rng.next_u64()),
+        })
+        .collect()
+}
+
 /// The corpus generator.
 pub struct Corpus {
     /// The streams, indexed by `Record::stream`.
@@ -149,12 +160,7 @@ impl Corpus {
             })
             .collect();
         let mut rng = Rng::new(seed);
-        let needles = (1..=NEEDLES)
-            .map(|k| Needle {
-                index: lines * k / (NEEDLES + 1),
-                token: format!("needle{:016x}", rng.next_u64()),
-            })
-            .collect();
+        let needles = plant_needles(&mut rng, lines);
         Self {
             streams,
             cumulative,

@@ -2,5 +2,6 @@
 //! shared by the generator and the load driver.
 
 pub mod corpus;
+pub mod loghub;
 pub mod rng;
 pub mod wire;

@@ -3,15 +3,16 @@
 //! `raw.log` (the lines as files would hold them: what the baselines read),
 //! and `needles.json`.
 //!
-//! `cargo run --release -p basin-bench --bin gen-corpus -- --lines 1000000 --out DIR`
+//! `cargo run --release -p basin-bench --bin gen-corpus -- --lines 1000000 --out DIR [--corpus loghub]`
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use basin_bench::corpus::Corpus;
-use clap::Parser;
+use basin_bench::corpus::{Corpus, Needle, Record};
+use basin_bench::loghub::LoghubCorpus;
+use clap::{Parser, ValueEnum};
 use serde_json::json;
 
 /// Generate the benchmark corpus.
@@ -26,6 +27,48 @@ struct Args {
     /// Output directory.
     #[arg(long)]
     out: PathBuf,
+    /// `default`: generated services in five formats; `loghub`: the loghub
+    /// 2k samples' raw lines, numbers perturbed.
+    #[arg(long, value_enum, default_value = "default")]
+    corpus: Kind,
+    /// Where the loghub samples are (for `--corpus loghub`).
+    #[arg(long, default_value = "../shared/datasets/loghub-2k")]
+    loghub_dir: PathBuf,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Kind {
+    Default,
+    Loghub,
+}
+
+/// Either generator, as the writer needs it.
+enum Source {
+    Default(Corpus),
+    Loghub(LoghubCorpus),
+}
+
+impl Source {
+    fn stream_labels(&self) -> Vec<String> {
+        match self {
+            Source::Default(c) => c.streams.iter().map(|s| s.labels.clone()).collect(),
+            Source::Loghub(c) => c.streams.clone(),
+        }
+    }
+
+    fn record(&mut self, i: u64) -> Record {
+        match self {
+            Source::Default(c) => c.record(i),
+            Source::Loghub(c) => c.record(i),
+        }
+    }
+
+    fn needles(&self) -> &[Needle] {
+        match self {
+            Source::Default(c) => c.needles(),
+            Source::Loghub(c) => c.needles(),
+        }
+    }
 }
 
 /// Escapes a line for one TSV field: backslash, tab and newline.
@@ -51,10 +94,14 @@ fn main() -> Result<()> {
             File::create(&path).with_context(|| format!("cannot create {}", path.display()))?,
         ))
     };
-    let mut corpus = Corpus::new(args.seed, args.lines);
+    let mut corpus = match args.corpus {
+        Kind::Default => Source::Default(Corpus::new(args.seed, args.lines)),
+        Kind::Loghub => Source::Loghub(LoghubCorpus::new(&args.loghub_dir, args.seed, args.lines)?),
+    };
+    let labels = corpus.stream_labels();
     let mut streams = create("streams.txt")?;
-    for s in &corpus.streams {
-        writeln!(streams, "{}", s.labels)?;
+    for l in &labels {
+        writeln!(streams, "{l}")?;
     }
     streams.flush()?;
     let mut tsv = create("corpus.tsv")?;
@@ -77,7 +124,7 @@ fn main() -> Result<()> {
                 "index": i,
                 "token": n.token,
                 "ts": r.ts,
-                "stream": corpus.streams[r.stream].labels,
+                "stream": labels[r.stream],
             }));
         }
     }
@@ -86,6 +133,7 @@ fn main() -> Result<()> {
     std::fs::write(
         args.out.join("needles.json"),
         serde_json::to_string_pretty(&json!({
+            "corpus": format!("{:?}", args.corpus).to_lowercase(),
             "lines": args.lines,
             "seed": args.seed,
             "raw_bytes": raw_bytes,
@@ -96,7 +144,7 @@ fn main() -> Result<()> {
         "{} lines, {} raw bytes, {} streams",
         args.lines,
         raw_bytes,
-        corpus.streams.len()
+        labels.len()
     );
     Ok(())
 }

@@ -13,7 +13,7 @@
 
 use std::sync::LazyLock;
 
-use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Timelike, Utc};
 use regex::{Captures, Regex};
 
 /// How far into a line a header time is looked for.
@@ -71,9 +71,8 @@ pub struct FoundTime {
     pub end: usize,
 }
 
-/// The time in `line`'s header, if any; `now` fixes the year of year-less forms.
-pub fn find_timestamp(line: &str, now: DateTime<Utc>) -> Option<FoundTime> {
-    let head = header(line);
+/// The leftmost date-time in `head`, the first form on a tie.
+fn leftmost_date_time(head: &str) -> Option<Captures<'_>> {
     let mut best: Option<(usize, Captures<'_>)> = None;
     for re in DATE_TIMES.iter() {
         if let Some(caps) = re.captures(head) {
@@ -83,7 +82,50 @@ pub fn find_timestamp(line: &str, now: DateTime<Utc>) -> Option<FoundTime> {
             }
         }
     }
-    if let Some((_, caps)) = best {
+    best.map(|(_, caps)| caps)
+}
+
+/// `line` with its header date-time rewritten to `ns` (UTC) in the layout it
+/// was written in, each field as wide as before; `None` if it has none
+/// (epoch numbers are not rewritten). For generating realistic lines: a
+/// sample's header made to show the time it is sent at.
+pub fn rewrite_header_time(line: &str, ns: i64) -> Option<String> {
+    let caps = leftmost_date_time(header(line))?;
+    let t = DateTime::from_timestamp_nanos(ns);
+    let mut out = line.to_string();
+    let mut fields: Vec<(regex::Match<'_>, String)> = Vec::new();
+    let padded = |m: &regex::Match<'_>, v: u32| format!("{v:0w$}", w = m.len());
+    for name in ["y", "mo", "mon", "d", "h", "mi", "s", "f", "ms"] {
+        let Some(m) = caps.name(name) else {
+            continue;
+        };
+        let text = match name {
+            "y" if m.len() == 2 => padded(&m, t.year().rem_euclid(100) as u32),
+            "y" => t.year().to_string(),
+            "mo" => padded(&m, t.month()),
+            "mon" => t.format("%b").to_string(),
+            // After a month's name the day is padded with a space (syslog).
+            "d" if caps.name("mon").is_some() => format!("{:>w$}", t.day(), w = m.len()),
+            "d" => padded(&m, t.day()),
+            "h" => padded(&m, t.hour()),
+            "mi" => padded(&m, t.minute()),
+            "s" => padded(&m, t.second()),
+            "f" => padded(&m, t.nanosecond() / 10u32.pow(9 - m.len().min(9) as u32)),
+            _ => padded(&m, t.nanosecond() / 1_000_000),
+        };
+        fields.push((m, text));
+    }
+    fields.sort_by_key(|(m, _)| std::cmp::Reverse(m.start()));
+    for (m, text) in fields {
+        out.replace_range(m.range(), &text);
+    }
+    Some(out)
+}
+
+/// The time in `line`'s header, if any; `now` fixes the year of year-less forms.
+pub fn find_timestamp(line: &str, now: DateTime<Utc>) -> Option<FoundTime> {
+    let head = header(line);
+    if let Some(caps) = leftmost_date_time(head) {
         let whole = caps.get(0)?;
         return Some(FoundTime {
             ns: date_time_ns(&caps, now)?,
@@ -284,6 +326,50 @@ mod tests {
         for (line, want) in cases {
             assert_eq!(ts(line).as_deref(), Some(want), "{line}");
         }
+    }
+
+    #[test]
+    fn header_times_rewrite_in_their_layout() {
+        let at = Utc
+            .with_ymd_and_hms(2026, 1, 2, 3, 4, 5)
+            .unwrap()
+            .timestamp_nanos_opt()
+            .unwrap()
+            + 678_901_234;
+        for (line, want) in [
+            (
+                "2015-10-18 18:01:47,978 INFO [main] x",
+                "2026-01-02 03:04:05,678 INFO [main] x",
+            ),
+            (
+                "081109 203615 148 INFO dfs.DataNode: x",
+                "260102 030405 148 INFO dfs.DataNode: x",
+            ),
+            (
+                "Jun 14 15:16:01 combo sshd[19939]: x",
+                "Jan  2 03:04:05 combo sshd[19939]: x",
+            ),
+            (
+                "Dec 10 06:55:46 LabSZ sshd[24200]: x",
+                "Jan  2 03:04:05 LabSZ sshd[24200]: x",
+            ),
+            (
+                "20171223-22:15:29:606|Step_LSC|x",
+                "20260102-03:04:05:678|Step_LSC|x",
+            ),
+            ("17/06/09 20:10:40 INFO x", "26/01/02 03:04:05 INFO x"),
+            (
+                "- 1117838570 2005.06.03 R02 2005-06-03-15.42.50.675872 R02 x",
+                "- 1117838570 2005.06.03 R02 2026-01-02-03.04.05.678901 R02 x",
+            ),
+        ] {
+            let got = rewrite_header_time(line, at).unwrap();
+            assert_eq!(got, want, "{line}");
+            // What is written reads back as the time (to the layout's precision).
+            let back = find_timestamp(&got, now()).unwrap().ns;
+            assert!((0..1_000_000_000).contains(&(at - back)), "{got}");
+        }
+        assert_eq!(rewrite_header_time("no time here", at), None);
     }
 
     #[test]
