@@ -550,6 +550,21 @@ mod tests {
         assert_eq!(level_of(r#"{"severity":"Error","msg":"x"}"#), "error");
         assert_eq!(level_of("ts=1 lvl=dbg msg=x"), "debug");
         assert_eq!(level_of("connection from 10.0.0.5 accepted"), "unknown");
+        // Syslog's priority says the severity; an access log says none.
+        assert_eq!(
+            level_of("<11>1 2024-05-01T12:00:00Z db-1 postgres 77 - - refused"),
+            "error"
+        );
+        assert_eq!(
+            level_of(
+                r#"10.0.0.1 - - [01/May/2024:12:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "curl/8""#
+            ),
+            "unknown"
+        );
+        assert_eq!(
+            level_of("[Wed Oct 11 14:32:52 2000] [ssl:warn] [pid 9] AH01909: x"),
+            "warn"
+        );
         // A filter on it detects it too, with the other fields.
         assert!(run(r#"{a="b"} | detected_level="warn""#, hdfs).is_some());
         assert!(run(r#"{a="b"} | detected_level="unknown""#, "plain words").is_some());
