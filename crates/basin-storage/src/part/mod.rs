@@ -8,6 +8,7 @@ mod file;
 mod hash_key;
 pub mod index;
 pub mod line_codec;
+mod pages;
 mod read;
 pub mod schema;
 pub mod time_marks;

@@ -14,9 +14,8 @@ use arrow_schema::{DataType, TimeUnit};
 use basin_model::{Entry, Labels, StreamId};
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
-    ParquetRecordBatchReaderBuilder,
 };
-use parquet::arrow::ProjectionMask;
+use parquet::arrow::{parquet_to_arrow_field_levels, ProjectionMask};
 use parquet::file::metadata::{FileMetaData, KeyValue, ParquetMetaDataBuilder};
 use parquet::file::reader::{ChunkReader, Length};
 
@@ -28,6 +27,7 @@ use super::line_codec::{
     join_columns, var_column, NeedleTest, Templates, Verdict, TEMPLATE, TEMPLATES_KEY,
     VAR_MASKS_KEY,
 };
+use super::pages::Blocks;
 use super::schema::{column_field, var_index, LINE, PATTERN_ID, STREAM_ID, TIME};
 use crate::error::{Result, StorageError};
 use crate::limits::{BLOCK_ROWS, PART_FORMAT_VERSION};
@@ -581,14 +581,14 @@ impl Part {
             .map(|(i, _)| i)
             .collect();
         let mask = ProjectionMask::roots(parquet_meta.file_metadata().schema_descr(), projected);
-        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
-            self.file.clone(),
-            self.arrow_meta.clone(),
-        )
-        .with_row_groups(blocks)
-        .with_projection(mask)
-        .with_batch_size(BLOCK_ROWS)
-        .build()?;
+        let levels = parquet_to_arrow_field_levels(
+            parquet_meta.file_metadata().schema_descr(),
+            mask,
+            Some(schema.fields()),
+        )?;
+        let blocks = Blocks::new(self.file.clone(), parquet_meta.clone(), blocks);
+        let reader =
+            ParquetRecordBatchReader::try_new_with_row_groups(&levels, &blocks, BLOCK_ROWS, None)?;
         Ok(Some((by_id, reader)))
     }
 

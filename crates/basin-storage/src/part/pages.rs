@@ -1,0 +1,278 @@
+//! A part's blocks as Parquet's Arrow reader reads them, but with one zstd
+//! decompression context per thread. Parquet's page reader builds a zstd
+//! compression and a decompression context for every column chunk it opens
+//! (a seventh of a `|=` count went there: a count opens a chunk per block
+//! and variable column), so zstd chunks are opened as if uncompressed and
+//! their pages decompressed here.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use parquet::arrow::arrow_reader::RowGroups;
+use parquet::basic::Compression;
+use parquet::column::page::{Page, PageIterator, PageMetadata, PageReader};
+use parquet::errors::{ParquetError, Result};
+use parquet::file::metadata::{ParquetMetaData, RowGroupMetaData};
+use parquet::file::serialized_reader::SerializedPageReader;
+
+use super::file::PartFile;
+
+/// Most bytes a page without a stated size may decompress to.
+const MAX_PAGE_BYTES: u64 = 256 << 20;
+
+thread_local! {
+    /// The thread's zstd decompression context, kept between pages.
+    static ZSTD: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
+}
+
+/// Some blocks (row groups) of a part.
+pub(super) struct Blocks {
+    file: PartFile,
+    meta: Arc<ParquetMetaData>,
+    blocks: Vec<usize>,
+}
+
+impl Blocks {
+    /// `blocks` of the part in `file` described by `meta`.
+    pub(super) fn new(file: PartFile, meta: Arc<ParquetMetaData>, blocks: Vec<usize>) -> Self {
+        Self { file, meta, blocks }
+    }
+}
+
+impl RowGroups for Blocks {
+    fn num_rows(&self) -> usize {
+        self.blocks
+            .iter()
+            .map(|&b| self.meta.row_group(b).num_rows() as usize)
+            .sum()
+    }
+
+    fn column_chunks(&self, column: usize) -> Result<Box<dyn PageIterator>> {
+        Ok(Box::new(Chunks {
+            file: self.file.clone(),
+            meta: self.meta.clone(),
+            column,
+            blocks: self.blocks.clone().into_iter(),
+        }))
+    }
+
+    fn row_groups(&self) -> Box<dyn Iterator<Item = &RowGroupMetaData> + '_> {
+        Box::new(self.blocks.iter().map(|&b| self.meta.row_group(b)))
+    }
+
+    fn metadata(&self) -> &ParquetMetaData {
+        &self.meta
+    }
+}
+
+/// One column's chunks in the blocks, opened one at a time.
+struct Chunks {
+    file: PartFile,
+    meta: Arc<ParquetMetaData>,
+    column: usize,
+    blocks: std::vec::IntoIter<usize>,
+}
+
+impl Chunks {
+    fn open(&self, block: usize) -> Result<Box<dyn PageReader>> {
+        let rg = self.meta.row_group(block);
+        let chunk = rg.column(self.column);
+        let rows = rg.num_rows() as usize;
+        let file = Arc::new(self.file.clone());
+        if !matches!(chunk.compression(), Compression::ZSTD(_)) {
+            return Ok(Box::new(SerializedPageReader::new(
+                file, chunk, rows, None,
+            )?));
+        }
+        let plain = chunk
+            .clone()
+            .into_builder()
+            .set_compression(Compression::UNCOMPRESSED)
+            .build()?;
+        Ok(Box::new(Decompressing(SerializedPageReader::new(
+            file, &plain, rows, None,
+        )?)))
+    }
+}
+
+impl Iterator for Chunks {
+    type Item = Result<Box<dyn PageReader>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let block = self.blocks.next()?;
+        Some(self.open(block))
+    }
+}
+
+impl PageIterator for Chunks {}
+
+/// The pages of a zstd chunk opened as uncompressed, decompressed.
+struct Decompressing(SerializedPageReader<PartFile>);
+
+impl Iterator for Decompressing {
+    type Item = Result<Page>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.get_next_page().transpose()
+    }
+}
+
+impl PageReader for Decompressing {
+    fn get_next_page(&mut self) -> Result<Option<Page>> {
+        let Some(page) = self.0.get_next_page()? else {
+            return Ok(None);
+        };
+        Ok(Some(match page {
+            Page::DataPage {
+                buf,
+                num_values,
+                encoding,
+                def_level_encoding,
+                rep_level_encoding,
+                statistics,
+            } => Page::DataPage {
+                buf: decompress(&buf, 0)?,
+                num_values,
+                encoding,
+                def_level_encoding,
+                rep_level_encoding,
+                statistics,
+            },
+            Page::DictionaryPage {
+                buf,
+                num_values,
+                encoding,
+                is_sorted,
+            } => Page::DictionaryPage {
+                buf: decompress(&buf, 0)?,
+                num_values,
+                encoding,
+                is_sorted,
+            },
+            Page::DataPageV2 {
+                buf,
+                num_values,
+                encoding,
+                num_nulls,
+                num_rows,
+                def_levels_byte_len,
+                rep_levels_byte_len,
+                is_compressed,
+                statistics,
+            } => Page::DataPageV2 {
+                buf: if is_compressed {
+                    decompress(&buf, (def_levels_byte_len + rep_levels_byte_len) as usize)?
+                } else {
+                    buf
+                },
+                num_values,
+                encoding,
+                num_nulls,
+                num_rows,
+                def_levels_byte_len,
+                rep_levels_byte_len,
+                is_compressed: false,
+                statistics,
+            },
+        }))
+    }
+
+    fn peek_next_page(&mut self) -> Result<Option<PageMetadata>> {
+        self.0.peek_next_page()
+    }
+
+    fn skip_next_page(&mut self) -> Result<()> {
+        self.0.skip_next_page()
+    }
+}
+
+/// `buf` with its bytes after `keep` (a v2 page's levels, never compressed)
+/// decompressed.
+fn decompress(buf: &Bytes, keep: usize) -> Result<Bytes> {
+    let (levels, frame) = buf
+        .split_at_checked(keep)
+        .ok_or_else(|| ParquetError::General("page levels past its end".into()))?;
+    if frame.is_empty() {
+        return Ok(buf.clone());
+    }
+    let Some(size) = zstd::zstd_safe::get_frame_content_size(frame)
+        .ok()
+        .flatten()
+    else {
+        // Parquet's writer states every frame's size; a stream may not. A
+        // block's page is far below the cap, so a damaged one stops there.
+        let mut out = levels.to_vec();
+        let decoder = zstd::stream::read::Decoder::new(frame)
+            .map_err(|e| ParquetError::External(e.into()))?;
+        std::io::Read::read_to_end(&mut std::io::Read::take(decoder, MAX_PAGE_BYTES), &mut out)
+            .map_err(|e| ParquetError::External(e.into()))?;
+        return Ok(Bytes::from(out));
+    };
+    let size =
+        usize::try_from(size).map_err(|_| ParquetError::General("zstd page too large".into()))?;
+    let mut out = Vec::with_capacity(levels.len() + size);
+    out.extend_from_slice(levels);
+    ZSTD.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let zstd = match slot.as_mut() {
+            Some(z) => z,
+            None => slot.insert(
+                zstd::bulk::Decompressor::new().map_err(|e| ParquetError::External(e.into()))?,
+            ),
+        };
+        let mut cursor = std::io::Cursor::new(&mut out);
+        cursor.set_position(levels.len() as u64);
+        zstd.decompress_to_buffer(frame, &mut cursor)
+            .map_err(|e| ParquetError::External(e.into()))
+    })?;
+    if out.len() != levels.len() + size {
+        return Err(ParquetError::General(
+            "zstd page shorter than stated".into(),
+        ));
+    }
+    Ok(Bytes::from(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    #[test]
+    fn pages_decompress_after_their_levels() {
+        let text = b"values of a page ".repeat(100);
+        let frame = zstd::bulk::compress(&text, 1).unwrap();
+        let mut page = b"LEVELS".to_vec();
+        page.extend_from_slice(&frame);
+        let out = decompress(&Bytes::from(page), 6).unwrap();
+        assert_eq!(&out[..6], b"LEVELS");
+        assert_eq!(&out[6..], &text[..]);
+        // A second page reuses the thread's context.
+        assert_eq!(decompress(&Bytes::from(frame), 0).unwrap(), &text[..]);
+    }
+
+    #[test]
+    fn damaged_pages_are_errors() {
+        assert!(decompress(&Bytes::from_static(b"abc"), 9).is_err());
+        assert!(decompress(&Bytes::from_static(b"not zstd at all"), 0).is_err());
+    }
+
+    #[test]
+    fn frames_without_their_size_decompress_too() {
+        let mut streamed = zstd::stream::Encoder::new(Vec::new(), 1).unwrap();
+        streamed.write_all(b"streamed").unwrap();
+        let streamed = streamed.finish().unwrap();
+        assert_eq!(
+            zstd::zstd_safe::get_frame_content_size(&streamed)
+                .ok()
+                .flatten(),
+            None
+        );
+        assert_eq!(
+            decompress(&Bytes::from(streamed), 0).unwrap(),
+            &b"streamed"[..]
+        );
+    }
+}
