@@ -417,6 +417,9 @@ fn runs_with_needles_count_exactly_what_lines_hold() {
     let storage = Storage::open(cfg(dir.path())).unwrap();
     let mut lines = awkward_lines();
     lines.extend((0..500).map(|i| format!("level=error id={i} xerror{i} took {}ms", i % 7)));
+    // Values that hold a needle only across two rows' values of a column
+    // (`14` then `2z` is `142z`), or just after such a place (`7` then `77`).
+    lines.extend((0..40).map(|i| ["p 14 q", "p 2z q", "r 7 s", "r 77 s"][i % 4].to_string()));
     let entries = |from: usize, lines: &[String]| {
         lines
             .iter()
@@ -433,7 +436,8 @@ fn runs_with_needles_count_exactly_what_lines_hold() {
         .append_blocking(batch("a", r#"{job="x"}"#, entries(lines.len(), &lines)))
         .unwrap();
     for needle in [
-        "error", "xerror4", "42", "id=4", "items/1", "\u{11}", "ünï", "7f", "ms", "zzz", "",
+        "error", "xerror4", "42", "id=4", "items/1", "\u{11}", "ünï", "7f", "ms", "zzz", "", "77",
+        "2z",
     ] {
         let want = 2 * lines.iter().filter(|l| l.contains(needle)).count();
         // Times one by one, and runs counted where every time lies in the

@@ -425,6 +425,16 @@ impl NeedleTest {
         self.finder.find(text).is_some()
     }
 
+    /// Where the needle first is in `text`.
+    pub fn find_in(&self, text: &[u8]) -> Option<usize> {
+        self.finder.find(text)
+    }
+
+    /// The needle's length in bytes.
+    pub fn needle_len(&self) -> usize {
+        self.needle.len()
+    }
+
     /// Whether a variable column with byte classes `mask` may hold the needle.
     pub fn may_be_in(&self, mask: u64) -> bool {
         mask & self.mask == self.mask

@@ -408,6 +408,9 @@ impl Part {
                 (Some(_), Err(_)) => return Err(self.corrupt_column(LINE)),
                 (None, _) => None,
             };
+            if let (Some(n), Some(l)) = (&mut needles, &lines) {
+                n.prepare(l);
+            }
             let mut labels: Option<&Arc<Labels>> = None;
             let rows = batch.num_rows();
             let mut row = 0;
@@ -759,10 +762,11 @@ impl Part {
             Err(_) if req.columns.line => return Err(self.corrupt_column(LINE)),
             Err(_) => None,
         };
-        if let (Some(lines), Some((_, searched))) = (&mut lines, &needles) {
+        if let (Some(lines), Some((filter, searched))) = (&mut lines, &mut needles) {
             lines
                 .present
                 .retain(|(n, _)| searched.get(*n).copied().unwrap_or(true));
+            filter.prepare(lines);
         }
         // Parts before format version 4 have no pattern ids: 0 for all.
         let patterns = match batch.schema_ref().index_of(PATTERN_ID) {
@@ -963,7 +967,13 @@ struct NeedleFilter<'p> {
     verdicts: Vec<Arc<Vec<Verdict>>>,
     /// A rebuilt line, reused.
     line: String,
+    /// Per needle, for each row of the batch last prepared, the lowest
+    /// variable column whose value holds it ([`NO_COLUMN`]: none).
+    var_hits: Vec<Vec<u8>>,
 }
+
+/// A row no variable column of which holds the needle.
+const NO_COLUMN: u8 = u8::MAX;
 
 impl<'p> NeedleFilter<'p> {
     /// A filter for `needles` over `part`; `None` if there are none.
@@ -982,6 +992,7 @@ impl<'p> NeedleFilter<'p> {
             templates,
             verdicts,
             line: String::new(),
+            var_hits: Vec::new(),
         }))
     }
 
@@ -1008,6 +1019,44 @@ impl<'p> NeedleFilter<'p> {
     /// Whether some row may need its line rebuilt with its time.
     fn may_need_time(&self) -> bool {
         self.tests.iter().any(NeedleTest::may_need_time)
+    }
+
+    /// Finds, for a new batch, which rows' variables hold each needle: one
+    /// search over each variable column's bytes instead of one per row and
+    /// column (most rows of a counted block are judged on their variables).
+    fn prepare(&mut self, lines: &BatchLines<'_>) {
+        let rows = lines.whole.len();
+        self.var_hits.resize_with(self.tests.len(), Vec::new);
+        for (test, hits) in self.tests.iter().zip(&mut self.var_hits) {
+            hits.clear();
+            hits.resize(rows, NO_COLUMN);
+            // Columns in ascending order: a row's first hit is its lowest.
+            for &(n, values) in &lines.present {
+                let column = u8::try_from(n).unwrap_or(NO_COLUMN - 1);
+                let bytes = values.values().as_slice();
+                let offsets = values.value_offsets();
+                let mut from = offsets.first().map_or(0, |&o| o as usize);
+                let end = offsets.last().map_or(0, |&o| o as usize);
+                while from < end {
+                    let Some(at) = test.find_in(&bytes[from..end]) else {
+                        break;
+                    };
+                    let at = from + at;
+                    // The value the match starts in; it counts only if the
+                    // match ends inside it too.
+                    let row = offsets.partition_point(|&o| o as usize <= at) - 1;
+                    let value_end = offsets.get(row + 1).map_or(end, |&o| o as usize);
+                    if at + test.needle_len() <= value_end && values.is_valid(row) {
+                        if hits[row] == NO_COLUMN {
+                            hits[row] = column;
+                        }
+                        from = value_end.max(at + 1);
+                    } else {
+                        from = at + 1;
+                    }
+                }
+            }
+        }
     }
 
     /// Whether row `row` of `lines` (at `time`, if read) holds every needle.
@@ -1059,13 +1108,10 @@ impl<'p> NeedleFilter<'p> {
                         Verdict::Never => false,
                         Verdict::InVars => {
                             let n = templates.vars_of(id);
-                            lines
-                                .present
-                                .iter()
-                                .take_while(|(i, _)| *i < n)
-                                .any(|(_, v)| {
-                                    v.is_valid(row) && test.is_in(v.value(row).as_bytes())
-                                })
+                            self.var_hits
+                                .get(k)
+                                .and_then(|hits| hits.get(row))
+                                .is_some_and(|&first| usize::from(first) < n)
                         }
                         Verdict::Rebuild => {
                             self.line.clear();
