@@ -89,23 +89,26 @@ fn grafana_level_views_for_text_json_and_logfmt() {
     for (service, _) in SERVICES {
         let want = expected_levels(service);
         let selector = format!("{{service_name=`{service}`}}");
+        // A metric query over the last hour at a 1m step, as Grafana sends it.
+        let range_query = |query: String, tag: &str| {
+            let (status, answer, text) = server.query_raw(
+                None,
+                &[
+                    ("query", &query),
+                    ("start", &start),
+                    ("end", &end),
+                    ("step", "60"),
+                ],
+                &[("X-Query-Tags", tag)],
+            );
+            assert_eq!(status, 200, "{text}");
+            (answer, text)
+        };
         // Explore's log volume histogram (Source=logvolhist), `$__auto` = 1m.
-        let (status, volume, text) = server.query_raw(
-            None,
-            &[
-                (
-                    "query",
-                    &format!(
-                        "sum by (level, detected_level) (count_over_time({selector} | drop __error__ [1m]))"
-                    ),
-                ),
-                ("start", &start),
-                ("end", &end),
-                ("step", "60"),
-            ],
-            &[("X-Query-Tags", "Source=logvolhist")],
+        let (volume, text) = range_query(
+            format!("sum by (level, detected_level) (count_over_time({selector} | drop __error__ [1m]))"),
+            "Source=logvolhist",
         );
-        assert_eq!(status, 200, "{text}");
         assert_eq!(
             totals_by(&volume, "detected_level"),
             want,
@@ -123,22 +126,10 @@ fn grafana_level_views_for_text_json_and_logfmt() {
         }
 
         // Drilldown's level breakdown.
-        let (status, breakdown, text) = server.query_raw(
-            None,
-            &[
-                (
-                    "query",
-                    &format!(
-                        "sum by (detected_level) (count_over_time({selector} | drop __error__ [1m]))"
-                    ),
-                ),
-                ("start", &start),
-                ("end", &end),
-                ("step", "60"),
-            ],
-            &[("X-Query-Tags", "Source=grafana-lokiexplore-app")],
+        let (breakdown, _) = range_query(
+            format!("sum by (detected_level) (count_over_time({selector} | drop __error__ [1m]))"),
+            "Source=grafana-lokiexplore-app",
         );
-        assert_eq!(status, 200, "{text}");
         assert_eq!(totals_by(&breakdown, "detected_level"), want, "{service}");
 
         // Drilldown's level filter on the logs panel.

@@ -120,62 +120,28 @@ impl Iterator for Decompressing {
 
 impl PageReader for Decompressing {
     fn get_next_page(&mut self) -> Result<Option<Page>> {
-        let Some(page) = self.0.get_next_page()? else {
+        let Some(mut page) = self.0.get_next_page()? else {
             return Ok(None);
         };
-        Ok(Some(match page {
-            Page::DataPage {
-                buf,
-                num_values,
-                encoding,
-                def_level_encoding,
-                rep_level_encoding,
-                statistics,
-            } => Page::DataPage {
-                buf: decompress(&buf, 0)?,
-                num_values,
-                encoding,
-                def_level_encoding,
-                rep_level_encoding,
-                statistics,
-            },
-            Page::DictionaryPage {
-                buf,
-                num_values,
-                encoding,
-                is_sorted,
-            } => Page::DictionaryPage {
-                buf: decompress(&buf, 0)?,
-                num_values,
-                encoding,
-                is_sorted,
-            },
+        match &mut page {
+            Page::DataPage { buf, .. } | Page::DictionaryPage { buf, .. } => {
+                *buf = decompress(buf, 0)?;
+            }
             Page::DataPageV2 {
                 buf,
-                num_values,
-                encoding,
-                num_nulls,
-                num_rows,
                 def_levels_byte_len,
                 rep_levels_byte_len,
                 is_compressed,
-                statistics,
-            } => Page::DataPageV2 {
-                buf: if is_compressed {
-                    decompress(&buf, (def_levels_byte_len + rep_levels_byte_len) as usize)?
-                } else {
-                    buf
-                },
-                num_values,
-                encoding,
-                num_nulls,
-                num_rows,
-                def_levels_byte_len,
-                rep_levels_byte_len,
-                is_compressed: false,
-                statistics,
-            },
-        }))
+                ..
+            } => {
+                if *is_compressed {
+                    let levels = (*def_levels_byte_len + *rep_levels_byte_len) as usize;
+                    *buf = decompress(buf, levels)?;
+                    *is_compressed = false;
+                }
+            }
+        }
+        Ok(Some(page))
     }
 
     fn peek_next_page(&mut self) -> Result<Option<PageMetadata>> {
