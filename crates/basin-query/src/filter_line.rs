@@ -44,6 +44,51 @@ pub(crate) fn compile_regex(re: &str) -> Result<Regex, QueryError> {
     })
 }
 
+/// A text every line `re` matches contains, if the regex says one: the
+/// longest common prefix of the literals every match starts with, or the
+/// longest common suffix of those every match ends with, whichever is
+/// longer (`[0-9]{4}ms` gives `ms`). Storage then skips lines without it
+/// before rebuilding them.
+pub(crate) fn required_text(re: &str) -> Option<String> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let hir = regex_syntax::parse(re).ok()?;
+    let common = |kind: ExtractKind| -> Option<Vec<u8>> {
+        let prefix = matches!(kind, ExtractKind::Prefix);
+        let mut extractor = Extractor::new();
+        extractor.kind(kind);
+        let seq = extractor.extract(&hir);
+        let literals = seq.literals()?;
+        let (first, rest) = literals.split_first()?;
+        let mut common: &[u8] = first.as_bytes();
+        for lit in rest {
+            let lit = lit.as_bytes();
+            let n = match prefix {
+                true => common.iter().zip(lit).take_while(|(a, b)| a == b).count(),
+                false => common
+                    .iter()
+                    .rev()
+                    .zip(lit.iter().rev())
+                    .take_while(|(a, b)| a == b)
+                    .count(),
+            };
+            common = match prefix {
+                true => &common[..n],
+                false => &common[common.len() - n..],
+            };
+        }
+        Some(common.to_vec())
+    };
+    let prefix = common(ExtractKind::Prefix).unwrap_or_default();
+    let suffix = common(ExtractKind::Suffix).unwrap_or_default();
+    let best = if suffix.len() > prefix.len() {
+        suffix
+    } else {
+        prefix
+    };
+    // A cut inside a character is no text to look for.
+    String::from_utf8(best).ok().filter(|t| !t.is_empty())
+}
+
 impl LineFilters {
     /// Compiles the filters.
     pub fn new<'a>(filters: impl IntoIterator<Item = &'a LineFilter>) -> Result<Self, QueryError> {
@@ -128,6 +173,34 @@ impl LinePattern {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn regexes_give_the_text_every_match_holds() {
+        let check = |re: &str, want: Option<&str>| {
+            assert_eq!(required_text(re).as_deref(), want, "{re}");
+            // What is required is in every line the regex matches.
+            if let Some(text) = want {
+                for line in [
+                    "x 1234ms y",
+                    "timeout after 30s",
+                    "GET /api/v1",
+                    "user 7 failed",
+                ] {
+                    if regex::Regex::new(re).unwrap().is_match(line) {
+                        assert!(line.contains(text), "{re} matched {line:?}");
+                    }
+                }
+            }
+        };
+        check("[0-9]{4}ms", Some("ms"));
+        check(r"timeout after \d+s", Some("timeout after "));
+        check("^GET /api", Some("GET /api"));
+        check(r"user \d+ failed", Some(" failed"));
+        check("error|warn", None);
+        check("(?i)error", None);
+        check(".*", None);
+        check("[", None);
+    }
+
     use basin_logql::{parse_log_query, Stage};
 
     use super::*;

@@ -10,7 +10,7 @@ use basin_model::level::{level_from_value, DETECTED_LEVEL_LABEL, LEVEL_FIELD, UN
 use basin_model::{Entry, Labels};
 use regex::Regex;
 
-use crate::filter_line::{compile_regex, LineFilters};
+use crate::filter_line::{compile_regex, required_text, LineFilters};
 use crate::label_set::{LabelSet, Origin};
 use crate::pipe_label_filter::CompiledFilter;
 use crate::pipe_parse::{self, PathStep, Pattern};
@@ -182,6 +182,8 @@ pub struct Pipeline {
     pattern_aliases: Option<Arc<HashMap<u64, u64>>>,
     /// Whether stages after this pipeline (unwrap) may detect fields.
     detect_after: bool,
+    /// Whether the pipeline is only `|=` filters, each one a needle.
+    needles_only: bool,
 }
 
 impl Pipeline {
@@ -189,6 +191,9 @@ impl Pipeline {
     pub fn new(stages: &[Stage]) -> Result<Self, QueryError> {
         let mut steps = Vec::new();
         let mut needles = Vec::new();
+        // Needles that are whole `|=` filters (the others, texts a regex
+        // requires, leave the regex to run).
+        let mut exact_needles = 0;
         let mut leading = true;
         // Until the query parses or rewrites the line itself, label filters
         // on missing names detect fields implicitly.
@@ -197,9 +202,16 @@ impl Pipeline {
             let step = match stage {
                 Stage::LineFilter(f) => {
                     // Needles are certain only for filters every kept line passed.
-                    if leading && f.op == LineFilterOp::Contains && f.values.len() == 1 {
-                        if let LineFilterValue::Text(t) = &f.values[0] {
-                            needles.push(t.clone());
+                    if leading && f.values.len() == 1 {
+                        match (f.op, &f.values[0]) {
+                            (LineFilterOp::Contains, LineFilterValue::Text(t)) => {
+                                needles.push(t.clone());
+                                exact_needles += 1;
+                            }
+                            (LineFilterOp::Re, LineFilterValue::Text(re)) => {
+                                needles.extend(required_text(re));
+                            }
+                            _ => {}
                         }
                     }
                     Step::Filter(LineFilters::new([f])?)
@@ -263,8 +275,12 @@ impl Pipeline {
             }
             steps.push(step);
         }
+        let needles_only = exact_needles == needles.len()
+            && steps.len() == needles.len()
+            && steps.iter().all(|s| matches!(s, Step::Filter(_)));
         Ok(Self {
             steps,
+            needles_only,
             needles,
             pattern_aliases: None,
             detect_after: detect,
@@ -291,7 +307,7 @@ impl Pipeline {
     /// Whether the pipeline is only `|=` filters on plain texts, each one a
     /// needle: storage's needle check is then the whole pipeline.
     pub fn needles_only(&self) -> bool {
-        self.filters_only() && self.steps.len() == self.needles.len()
+        self.needles_only
     }
 
     /// Whether every stage is a line filter: then labels are the stream's
@@ -492,6 +508,13 @@ mod tests {
         assert!(Pipeline::new(&q.stages).unwrap().needles_only());
         let q = parse_log_query(r#"{a="b"} |= "error" != "42""#).unwrap();
         assert!(!Pipeline::new(&q.stages).unwrap().needles_only());
+        // A leading regex lends storage the text it requires, and still runs.
+        let q = parse_log_query(r#"{a="b"} |~ "[0-9]{4}ms" |= "x""#).unwrap();
+        let p = Pipeline::new(&q.stages).unwrap();
+        assert_eq!(p.needles(), ["ms", "x"]);
+        assert!(!p.needles_only());
+        let q = parse_log_query(r#"{a="b"} | json |~ "[0-9]{4}ms""#).unwrap();
+        assert!(Pipeline::new(&q.stages).unwrap().needles().is_empty());
     }
 
     #[test]
