@@ -62,18 +62,20 @@ pub(crate) fn required_text(re: &str) -> Option<String> {
         let mut common: &[u8] = first.as_bytes();
         for lit in rest {
             let lit = lit.as_bytes();
-            let n = match prefix {
-                true => common.iter().zip(lit).take_while(|(a, b)| a == b).count(),
-                false => common
+            let n = if prefix {
+                common.iter().zip(lit).take_while(|(a, b)| a == b).count()
+            } else {
+                common
                     .iter()
                     .rev()
                     .zip(lit.iter().rev())
                     .take_while(|(a, b)| a == b)
-                    .count(),
+                    .count()
             };
-            common = match prefix {
-                true => &common[..n],
-                false => &common[common.len() - n..],
+            common = if prefix {
+                &common[..n]
+            } else {
+                &common[common.len() - n..]
             };
         }
         Some(common.to_vec())

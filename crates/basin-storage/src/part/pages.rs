@@ -28,7 +28,7 @@ thread_local! {
 
 /// Some blocks (row groups) of a part.
 pub(super) struct Blocks {
-    file: PartFile,
+    file: Arc<PartFile>,
     meta: Arc<ParquetMetaData>,
     blocks: Vec<usize>,
 }
@@ -36,7 +36,11 @@ pub(super) struct Blocks {
 impl Blocks {
     /// `blocks` of the part in `file` described by `meta`.
     pub(super) fn new(file: PartFile, meta: Arc<ParquetMetaData>, blocks: Vec<usize>) -> Self {
-        Self { file, meta, blocks }
+        Self {
+            file: Arc::new(file),
+            meta,
+            blocks,
+        }
     }
 }
 
@@ -68,7 +72,7 @@ impl RowGroups for Blocks {
 
 /// One column's chunks in the blocks, opened one at a time.
 struct Chunks {
-    file: PartFile,
+    file: Arc<PartFile>,
     meta: Arc<ParquetMetaData>,
     column: usize,
     blocks: std::vec::IntoIter<usize>,
@@ -79,7 +83,7 @@ impl Chunks {
         let rg = self.meta.row_group(block);
         let chunk = rg.column(self.column);
         let rows = rg.num_rows() as usize;
-        let file = Arc::new(self.file.clone());
+        let file = self.file.clone();
         if !matches!(chunk.compression(), Compression::ZSTD(_)) {
             return Ok(Box::new(SerializedPageReader::new(
                 file, chunk, rows, None,
