@@ -19,6 +19,7 @@ mod pipeline;
 mod push;
 mod read_api;
 mod retention;
+mod rules;
 mod syslog;
 mod tail;
 mod tenants;

@@ -6,6 +6,7 @@ mod config;
 mod import;
 mod patterns;
 mod query;
+mod rules;
 mod serve;
 mod tail;
 
@@ -42,6 +43,8 @@ enum Command {
     Tail(tail::TailArgs),
     /// Mine the patterns (templates) of a file's or stdin's lines, offline.
     Patterns(patterns::PatternsArgs),
+    /// Work with rule files (`check` validates them offline).
+    Rules(rules::RulesArgs),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
         Command::Query(args) => query::run(args),
         Command::Tail(args) => tail::run(args),
         Command::Patterns(args) => patterns::run(args),
+        Command::Rules(args) => rules::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

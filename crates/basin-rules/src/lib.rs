@@ -1,0 +1,16 @@
+//! Rules: what watches the logs so that nobody has to.
+//!
+//! Rule groups in Loki's rule-file YAML ([`group`]), checked as Loki checks
+//! them ([`validate`]), with Prometheus' Go templates in labels and
+//! annotations ([`template`]). Evaluation talks to a query trait, never to
+//! storage. Depends on `basin-model` and `basin-logql`.
+
+mod error;
+pub mod gofmt;
+pub mod group;
+pub mod template;
+mod template_funcs;
+pub mod validate;
+
+pub use error::RulesError;
+pub use group::{Rule, RuleGroup, RuleKind};
