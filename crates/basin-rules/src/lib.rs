@@ -8,6 +8,7 @@
 mod error;
 pub mod gofmt;
 pub mod group;
+pub mod store;
 pub mod template;
 mod template_funcs;
 pub mod validate;
