@@ -5,9 +5,14 @@
 //! annotations ([`template`]). Evaluation talks to a query trait, never to
 //! storage. Depends on `basin-model` and `basin-logql`.
 
+pub mod alerting;
+pub mod config;
 mod error;
 pub mod gofmt;
 pub mod group;
+pub mod notify;
+pub mod querier;
+pub mod stats;
 pub mod store;
 pub mod template;
 mod template_funcs;

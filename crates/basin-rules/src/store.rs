@@ -92,7 +92,11 @@ impl RuleStore {
     }
 
     /// One namespace's groups (empty when it does not exist).
-    pub fn namespace(&self, tenant: &TenantId, namespace: &str) -> Result<Vec<RuleGroup>, RulesError> {
+    pub fn namespace(
+        &self,
+        tenant: &TenantId,
+        namespace: &str,
+    ) -> Result<Vec<RuleGroup>, RulesError> {
         let path = self.file(tenant, namespace)?;
         if !path.exists() {
             return Ok(Vec::new());
@@ -101,7 +105,12 @@ impl RuleStore {
     }
 
     /// One group.
-    pub fn group(&self, tenant: &TenantId, namespace: &str, name: &str) -> Result<RuleGroup, RulesError> {
+    pub fn group(
+        &self,
+        tenant: &TenantId,
+        namespace: &str,
+        name: &str,
+    ) -> Result<RuleGroup, RulesError> {
         self.namespace(tenant, namespace)?
             .into_iter()
             .find(|g| g.name == name)
@@ -109,7 +118,12 @@ impl RuleStore {
     }
 
     /// Saves `group` into `namespace`, replacing the group of the same name.
-    pub fn set_group(&self, tenant: &TenantId, namespace: &str, group: RuleGroup) -> Result<(), RulesError> {
+    pub fn set_group(
+        &self,
+        tenant: &TenantId,
+        namespace: &str,
+        group: RuleGroup,
+    ) -> Result<(), RulesError> {
         let _write = self.writing.lock().unwrap_or_else(|p| p.into_inner());
         let mut groups = self.namespace(tenant, namespace)?;
         match groups.iter_mut().find(|g| g.name == group.name) {
@@ -128,15 +142,20 @@ impl RuleStore {
                 self.generation.fetch_add(1, Ordering::AcqRel);
                 Ok(())
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                Err(RulesError::NotFound("group namespace does not exist".into()))
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(RulesError::NotFound(
+                "group namespace does not exist".into(),
+            )),
             Err(e) => Err(RulesError::io("cannot delete", &path, e)),
         }
     }
 
     /// Deletes one group; the namespace's file goes with its last group.
-    pub fn delete_group(&self, tenant: &TenantId, namespace: &str, name: &str) -> Result<(), RulesError> {
+    pub fn delete_group(
+        &self,
+        tenant: &TenantId,
+        namespace: &str,
+        name: &str,
+    ) -> Result<(), RulesError> {
         let _write = self.writing.lock().unwrap_or_else(|p| p.into_inner());
         let mut groups = self.namespace(tenant, namespace)?;
         let before = groups.len();
@@ -147,7 +166,12 @@ impl RuleStore {
         self.write(tenant, namespace, &groups)
     }
 
-    fn write(&self, tenant: &TenantId, namespace: &str, groups: &[RuleGroup]) -> Result<(), RulesError> {
+    fn write(
+        &self,
+        tenant: &TenantId,
+        namespace: &str,
+        groups: &[RuleGroup],
+    ) -> Result<(), RulesError> {
         let path = self.file(tenant, namespace)?;
         if groups.is_empty() {
             fs::remove_file(&path).map_err(|e| RulesError::io("cannot delete", &path, e))?;
@@ -165,7 +189,9 @@ impl RuleStore {
         if namespace.is_empty() {
             return Err(RulesError::Invalid("invalid namespace: empty".into()));
         }
-        Ok(self.tenant_dir(tenant).join(format!("{}.yaml", escape(namespace))))
+        Ok(self
+            .tenant_dir(tenant)
+            .join(format!("{}.yaml", escape(namespace))))
     }
 }
 
@@ -255,16 +281,27 @@ mod tests {
         let b = TenantId::new("b").expect("tenant");
         store.set_group(&a, "team/api", group("g1")).expect("save");
         store.set_group(&a, "team/api", group("g2")).expect("save");
-        store.set_group(&a, "team/api", group("g1")).expect("replace");
+        store
+            .set_group(&a, "team/api", group("g1"))
+            .expect("replace");
         assert_eq!(store.namespace(&a, "team/api").expect("read").len(), 2);
         assert!(store.list(&b).expect("list").is_empty());
-        assert_eq!(store.list(&a).expect("list").keys().collect::<Vec<_>>(), ["team/api"]);
+        assert_eq!(
+            store.list(&a).expect("list").keys().collect::<Vec<_>>(),
+            ["team/api"]
+        );
         assert_eq!(store.group(&a, "team/api", "g2").expect("get").name, "g2");
-        assert!(matches!(store.group(&b, "team/api", "g2"), Err(RulesError::NotFound(_))));
+        assert!(matches!(
+            store.group(&b, "team/api", "g2"),
+            Err(RulesError::NotFound(_))
+        ));
         store.delete_group(&a, "team/api", "g1").expect("delete");
         store.delete_group(&a, "team/api", "g2").expect("delete");
         assert!(store.list(&a).expect("list").is_empty());
-        assert!(matches!(store.delete_namespace(&a, "team/api"), Err(RulesError::NotFound(_))));
+        assert!(matches!(
+            store.delete_namespace(&a, "team/api"),
+            Err(RulesError::NotFound(_))
+        ));
         assert_eq!(store.tenants().expect("tenants"), vec![a]);
     }
 
@@ -272,7 +309,10 @@ mod tests {
     fn names_cannot_escape() {
         for name in ["../x", "..", ".hidden", "a/b", "x%2Fy", "ünï"] {
             let escaped = escape(name);
-            assert!(!escaped.contains('/') && !escaped.starts_with('.'), "{escaped}");
+            assert!(
+                !escaped.contains('/') && !escaped.starts_with('.'),
+                "{escaped}"
+            );
             assert_eq!(unescape(&escaped), name);
         }
     }
