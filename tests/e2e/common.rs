@@ -321,6 +321,54 @@ impl Server {
         (status, content_type, resp.body_mut().read_to_vec().unwrap())
     }
 
+    /// Any method on `path` for `tenant`; returns the status, content type
+    /// and body text.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        tenant: Option<&str>,
+        body: Option<&str>,
+    ) -> (u16, String, String) {
+        let url = format!("{}{path}", self.url);
+        let mut resp = match (method, body) {
+            ("GET", _) => {
+                let mut req = self.agent.get(&url);
+                if let Some(t) = tenant {
+                    req = req.header("X-Scope-OrgID", t);
+                }
+                req.call()
+            }
+            ("DELETE", _) => {
+                let mut req = self.agent.delete(&url);
+                if let Some(t) = tenant {
+                    req = req.header("X-Scope-OrgID", t);
+                }
+                req.call()
+            }
+            (_, body) => {
+                let mut req = self.agent.post(&url);
+                if let Some(t) = tenant {
+                    req = req.header("X-Scope-OrgID", t);
+                }
+                req.send(body.unwrap_or(""))
+            }
+        }
+        .unwrap();
+        let content_type = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let status = resp.status().as_u16();
+        (
+            status,
+            content_type,
+            resp.body_mut().read_to_string().unwrap(),
+        )
+    }
+
     /// The server's `/metrics` text.
     pub fn metrics(&self) -> String {
         let mut resp = self

@@ -15,6 +15,9 @@ pub enum ApiError {
     /// The body is over a size limit. 413.
     #[error("{0}")]
     TooLarge(String),
+    /// What the request names does not exist. 404.
+    #[error("{0}")]
+    NotFound(String),
     /// The body's content type is not one the endpoint speaks. 415.
     #[error("{0}")]
     UnsupportedMediaType(String),
@@ -38,6 +41,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
@@ -97,6 +101,16 @@ impl From<StorageError> for ApiError {
     fn from(e: StorageError) -> Self {
         match e {
             StorageError::Closed => ApiError::NotReady,
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<basin_rules::RulesError> for ApiError {
+    fn from(e: basin_rules::RulesError) -> Self {
+        match e {
+            basin_rules::RulesError::Invalid(m) => ApiError::BadRequest(m),
+            basin_rules::RulesError::NotFound(m) => ApiError::NotFound(m),
             other => ApiError::Internal(other.to_string()),
         }
     }

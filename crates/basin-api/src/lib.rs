@@ -11,6 +11,7 @@ mod ingest_counters;
 mod params;
 pub mod patterns_state;
 mod routes;
+pub mod rule_querier;
 mod state;
 pub mod syslog_listen;
 

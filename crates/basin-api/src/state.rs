@@ -9,6 +9,7 @@ use basin_pipeline::mask::Masking;
 use basin_pipeline::patterns::{MinerConfig, PatternStore};
 use basin_pipeline::rate_limit::{RateLimiter, RateLimits};
 use basin_pipeline::rules::Rules;
+use basin_rules::ruler::Ruler;
 use basin_storage::Storage;
 
 use crate::ingest_counters::IngestCounters;
@@ -87,6 +88,7 @@ impl Default for Protocols {
 /// What every handler shares.
 pub struct AppState {
     storage: OnceLock<Arc<Storage>>,
+    ruler: OnceLock<Arc<Ruler>>,
     /// The limits in force.
     pub limits: ApiLimits,
     /// Protocol mappings.
@@ -108,6 +110,7 @@ impl AppState {
         Self {
             limiter: RateLimiter::new(limits.rates),
             storage: OnceLock::new(),
+            ruler: OnceLock::new(),
             limits,
             counters: IngestCounters::default(),
             pipeline: AutoParse::new(protocols.auto_parse),
@@ -140,6 +143,16 @@ impl AppState {
     /// Hands over the opened store; the server is ready from now on.
     pub fn set_storage(&self, storage: Arc<Storage>) {
         let _ = self.storage.set(storage);
+    }
+
+    /// Hands over the ruler, once the store it queries is open.
+    pub fn set_ruler(&self, ruler: Arc<Ruler>) {
+        let _ = self.ruler.set(ruler);
+    }
+
+    /// The ruler, once started.
+    pub fn ruler(&self) -> Option<&Arc<Ruler>> {
+        self.ruler.get()
     }
 
     /// The store, or 503 while it is still opening.

@@ -8,6 +8,7 @@
 pub mod alerting;
 pub mod config;
 mod error;
+pub mod exposition;
 pub mod gofmt;
 pub mod group;
 pub mod notify;

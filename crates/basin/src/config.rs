@@ -82,6 +82,9 @@ pub struct FileConfig {
     pub patterns: Option<bool>,
     /// Named grok patterns added to the standard library, `NAME: regex`.
     pub grok_patterns: Option<std::collections::BTreeMap<String, String>>,
+    /// The ruler: rules directory, evaluation interval, Alertmanagers,
+    /// receivers (Slack, webhooks), external URL; see docs/alerting.md.
+    pub ruler: Option<basin_rules::config::RulerFileConfig>,
 }
 
 /// A custom masker of the config file.

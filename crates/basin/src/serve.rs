@@ -6,12 +6,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use basin_api::rule_querier::StorageQuerier;
 use basin_api::{patterns_state, router, syslog_listen, ApiLimits, AppState, Protocols};
 use basin_pipeline::auto::ParseMode;
 use basin_pipeline::mask::Masking;
 use basin_pipeline::rate_limit::RateLimits;
 use basin_pipeline::rules::Rules;
 use basin_query::entry_selector::EntrySelector;
+use basin_rules::config::RulerConfig;
+use basin_rules::notify::http::HttpTransport;
+use basin_rules::ruler::Ruler;
+use basin_rules::runner;
 use basin_storage::{Storage, StorageConfig};
 use clap::Args;
 use tracing::{error, info, warn};
@@ -31,7 +36,7 @@ pub struct ServeArgs {
     /// dedup_window, mask, mask_patterns,
     /// rate_limit_lines_per_second,
     /// rate_limit_bytes_per_second, stream_rate_limit_lines_per_second,
-    /// stream_rate_limit_bytes_per_second, syslog_udp, syslog_tcp).
+    /// stream_rate_limit_bytes_per_second, syslog_udp, syslog_tcp, ruler).
     #[arg(long)]
     config: Option<PathBuf>,
     /// Where data lives [config: data_dir] [default: ./basin-data]
@@ -180,11 +185,13 @@ pub fn run(args: ServeArgs) -> Result<()> {
     if let Some(v) = file.cors_allowed_origins.clone() {
         protocols.cors_allowed_origins = v;
     }
+    let ruler = RulerConfig::resolve(&file.ruler.clone().unwrap_or_default(), &data_dir, &listen)
+        .context("invalid ruler settings")?;
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?
-        .block_on(serve(addr, storage, limits, protocols, syslog))
+        .block_on(serve(addr, storage, limits, protocols, syslog, ruler))
 }
 
 async fn serve(
@@ -193,6 +200,7 @@ async fn serve(
     limits: ApiLimits,
     protocols: Protocols,
     syslog: SyslogAddrs,
+    ruler_cfg: RulerConfig,
 ) -> Result<()> {
     let state = Arc::new(AppState::new(limits, protocols));
     let data_dir = storage_cfg.data_dir.clone();
@@ -260,6 +268,14 @@ async fn serve(
             return Err(e);
         }
     };
+    let ruler = Arc::new(Ruler::new(
+        ruler_cfg,
+        Arc::new(StorageQuerier::new(storage.clone(), state.limits.clone())),
+        Arc::default(),
+    ));
+    state.set_ruler(ruler.clone());
+    let ruler_threads = runner::spawn(ruler, Arc::new(HttpTransport::default()))
+        .context("cannot start the ruler")?;
     let saver = tokio::spawn(save_patterns_every(
         PATTERNS_SAVE_INTERVAL,
         state.clone(),
@@ -275,6 +291,9 @@ async fn serve(
         Ok(Err(e)) => error!("server task failed: {e}"),
         Err(_) => warn!("requests still open after {DRAIN_TIMEOUT:?}; closing them"),
     }
+    tokio::task::spawn_blocking(move || ruler_threads.stop())
+        .await
+        .context("ruler stop task failed")?;
     if let Err(e) = patterns_state::save(&data_dir, &state.patterns) {
         error!("patterns not saved: {e}");
     }

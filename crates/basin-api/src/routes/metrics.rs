@@ -12,5 +12,9 @@ use crate::AppState;
 pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     let mut text = String::new();
     state.counters.render(&mut text);
+    if let Some(ruler) = state.ruler() {
+        ruler.stats().render(&mut text);
+        basin_rules::exposition::recorded(ruler, &mut text);
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }

@@ -14,6 +14,7 @@ mod patterns;
 mod push;
 mod query;
 mod ready;
+mod rules;
 mod select;
 mod tail;
 
@@ -89,10 +90,39 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(patterns::loki_patterns).post(patterns::loki_patterns),
         )
         .route("/api/v1/patterns", get(patterns::basin_patterns))
+        .merge(ruler_router())
         .merge(ingest_router(&state.protocols.cors_allowed_origins))
         // Handlers read bodies themselves with the configured cap.
         .layer(DefaultBodyLimit::disable())
         .with_state(state)
+}
+
+/// Loki's ruler API, under both of Loki's prefixes.
+fn ruler_router() -> Router<Arc<AppState>> {
+    let mut router = Router::new()
+        .route(
+            "/prometheus/api/v1/rules",
+            get(rules::prometheus_rules_state),
+        )
+        .route(
+            "/prometheus/api/v1/alerts",
+            get(rules::prometheus_alerts_state),
+        );
+    for prefix in ["/loki/api/v1/rules", "/api/prom/rules"] {
+        router = router
+            .route(prefix, get(rules::list))
+            .route(
+                &format!("{prefix}/{{namespace}}"),
+                get(rules::namespace)
+                    .post(rules::save)
+                    .delete(rules::delete_namespace),
+            )
+            .route(
+                &format!("{prefix}/{{namespace}}/{{group}}"),
+                get(rules::group).delete(rules::delete_group),
+            );
+    }
+    router
 }
 
 /// The push endpoints browsers and SDKs post to, with CORS when configured.
