@@ -8,6 +8,7 @@
 mod encode;
 mod error;
 mod ingest_counters;
+pub mod line_matcher;
 mod params;
 pub mod patterns_state;
 mod routes;

@@ -9,6 +9,7 @@ use basin_pipeline::mask::Masking;
 use basin_pipeline::patterns::{MinerConfig, PatternStore};
 use basin_pipeline::rate_limit::{RateLimiter, RateLimits};
 use basin_pipeline::rules::Rules;
+use basin_rules::log_metrics::LogMetrics;
 use basin_rules::ruler::Ruler;
 use basin_storage::Storage;
 
@@ -68,6 +69,8 @@ pub struct Protocols {
     pub rules: Arc<Rules>,
     /// Whether entries are tagged with their pattern (`patterns`, default on).
     pub mine_patterns: bool,
+    /// Counters and histograms updated as lines are accepted (`log_metrics`).
+    pub log_metrics: Arc<LogMetrics>,
 }
 
 impl Default for Protocols {
@@ -81,6 +84,7 @@ impl Default for Protocols {
             masking: Masking::default(),
             rules: Arc::default(),
             mine_patterns: true,
+            log_metrics: Arc::default(),
         }
     }
 }
@@ -138,6 +142,22 @@ impl AppState {
         if self.protocols.mine_patterns {
             self.patterns.tag(batch);
         }
+    }
+
+    /// Stores a batch that went through the pipeline; log metrics count it
+    /// once the store accepted it.
+    pub async fn append(
+        &self,
+        storage: &Storage,
+        batch: basin_model::PushBatch,
+    ) -> Result<(), basin_storage::StorageError> {
+        let metrics = &self.protocols.log_metrics;
+        let measure = (!metrics.is_empty()).then(|| metrics.measure(&batch));
+        storage.append(batch).await?;
+        if let Some(m) = measure {
+            metrics.apply(m);
+        }
+        Ok(())
     }
 
     /// Hands over the opened store; the server is ready from now on.

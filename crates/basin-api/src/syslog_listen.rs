@@ -74,7 +74,7 @@ async fn store(
     state.tag_patterns(&mut batch);
     let accepted = (batch.entry_count() as u64, batch.size_bytes() as u64);
     if accepted.0 > 0 {
-        if let Err(e) = storage.append(batch).await {
+        if let Err(e) = state.append(storage, batch).await {
             warn!("syslog messages not stored: {e}");
             state
                 .counters

@@ -7,7 +7,7 @@ use basin_model::{Entry, Labels};
 use basin_pipeline::rules::Selector;
 
 use crate::filter_stream::StreamFilter;
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Pipeline, Row};
 
 /// A stream selector and the line and label filters after it.
 pub struct EntrySelector {
@@ -48,6 +48,45 @@ impl Selector for EntrySelector {
 
     fn matches_entry(&self, stream: &Labels, entry: &Entry) -> bool {
         self.streams.matches(stream) && self.filters.run(entry, stream).is_some()
+    }
+}
+
+/// A log query's stream selector and whole pipeline (parsers, formatting,
+/// filters), run on one entry at ingest: what log metrics measure with.
+pub struct EntryPipeline {
+    streams: StreamFilter,
+    pipeline: Pipeline,
+}
+
+impl EntryPipeline {
+    /// Compiles a log query such as `{app="api"} | json | status >= 500`.
+    pub fn new(text: &str) -> Result<Self, String> {
+        let query = parse_log_query(text).map_err(|e| e.to_string())?;
+        Ok(Self {
+            streams: StreamFilter::new(&query.matchers).map_err(|e| e.to_string())?,
+            pipeline: Pipeline::new(&query.stages).map_err(|e| e.to_string())?,
+        })
+    }
+
+    /// Whether the selector matches a stream's labels.
+    pub fn matches_stream(&self, stream: &Labels) -> bool {
+        self.streams.matches(stream)
+    }
+
+    /// Whether every stage is a line filter ([`EntryPipeline::keeps`] then
+    /// decides alone, without copying the line).
+    pub fn filters_only(&self) -> bool {
+        self.pipeline.filters_only()
+    }
+
+    /// Whether the line filters keep `line`.
+    pub fn keeps(&self, line: &str) -> bool {
+        self.pipeline.keeps(line)
+    }
+
+    /// Runs the whole pipeline; `None` if a stage drops the entry.
+    pub fn run(&self, stream: &Labels, entry: &Entry) -> Option<Row> {
+        self.pipeline.run(entry, stream)
     }
 }
 

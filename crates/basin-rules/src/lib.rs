@@ -11,6 +11,7 @@ mod error;
 pub mod exposition;
 pub mod gofmt;
 pub mod group;
+pub mod log_metrics;
 pub mod notify;
 pub mod querier;
 pub mod ruler;

@@ -67,7 +67,7 @@ impl RuleQuerier for FixedLogs {
 struct Recorder(Mutex<Vec<serde_json::Value>>);
 
 impl Transport for Recorder {
-    fn post(&self, _url: &str, _ct: &str, body: &[u8]) -> Result<u16, String> {
+    fn post(&self, _url: &str, _headers: &[(&str, &str)], body: &[u8]) -> Result<u16, String> {
         self.0
             .lock()
             .unwrap()

@@ -85,6 +85,9 @@ pub struct FileConfig {
     /// The ruler: rules directory, evaluation interval, Alertmanagers,
     /// receivers (Slack, webhooks), external URL; see docs/alerting.md.
     pub ruler: Option<basin_rules::config::RulerFileConfig>,
+    /// Counters and histograms of matching lines, kept as lines are
+    /// accepted and shown on /metrics; see docs/alerting.md.
+    pub log_metrics: Option<Vec<basin_rules::log_metrics::LogMetricConfig>>,
 }
 
 /// A custom masker of the config file.

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use basin_api::line_matcher::QueryLineMatcher;
 use basin_api::rule_querier::StorageQuerier;
 use basin_api::{patterns_state, router, syslog_listen, ApiLimits, AppState, Protocols};
 use basin_pipeline::auto::ParseMode;
@@ -14,6 +15,7 @@ use basin_pipeline::rate_limit::RateLimits;
 use basin_pipeline::rules::Rules;
 use basin_query::entry_selector::EntrySelector;
 use basin_rules::config::RulerConfig;
+use basin_rules::log_metrics::LogMetrics;
 use basin_rules::notify::http::HttpTransport;
 use basin_rules::ruler::Ruler;
 use basin_rules::runner;
@@ -36,7 +38,8 @@ pub struct ServeArgs {
     /// dedup_window, mask, mask_patterns,
     /// rate_limit_lines_per_second,
     /// rate_limit_bytes_per_second, stream_rate_limit_lines_per_second,
-    /// stream_rate_limit_bytes_per_second, syslog_udp, syslog_tcp, ruler).
+    /// stream_rate_limit_bytes_per_second, syslog_udp, syslog_tcp, ruler,
+    /// log_metrics).
     #[arg(long)]
     config: Option<PathBuf>,
     /// Where data lives [config: data_dir] [default: ./basin-data]
@@ -179,6 +182,13 @@ pub fn run(args: ServeArgs) -> Result<()> {
     if let Some(v) = file.patterns {
         protocols.mine_patterns = v;
     }
+    protocols.log_metrics = Arc::new(
+        LogMetrics::new(
+            file.log_metrics.as_deref().unwrap_or_default(),
+            &QueryLineMatcher::compile,
+        )
+        .context("invalid log_metrics")?,
+    );
     if let Some(v) = &file.dedup_window {
         protocols.dedup_window_ns = parse_duration("dedup_window", v)?.as_nanos() as i64;
     }

@@ -82,7 +82,7 @@ pub(crate) async fn append_counted(
     state.tag_patterns(&mut batch);
     let accepted = (batch.entry_count() as u64, batch.size_bytes() as u64);
     if accepted.0 > 0 {
-        storage.append(batch).await?;
+        state.append(storage, batch).await?;
     }
     let refused = refused + limited.as_ref().map_or(0, |l| l.lines);
     state

@@ -12,6 +12,7 @@ use crate::AppState;
 pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     let mut text = String::new();
     state.counters.render(&mut text);
+    state.protocols.log_metrics.render(&mut text);
     if let Some(ruler) = state.ruler() {
         ruler.stats().render(&mut text);
         basin_rules::exposition::recorded(ruler, &mut text);

@@ -86,7 +86,7 @@ pub fn send(transport: &dyn Transport, urls: &[String], alerts: &[OutAlert]) -> 
         let payload = body(batch).to_string();
         for base in urls {
             let url = format!("{base}/api/v2/alerts");
-            match transport.post(&url, "application/json", payload.as_bytes()) {
+            match transport.post(&url, super::http::JSON, payload.as_bytes()) {
                 Ok(status) if (200..300).contains(&status) => sent += 1,
                 Ok(status) => {
                     failed += 1;

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use tracing::{error, warn};
 
-use super::http::Transport;
+use super::http::{Transport, JSON};
 use super::payload::{slack, webhook, Notification};
 use super::OutAlert;
 use crate::alerting::fingerprint;
@@ -182,9 +182,7 @@ impl Dispatcher {
                 ReceiverKind::Slack(url) => (url, "slack", slack(&note)),
                 ReceiverKind::Webhook(url) => (url, "webhook", webhook(&note)),
             };
-            let outcome = self
-                .transport
-                .post(url, "application/json", body.to_string().as_bytes());
+            let outcome = self.transport.post(url, JSON, body.to_string().as_bytes());
             self.dirty = true;
             match outcome {
                 Ok(status) if (200..300).contains(&status) => {
@@ -351,7 +349,7 @@ mod tests {
     }
 
     impl Transport for Recorder {
-        fn post(&self, _url: &str, _ct: &str, body: &[u8]) -> Result<u16, String> {
+        fn post(&self, _url: &str, _headers: &[(&str, &str)], body: &[u8]) -> Result<u16, String> {
             let mut fail = self.fail.lock().expect("lock");
             if *fail > 0 {
                 *fail -= 1;
