@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs Basin's whole test suite on a fresh machine: installs what the tests
 # need (Python clients from tests/e2e/clients/requirements.txt; rsyslog and
-# logger; Node and Grafana's LogQL grammar), then unit, golden and
-# end-to-end tests. --all-targets also builds the criterion benchmarks and
+# logger; Prometheus and Alertmanager; Node and Grafana's LogQL grammar),
+# then unit, golden and end-to-end tests. --all-targets also builds the criterion benchmarks and
 # runs each once in test mode, so they are checked without a release build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +15,13 @@ python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ig
 # Syslog peers: rsyslog (forwarding test) and util-linux's logger.
 if ! command -v rsyslogd >/dev/null || ! command -v logger >/dev/null; then
     apt-get update -qq && apt-get install -y -qq rsyslog bsdutils
+fi
+
+# Alerting peers: Prometheus 2.42 (scrapes /metrics, receives remote
+# write) and Alertmanager 0.25 (receives alerts).
+if ! command -v prometheus >/dev/null || ! command -v prometheus-alertmanager >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        prometheus prometheus-alertmanager
 fi
 
 # Grafana's LogQL grammar, for the grammar conformance test.

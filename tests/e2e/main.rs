@@ -17,6 +17,7 @@ mod otlp;
 mod parquet_files;
 mod patterns;
 mod pipeline;
+mod prometheus;
 mod push;
 mod read_api;
 mod retention;

@@ -33,6 +33,24 @@ pub struct RulerFileConfig {
     pub sample_lines: Option<usize>,
     /// Basin's own receivers, for teams without Alertmanager.
     pub receivers: Option<Vec<ReceiverFileConfig>>,
+    /// Prometheus remote-write endpoints that receive recording rules'
+    /// samples and the ALERTS series.
+    pub remote_write: Option<Vec<RemoteWriteConfig>>,
+}
+
+/// A remote-write endpoint.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteWriteConfig {
+    /// E.g. `http://prometheus:9090/api/v1/write`.
+    pub url: String,
+    /// Send the tenant as `X-Scope-OrgID` (default true, as Loki does).
+    #[serde(default = "yes")]
+    pub add_org_id_header: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// A receiver as written in the config file.
@@ -115,6 +133,8 @@ pub struct RulerConfig {
     pub sample_lines: usize,
     /// Own receivers.
     pub receivers: Vec<ReceiverConfig>,
+    /// Remote-write endpoints.
+    pub remote_write: Vec<RemoteWriteConfig>,
 }
 
 const SECOND: i64 = 1_000_000_000;
@@ -208,6 +228,7 @@ impl RulerConfig {
                 .collect(),
             sample_lines: file.sample_lines.unwrap_or(5),
             receivers,
+            remote_write: file.remote_write.clone().unwrap_or_default(),
         })
     }
 }

@@ -14,6 +14,7 @@ pub mod group;
 pub mod log_metrics;
 pub mod notify;
 pub mod querier;
+pub mod remote_write;
 pub mod ruler;
 pub mod runner;
 pub mod stats;

@@ -153,7 +153,12 @@ pub struct Ruler {
     dirty: Mutex<BTreeSet<TenantId>>,
     /// Groups evaluated so far, for tests and logs.
     evaluations: AtomicI64,
+    /// Series to remote-write: (tenant, evaluation time, samples).
+    written: Mutex<Vec<Written>>,
 }
+
+/// Samples of one group evaluation, for remote write.
+pub type Written = (TenantId, i64, Vec<Sample>);
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -202,6 +207,7 @@ impl Ruler {
             restored_loaded: AtomicU64::new(0),
             dirty: Mutex::new(BTreeSet::new()),
             evaluations: AtomicI64::new(0),
+            written: Mutex::new(Vec::new()),
         }
     }
 
@@ -527,6 +533,12 @@ impl Ruler {
             }
             g.last_evaluation = Some(ts);
             g.evaluation_time = started.elapsed().as_secs_f64();
+            if !self.config.remote_write.is_empty() {
+                let series = written_series(g);
+                if !series.is_empty() {
+                    lock(&self.written).push((key.tenant.clone(), ts, series));
+                }
+            }
             self.stats
                 .evaluation(key.tenant.as_str(), &key.name, !failed);
         }
@@ -682,6 +694,12 @@ impl Ruler {
         }
     }
 
+    /// Takes the samples evaluated since the last call, for remote write
+    /// (gathered only when remote write is configured).
+    pub fn take_written(&self) -> Vec<Written> {
+        std::mem::take(&mut *lock(&self.written))
+    }
+
     /// A snapshot of the groups of `tenant`, by namespace and name.
     pub fn groups(&self, tenant: &TenantId) -> Vec<(GroupKey, GroupRun)> {
         lock(&self.groups)
@@ -714,6 +732,34 @@ impl Ruler {
     pub fn check(&self) -> Result<(), RulesError> {
         self.store.tenants().map(|_| ())
     }
+}
+
+/// What a group's evaluation writes, as Prometheus' rule manager appends
+/// it: recording rules' samples, and for each pending or firing alert
+/// `ALERTS{alertname, alertstate, ...} 1`.
+fn written_series(group: &GroupRun) -> Vec<Sample> {
+    let mut out = Vec::new();
+    for rule in &group.rules {
+        match &rule.body {
+            RuleBody::Recording { samples, .. } if rule.health == Health::Ok => {
+                out.extend(samples.iter().cloned());
+            }
+            RuleBody::Alerting(a) => {
+                for alert in a
+                    .alerts
+                    .values()
+                    .filter(|a| a.state != AlertState::Inactive)
+                {
+                    let mut labels = alert.labels.clone();
+                    labels.insert("__name__".into(), "ALERTS".into());
+                    labels.insert("alertstate".into(), alert.state.as_str().into());
+                    out.push(Sample { labels, value: 1.0 });
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// A recording rule's result: `__name__` and the rule's labels set, and

@@ -1,6 +1,8 @@
-//! The ruler's two threads: one evaluates groups as they fall due, the
-//! other sends what they raise, so a slow receiver never delays a rule.
+//! The ruler's threads: one evaluates groups as they fall due, one sends
+//! the alerts they raise, one remote-writes what they record, so a slow
+//! receiver never delays a rule.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -12,7 +14,9 @@ use tracing::error;
 use crate::notify::dispatch::Dispatcher;
 use crate::notify::http::Transport;
 use crate::notify::{alertmanager, OutAlert};
-use crate::ruler::Ruler;
+use crate::querier::Sample;
+use crate::remote_write;
+use crate::ruler::{Ruler, Written};
 use crate::RulesError;
 
 /// How often the evaluator looks for due groups.
@@ -32,7 +36,7 @@ pub struct RulerHandle {
 }
 
 impl RulerHandle {
-    /// Stops both threads and waits for them (the notifier sends what it holds).
+    /// Stops the threads and waits for them (the notifier sends what it holds).
     pub fn stop(mut self) {
         self.halt();
     }
@@ -63,6 +67,7 @@ pub fn spawn(ruler: Arc<Ruler>, transport: Arc<dyn Transport>) -> Result<RulerHa
     )?;
     let stop = Arc::new(AtomicBool::new(false));
     let (tx, rx) = mpsc::channel::<Vec<OutAlert>>();
+    let (written_tx, written_rx) = mpsc::channel::<Vec<Written>>();
     let evaluator = {
         let (stop, ruler) = (stop.clone(), ruler.clone());
         std::thread::Builder::new()
@@ -73,10 +78,54 @@ pub fn spawn(ruler: Arc<Ruler>, transport: Arc<dyn Transport>) -> Result<RulerHa
                     if !alerts.is_empty() && tx.send(alerts).is_err() {
                         break;
                     }
+                    let written = ruler.take_written();
+                    if !written.is_empty() && written_tx.send(written).is_err() {
+                        break;
+                    }
                     std::thread::sleep(TICK);
                 }
             })
             .map_err(|e| RulesError::io("cannot start", std::path::Path::new("ruler-eval"), e))?
+    };
+    let writer = {
+        let (stats, targets) = (ruler.stats().clone(), config.remote_write.clone());
+        let transport = transport.clone();
+        std::thread::Builder::new()
+            .name("ruler-remote-write".into())
+            .spawn(move || {
+                // Ends when the evaluator drops its sender.
+                while let Ok(mut batch) = written_rx.recv() {
+                    while let Ok(more) = written_rx.try_recv() {
+                        batch.extend(more);
+                    }
+                    let mut by_tenant: BTreeMap<String, Vec<(i64, Sample)>> = BTreeMap::new();
+                    for (tenant, ts, samples) in batch {
+                        by_tenant
+                            .entry(tenant.to_string())
+                            .or_default()
+                            .extend(samples.into_iter().map(|s| (ts, s)));
+                    }
+                    for (tenant, samples) in &by_tenant {
+                        for target in &targets {
+                            remote_write::send(
+                                transport.as_ref(),
+                                target,
+                                tenant,
+                                samples,
+                                &stats,
+                                &std::thread::sleep,
+                            );
+                        }
+                    }
+                }
+            })
+            .map_err(|e| {
+                RulesError::io(
+                    "cannot start",
+                    std::path::Path::new("ruler-remote-write"),
+                    e,
+                )
+            })?
     };
     let notifier = {
         let (stop, stats) = (stop.clone(), ruler.stats().clone());
@@ -130,6 +179,6 @@ pub fn spawn(ruler: Arc<Ruler>, transport: Arc<dyn Transport>) -> Result<RulerHa
     };
     Ok(RulerHandle {
         stop,
-        threads: vec![evaluator, notifier],
+        threads: vec![evaluator, notifier, writer],
     })
 }

@@ -12,6 +12,8 @@ pub struct RulerStats {
     notifications: Mutex<BTreeMap<(String, String), (u64, u64)>>,
     /// Alertmanager URL → (posts accepted, posts failed).
     alertmanager: Mutex<BTreeMap<String, (u64, u64)>>,
+    /// Remote-write URL → (samples written, samples dropped).
+    remote_write: Mutex<BTreeMap<String, (u64, u64)>>,
     /// (tenant, rule group) → (evaluations, failed rule evaluations).
     evaluations: Mutex<BTreeMap<(String, String), (u64, u64)>>,
 }
@@ -53,6 +55,17 @@ impl RulerStats {
     /// Counts one POST to an Alertmanager.
     pub fn alertmanager(&self, url: &str, ok: bool) {
         bump(&self.alertmanager, url.to_string(), ok);
+    }
+
+    /// Counts samples written to (or dropped by) a remote-write endpoint.
+    pub fn remote_write(&self, url: &str, samples: u64, ok: bool) {
+        let mut map = self.remote_write.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = map.entry(url.to_string()).or_default();
+        if ok {
+            entry.0 += samples;
+        } else {
+            entry.1 += samples;
+        }
     }
 
     /// Counts one rule evaluation.
@@ -105,6 +118,24 @@ impl RulerStats {
             );
         }
         drop(am);
+        let rw = self.remote_write.lock().unwrap_or_else(|p| p.into_inner());
+        out.push_str("# HELP basin_ruler_remote_write_samples_total Samples remote-written.\n# TYPE basin_ruler_remote_write_samples_total counter\n");
+        for (url, (ok, _)) in rw.iter() {
+            let _ = writeln!(
+                out,
+                "basin_ruler_remote_write_samples_total{{url=\"{}\"}} {ok}",
+                escape(url)
+            );
+        }
+        out.push_str("# HELP basin_ruler_remote_write_dropped_samples_total Samples a remote-write endpoint did not take.\n# TYPE basin_ruler_remote_write_dropped_samples_total counter\n");
+        for (url, (_, dropped)) in rw.iter() {
+            let _ = writeln!(
+                out,
+                "basin_ruler_remote_write_dropped_samples_total{{url=\"{}\"}} {dropped}",
+                escape(url)
+            );
+        }
+        drop(rw);
         let evals = self.evaluations.lock().unwrap_or_else(|p| p.into_inner());
         out.push_str("# HELP basin_ruler_evaluations_total Rule evaluations.\n# TYPE basin_ruler_evaluations_total counter\n");
         for ((t, g), (n, _)) in evals.iter() {

@@ -98,6 +98,7 @@ fn config(dir: &Path) -> RulerConfig {
             repeat_interval_ns: 24 * 3600 * S,
             send_resolved: true,
         }],
+        remote_write: Vec::new(),
     }
 }
 
