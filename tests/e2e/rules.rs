@@ -356,3 +356,139 @@ rules:
         "{metrics}"
     );
 }
+
+/// A new-pattern rule on the real binary: a new kind of error line raises
+/// one alert with its pattern and lines; known patterns and new patterns
+/// below warn raise none.
+#[test]
+fn new_error_pattern_alerts_once() {
+    let hook = crate::capture::Capture::start(200, "");
+    let server = Server::start(&format!(
+        "ruler:
+  evaluation_interval: 1s
+  resend_delay: 1s
+  receivers:
+    - name: team-hook
+      webhook_url: {}/hook
+      group_wait: 0s
+      group_interval: 1s
+      group_by: [alertname, pattern_id]
+",
+        hook.url
+    ));
+    let push = |values: Vec<serde_json::Value>| {
+        server.push_json(None, &json_body(serde_json::json!({"app": "api"}), values));
+    };
+    // A known error pattern, first seen an hour ago.
+    let hour_ago = now_ns() - 3_600_000_000_000;
+    push(
+        (0..5i64)
+            .map(|i| {
+                serde_json::json!([
+                    (hour_ago + i).to_string(),
+                    format!("ERROR connection reset by peer 10.0.0.{i}")
+                ])
+            })
+            .collect(),
+    );
+    let (status, _, body) = server.request(
+        "POST",
+        "/loki/api/v1/rules/patterns",
+        None,
+        Some(
+            "name: new-errors
+interval: 1s
+rules:
+  - alert: NewErrorPattern
+    expr: new_patterns({app=\"api\"})
+    annotations:
+      summary: 'new {{ $labels.level }} pattern: {{ $labels.pattern }} ({{ $value }} lines)'
+",
+        ),
+    );
+    assert_eq!(status, 202, "{body}");
+
+    // Now: the known error again, and a new pattern that is only info.
+    let now = now_ns();
+    push(
+        (0..5i64)
+            .flat_map(|i| {
+                [
+                    serde_json::json!([
+                        (now + 2 * i).to_string(),
+                        format!("ERROR connection reset by peer 10.0.1.{i}")
+                    ]),
+                    serde_json::json!([
+                        (now + 2 * i + 1).to_string(),
+                        format!("INFO cache warmed in {} ms", 10 + i)
+                    ]),
+                ]
+            })
+            .collect(),
+    );
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    assert!(hook.json().is_empty(), "{:?}", hook.json());
+    assert!(alert_states_of(&server, None).is_empty());
+
+    // A new kind of error.
+    let now = now_ns();
+    push(
+        (0..3i64)
+            .map(|i| {
+                serde_json::json!([
+                    (now + i).to_string(),
+                    format!("ERROR disk quota exceeded on volume {}", 7 + i)
+                ])
+            })
+            .collect(),
+    );
+    wait_for(15, "the new-pattern alert", || !hook.json().is_empty());
+    let firing = &hook.json()[0];
+    assert_eq!(firing["status"], "firing");
+    let alerts = firing["alerts"].as_array().unwrap();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    let labels = &alerts[0]["labels"];
+    assert_eq!(labels["alertname"], "NewErrorPattern");
+    assert_eq!(labels["level"], "error");
+    assert!(
+        labels["pattern"]
+            .as_str()
+            .unwrap()
+            .starts_with("ERROR disk quota exceeded on volume"),
+        "{labels}"
+    );
+    assert!(
+        alerts[0]["annotations"]["summary"]
+            .as_str()
+            .unwrap()
+            .ends_with("(3 lines)"),
+        "{alerts:?}"
+    );
+    let lines = alerts[0]["sampleLines"].as_array().unwrap();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(lines
+        .iter()
+        .all(|l| l["line"].as_str().unwrap().starts_with("ERROR disk quota")));
+
+    // It resolves once the pattern is no longer new; the known error
+    // pushed again meanwhile raises nothing.
+    let now = now_ns();
+    push(vec![serde_json::json!([
+        now.to_string(),
+        "ERROR connection reset by peer 10.0.2.9"
+    ])]);
+    wait_for(15, "the resolution", || hook.json().len() >= 2);
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let statuses: Vec<String> = hook
+        .json()
+        .iter()
+        .map(|m| m["status"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(statuses, ["firing", "resolved"]);
+}
+
+fn alert_states_of(server: &Server, tenant: Option<&str>) -> Vec<serde_json::Value> {
+    let (_, _, body) = server.request("GET", "/prometheus/api/v1/alerts", tenant, None);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    v["data"]["alerts"].as_array().unwrap().clone()
+}

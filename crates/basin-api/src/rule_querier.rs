@@ -2,28 +2,48 @@
 //! lines, over the store, with the API's limits.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use basin_logql::{LogExpr, MetricExpr};
+use basin_model::level::UNKNOWN_LEVEL;
 use basin_model::TenantId;
+use basin_pipeline::patterns::PatternInfo;
+use basin_query::pattern_counts::count_patterns;
 use basin_query::{
     eval_metric, select_logs, Direction, LogSelect, MetricQuery, QueryContext, Steps, Value,
 };
+use basin_rules::new_patterns::NewPattern;
 use basin_rules::querier::{RuleQuerier, Sample, SampleLine};
 use basin_storage::Storage;
 
 use crate::state::ApiLimits;
+use crate::AppState;
 
-/// Runs the ruler's queries on the store.
+/// Runs the ruler's queries on the store, with the API's limits and the
+/// pattern miners' knowledge.
 pub struct StorageQuerier {
     storage: Arc<Storage>,
     limits: ApiLimits,
+    /// Weak: the state holds the ruler, which holds this querier.
+    state: Weak<AppState>,
 }
 
 impl StorageQuerier {
-    /// A querier over `storage`, within `limits` (series, timeout).
-    pub fn new(storage: Arc<Storage>, limits: ApiLimits) -> Self {
-        Self { storage, limits }
+    /// A querier over `storage`, within the limits of `state`.
+    pub fn new(state: &Arc<AppState>, storage: Arc<Storage>) -> Self {
+        Self {
+            storage,
+            limits: state.limits.clone(),
+            state: Arc::downgrade(state),
+        }
+    }
+
+    fn context(&self, tenant: &TenantId) -> QueryContext {
+        let ctx = QueryContext::new(Some(self.limits.query_timeout));
+        match self.state.upgrade() {
+            Some(state) => ctx.with_pattern_aliases(state.patterns.aliases(tenant)),
+            None => ctx,
+        }
     }
 }
 
@@ -85,7 +105,7 @@ impl RuleQuerier for StorageQuerier {
         end: i64,
         limit: usize,
     ) -> Result<Vec<SampleLine>, String> {
-        let ctx = QueryContext::new(Some(self.limits.query_timeout));
+        let ctx = self.context(tenant);
         let selection = select_logs(
             &self.storage,
             &LogSelect {
@@ -106,6 +126,59 @@ impl RuleQuerier for StorageQuerier {
                 ts: row.ts,
                 labels: labels_of(&row.labels),
                 line: row.line.clone(),
+            })
+            .collect())
+    }
+
+    fn new_patterns(
+        &self,
+        tenant: &TenantId,
+        log: &LogExpr,
+        since: i64,
+        until: i64,
+    ) -> Result<Vec<NewPattern>, String> {
+        let Some(state) = self.state.upgrade() else {
+            return Ok(Vec::new());
+        };
+        // Most evaluations end here: nothing new, nothing read.
+        let fresh: Vec<PatternInfo> = state
+            .patterns
+            .patterns(tenant)
+            .into_iter()
+            .filter(|p| p.first_seen > since && p.first_seen <= until)
+            .collect();
+        if fresh.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ctx = self.context(tenant);
+        let resolve = |id: u64| state.patterns.resolve(tenant, id);
+        let counts = count_patterns(
+            &self.storage,
+            tenant,
+            log,
+            since + 1,
+            until.saturating_add(1),
+            (until - since).max(1),
+            &resolve,
+            &ctx,
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(fresh
+            .into_iter()
+            .filter_map(|info| {
+                let c = counts.get(&info.id).filter(|c| c.total > 0)?;
+                let level = c
+                    .levels
+                    .iter()
+                    .filter(|(l, _)| **l != UNKNOWN_LEVEL)
+                    .max_by_key(|(_, n)| **n)
+                    .map_or(UNKNOWN_LEVEL, |(l, _)| *l);
+                Some(NewPattern {
+                    id: info.id,
+                    pattern: info.pattern,
+                    level: level.to_string(),
+                    count: c.total,
+                })
             })
             .collect())
     }

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use basin_logql::{LogRange, MetricExpr};
 use serde::{Deserialize, Serialize};
 
+use crate::new_patterns::NewPatterns;
 use crate::querier::{Sample, SampleLine};
 use crate::template::{expand, AlertData};
 
@@ -77,13 +78,22 @@ pub struct TemplateEnv {
 /// One result of an evaluation: labels, rendered annotations, value.
 type Instance = (BTreeMap<String, String>, BTreeMap<String, String>, f64);
 
+/// What an alerting rule evaluates.
+#[derive(Debug, Clone)]
+pub enum AlertSource {
+    /// A LogQL metric query: each series is an alert.
+    Metric(MetricExpr),
+    /// `new_patterns(...)`: each pattern new in the interval is an alert.
+    NewPatterns(NewPatterns),
+}
+
 /// An alerting rule with its alerts.
 #[derive(Debug, Clone)]
 pub struct AlertingRule {
     /// `alert:`.
     pub name: String,
-    /// The parsed expression.
-    pub expr: MetricExpr,
+    /// What raises its alerts.
+    pub source: AlertSource,
     /// `for`, ns.
     pub for_ns: i64,
     /// `keep_firing_for`, ns.
@@ -268,8 +278,8 @@ mod tests {
     fn rule(for_s: i64, keep_s: i64) -> AlertingRule {
         AlertingRule {
             name: "Errors".into(),
-            expr: match basin_logql::parse_expr("count_over_time({a=\"b\"}[1m]) > 0") {
-                Ok(basin_logql::Expr::Metric(m)) => m,
+            source: match basin_logql::parse_expr("count_over_time({a=\"b\"}[1m]) > 0") {
+                Ok(basin_logql::Expr::Metric(m)) => AlertSource::Metric(m),
                 other => panic!("{other:?}"),
             },
             for_ns: for_s * S,

@@ -12,6 +12,7 @@ pub mod exposition;
 pub mod gofmt;
 pub mod group;
 pub mod log_metrics;
+pub mod new_patterns;
 pub mod notify;
 pub mod querier;
 pub mod remote_write;

@@ -144,10 +144,14 @@ struct MetricRule {
     state: Mutex<RuleState>,
 }
 
-/// What one push adds, per rule: series deltas and unreadable fields.
+/// One series' label values and what a push adds to it.
+type SeriesDelta = (Vec<String>, Acc);
+
+/// What one push adds, per rule: series deltas in the order their lines
+/// came (so the series cap admits the first ones), and unreadable fields.
 #[derive(Debug, Default)]
 pub struct Measure {
-    rules: Vec<(HashMap<Vec<String>, Acc>, u64)>,
+    rules: Vec<(Vec<SeriesDelta>, u64)>,
     tenant: String,
 }
 
@@ -266,7 +270,8 @@ impl LogMetrics {
         };
         let mut values = Vec::new();
         for rule in &self.rules {
-            let mut local: HashMap<Vec<String>, Acc> = HashMap::new();
+            let mut local: Vec<SeriesDelta> = Vec::new();
+            let mut index: HashMap<Vec<String>, usize> = HashMap::new();
             let mut unreadable = 0;
             for stream in &batch.streams {
                 if stream.entries.is_empty() || !rule.matcher.matches_stream(&stream.labels) {
@@ -300,10 +305,17 @@ impl LogMetrics {
                             }
                         },
                     };
-                    let acc = local.entry(key).or_insert_with(|| Acc {
-                        buckets: vec![0; rule.buckets.len()],
-                        ..Acc::default()
+                    let at = *index.entry(key.clone()).or_insert_with(|| {
+                        local.push((
+                            key,
+                            Acc {
+                                buckets: vec![0; rule.buckets.len()],
+                                ..Acc::default()
+                            },
+                        ));
+                        local.len() - 1
                     });
+                    let acc = &mut local[at].1;
                     acc.count += 1;
                     if let Some(x) = x {
                         acc.sum += x;

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use basin_logql::{LogExpr, MetricExpr};
 use basin_model::TenantId;
 
+use crate::new_patterns::NewPattern;
+
 /// One series of an instant query's answer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
@@ -42,4 +44,14 @@ pub trait RuleQuerier: Send + Sync {
         end: i64,
         limit: usize,
     ) -> Result<Vec<SampleLine>, String>;
+
+    /// Patterns first seen in `(since, until]` among the lines of `log` in
+    /// that window, with their main level and line count.
+    fn new_patterns(
+        &self,
+        tenant: &TenantId,
+        log: &LogExpr,
+        since: i64,
+        until: i64,
+    ) -> Result<Vec<NewPattern>, String>;
 }

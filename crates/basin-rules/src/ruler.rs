@@ -15,9 +15,12 @@ use basin_model::TenantId;
 use serde::{Deserialize, Serialize};
 use tracing::{error, info, warn};
 
-use crate::alerting::{first_range, needs_sending, Alert, AlertState, AlertingRule, TemplateEnv};
+use crate::alerting::{
+    first_range, needs_sending, Alert, AlertSource, AlertState, AlertingRule, TemplateEnv,
+};
 use crate::config::RulerConfig;
 use crate::group::{Rule, RuleGroup};
+use crate::new_patterns::{self, is_new_patterns, level_rank, NewPattern, NewPatterns};
 use crate::notify::OutAlert;
 use crate::querier::{RuleQuerier, Sample, SampleLine};
 use crate::stats::RulerStats;
@@ -75,13 +78,22 @@ pub enum RuleBody {
 }
 
 impl RuleBody {
-    fn expr(&self) -> Option<&MetricExpr> {
+    fn query(&self) -> Option<Query> {
         match self {
-            RuleBody::Alerting(a) => Some(&a.expr),
-            RuleBody::Recording { expr, .. } => Some(expr),
+            RuleBody::Alerting(a) => Some(match &a.source {
+                AlertSource::Metric(m) => Query::Metric(m.clone()),
+                AlertSource::NewPatterns(p) => Query::NewPatterns(p.clone()),
+            }),
+            RuleBody::Recording { expr, .. } => Some(Query::Metric(expr.clone())),
             RuleBody::Unparsed => None,
         }
     }
+}
+
+/// What one rule asks the query engine.
+enum Query {
+    Metric(MetricExpr),
+    NewPatterns(NewPatterns),
 }
 
 /// A rule as the ruler runs it.
@@ -380,13 +392,19 @@ impl Ruler {
             .iter()
             .map(|rule| {
                 let rk = rule_key(&key.namespace, &key.name, rule);
-                let parsed = match parse_expr(&rule.expr) {
-                    Ok(Expr::Metric(m)) => Ok(m),
-                    Ok(Expr::Log(_)) => Err("rule result is not a vector or scalar".to_string()),
-                    Err(e) => Err(e.to_string()),
+                let parsed = if is_new_patterns(&rule.expr) && rule.alert.is_some() {
+                    new_patterns::parse(&rule.expr).map(AlertSource::NewPatterns)
+                } else {
+                    match parse_expr(&rule.expr) {
+                        Ok(Expr::Metric(m)) => Ok(AlertSource::Metric(m)),
+                        Ok(Expr::Log(_)) => {
+                            Err("rule result is not a vector or scalar".to_string())
+                        }
+                        Err(e) => Err(e.to_string()),
+                    }
                 };
                 let (body, health, last_error) = match parsed {
-                    Ok(expr) => {
+                    Ok(source) => {
                         let body = if rule.alert.is_some() {
                             let alerts = carried.remove(&rk).unwrap_or_else(|| {
                                 restored
@@ -398,7 +416,7 @@ impl Ruler {
                             });
                             RuleBody::Alerting(AlertingRule {
                                 name: rule.name().to_string(),
-                                expr,
+                                source,
                                 for_ns: rule.for_.as_deref().and_then(parse_duration).unwrap_or(0),
                                 keep_firing_for_ns: rule
                                     .keep_firing_for
@@ -410,9 +428,12 @@ impl Ruler {
                                 alerts,
                             })
                         } else {
-                            RuleBody::Recording {
-                                expr,
-                                samples: Vec::new(),
+                            match source {
+                                AlertSource::Metric(expr) => RuleBody::Recording {
+                                    expr,
+                                    samples: Vec::new(),
+                                },
+                                AlertSource::NewPatterns(_) => RuleBody::Unparsed,
                             }
                         };
                         (body, Health::Unknown, String::new())
@@ -462,18 +483,29 @@ impl Ruler {
     /// Evaluates one group at `ts`.
     fn evaluate(&self, key: &GroupKey, ts: i64) -> Vec<OutAlert> {
         let started = Instant::now();
-        let exprs: Vec<Option<MetricExpr>> = {
+        let (queries, interval): (Vec<Option<Query>>, i64) = {
             let groups = lock(&self.groups);
             let Some(g) = groups.get(key) else {
                 return Vec::new();
             };
-            g.rules.iter().map(|r| r.body.expr().cloned()).collect()
+            (
+                g.rules.iter().map(|r| r.body.query()).collect(),
+                g.interval_ns,
+            )
         };
-        let results: Vec<(Option<QueryResult>, f64)> = exprs
+        let results: Vec<(Option<QueryResult>, f64)> = queries
             .iter()
-            .map(|e| {
+            .map(|q| {
                 let t = Instant::now();
-                let r = e.as_ref().map(|e| self.querier.instant(&key.tenant, e, ts));
+                let r = q.as_ref().map(|q| match q {
+                    Query::Metric(e) => self.querier.instant(&key.tenant, e, ts),
+                    Query::NewPatterns(p) => self
+                        .querier
+                        // Two intervals: a line that arrived late still
+                        // counts; the alert's identity keeps it one alert.
+                        .new_patterns(&key.tenant, &p.log, ts - 2 * interval, ts)
+                        .map(|found| pattern_samples(found, p.min_level)),
+                });
                 (r, t.elapsed().as_secs_f64())
             })
             .collect();
@@ -572,13 +604,20 @@ impl Ruler {
                 let Some(alert) = rule.alerts.get(fp) else {
                     continue;
                 };
-                let window = (alert.state == AlertState::Firing && self.config.sample_lines > 0)
-                    .then(|| first_range(&rule.expr))
-                    .flatten()
-                    .map(|r| {
-                        let end = ts - r.offset;
-                        (lines_query(&r.log), end - r.range, end)
-                    });
+                let window = if alert.state != AlertState::Firing || self.config.sample_lines == 0 {
+                    None
+                } else {
+                    match &rule.source {
+                        AlertSource::Metric(expr) => first_range(expr).map(|r| {
+                            let end = ts - r.offset;
+                            (lines_query(&r.log), end - r.range, end)
+                        }),
+                        AlertSource::NewPatterns(p) => alert
+                            .labels
+                            .get("pattern_id")
+                            .map(|id| (pattern_lines(&p.log, id), ts - 2 * g.interval_ns, ts)),
+                    }
+                };
                 wanted.push((*i, *fp, window, alert.labels.clone()));
             }
         }
@@ -791,6 +830,36 @@ fn record(
         ));
     }
     Ok(out)
+}
+
+/// A new-pattern rule's findings as alert samples: patterns at the rule's
+/// level or above, labelled with their id, template and level, valued by
+/// their count of lines.
+fn pattern_samples(found: Vec<NewPattern>, min_level: &str) -> Vec<Sample> {
+    found
+        .into_iter()
+        .filter(|p| level_rank(&p.level) >= level_rank(min_level))
+        .map(|p| Sample {
+            labels: BTreeMap::from([
+                ("pattern_id".to_string(), p.id.to_string()),
+                ("pattern".to_string(), p.pattern),
+                ("level".to_string(), p.level),
+            ]),
+            value: p.count as f64,
+        })
+        .collect()
+}
+
+/// The lines of one pattern among a new-pattern rule's lines.
+fn pattern_lines(log: &LogExpr, pattern_id: &str) -> LogExpr {
+    let mut out = log.clone();
+    out.stages
+        .push(Stage::LabelFilter(basin_logql::LabelFilter::Str {
+            name: "pattern_id".into(),
+            op: basin_logql::MatchOp::Eq,
+            value: pattern_id.to_string(),
+        }));
+    out
 }
 
 /// The log part of a window, without `unwrap` and what follows it: the

@@ -62,6 +62,9 @@ fn time(ns: Option<i64>) -> String {
 
 /// The expression as the ruler parsed it, printed back.
 fn canonical(text: &str) -> String {
+    if crate::new_patterns::is_new_patterns(text) {
+        return text.trim().to_string();
+    }
     match parse_expr(text) {
         Ok(e) => e.to_string(),
         Err(_) => text.to_string(),

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use basin_logql::{parse_duration, parse_expr, Expr};
 
 use crate::group::{Rule, RuleGroup};
+use crate::new_patterns::is_new_patterns;
 use crate::template::{AlertData, Template};
 
 /// Validates a file's groups: each group, and names unique in the file.
@@ -80,6 +81,14 @@ fn validate_rule(group: &str, rule: &Rule, errors: &mut Vec<String>) {
         |message: String| errors.push(format!("group {group:?}, {kind} '{name}': {message}"));
     if rule.expr.trim().is_empty() {
         fail("field 'expr' must be set in rule".into());
+    } else if is_new_patterns(&rule.expr) {
+        if kind == "record" {
+            fail("new_patterns() raises alerts; a recording rule needs a metric query".into());
+        } else if let Err(e) = crate::new_patterns::parse(&rule.expr) {
+            fail(format!(
+                "could not parse expression for {kind} '{name}' in group '{group}': {e}"
+            ));
+        }
     } else {
         match parse_expr(&rule.expr) {
             Err(e) => fail(format!(

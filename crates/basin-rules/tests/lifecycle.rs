@@ -11,6 +11,7 @@ use basin_logql::{LogExpr, MetricExpr};
 use basin_model::TenantId;
 use basin_rules::config::{ReceiverConfig, ReceiverKind, RulerConfig};
 use basin_rules::group::parse_group;
+use basin_rules::new_patterns::NewPattern;
 use basin_rules::notify::dispatch::Dispatcher;
 use basin_rules::notify::http::Transport;
 use basin_rules::querier::{RuleQuerier, Sample, SampleLine};
@@ -60,6 +61,22 @@ impl RuleQuerier for FixedLogs {
             ts -= S;
         }
         Ok(out)
+    }
+
+    fn new_patterns(
+        &self,
+        _t: &TenantId,
+        _l: &LogExpr,
+        _s: i64,
+        _u: i64,
+    ) -> Result<Vec<NewPattern>, String> {
+        Self::unused()
+    }
+}
+
+impl FixedLogs {
+    fn unused() -> Result<Vec<NewPattern>, String> {
+        Err("the lifecycle test has no new-pattern rule".into())
     }
 }
 

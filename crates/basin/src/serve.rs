@@ -280,7 +280,7 @@ async fn serve(
     };
     let ruler = Arc::new(Ruler::new(
         ruler_cfg,
-        Arc::new(StorageQuerier::new(storage.clone(), state.limits.clone())),
+        Arc::new(StorageQuerier::new(&state, storage.clone())),
         Arc::default(),
     ));
     state.set_ruler(ruler.clone());
