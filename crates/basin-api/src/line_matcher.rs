@@ -9,15 +9,25 @@ use basin_rules::log_metrics::LineMatcher;
 pub struct QueryLineMatcher(EntryPipeline);
 
 impl QueryLineMatcher {
-    /// Compiles `text`, for [`basin_rules::log_metrics::LogMetrics::new`].
-    pub fn compile(text: &str) -> Result<Box<dyn LineMatcher>, String> {
-        EntryPipeline::new(text).map(|p| Box::new(QueryLineMatcher(p)) as Box<dyn LineMatcher>)
+    /// Compiles `text`, whose results are read for `names` only, for
+    /// [`basin_rules::log_metrics::LogMetrics::new`].
+    pub fn compile(text: &str, names: &[String]) -> Result<Box<dyn LineMatcher>, String> {
+        EntryPipeline::new(text)
+            .map(|p| Box::new(QueryLineMatcher(p.reading_only(names))) as Box<dyn LineMatcher>)
     }
 }
 
 impl LineMatcher for QueryLineMatcher {
     fn matches_stream(&self, stream: &Labels) -> bool {
         self.0.matches_stream(stream)
+    }
+
+    fn filters_only(&self) -> bool {
+        self.0.filters_only()
+    }
+
+    fn keeps(&self, line: &str) -> bool {
+        self.0.keeps(line)
     }
 
     fn extract(

@@ -21,7 +21,7 @@ pub fn detect_fields(line: &str) -> Option<(&'static str, Vec<(String, String)>)
         return None;
     }
     if line.contains('=') {
-        pipe_parse::logfmt(line, true, false, &[], &mut set);
+        pipe_parse::logfmt(line, true, false, &[], None, &mut set);
         if !set.has_error() && !set.is_empty() {
             return Some(("logfmt", set.of(Origin::Parsed)));
         }

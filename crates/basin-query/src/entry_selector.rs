@@ -68,6 +68,13 @@ impl EntryPipeline {
         })
     }
 
+    /// Only `names` will be read after the pipeline: parsers keep no other
+    /// labels ([`Pipeline::reading_only`]).
+    pub fn reading_only(mut self, names: &[String]) -> Self {
+        self.pipeline = self.pipeline.reading_only(names);
+        self
+    }
+
     /// Whether the selector matches a stream's labels.
     pub fn matches_stream(&self, stream: &Labels) -> bool {
         self.streams.matches(stream)

@@ -1,7 +1,11 @@
 //! Parser stages: `json`, `logfmt`, `regexp`, `pattern`, `unpack`. Each adds
 //! the labels it extracts; a line it cannot parse gets `__error__`.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
+
 use regex::Regex;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::label_set::{LabelSet, Origin};
@@ -11,10 +15,15 @@ use basin_model::sanitize_label_name as sanitize_label;
 
 /// `| json`: every scalar, nested keys joined with `_`; arrays are skipped.
 pub fn json_all(line: &str, labels: &mut LabelSet) {
+    json_wanted(line, labels, None);
+}
+
+/// `| json` keeping only the labels named in `wanted` (all when None).
+pub fn json_wanted(line: &str, labels: &mut LabelSet, wanted: Option<&[String]>) {
     match serde_json::from_str::<Value>(line) {
         Ok(Value::Object(map)) => {
             for (k, v) in &map {
-                flatten(&sanitize_label(k), v, labels);
+                flatten(&sanitize_label(k), v, labels, wanted);
             }
         }
         Ok(_) => labels.set_error("JSONParserErr", "line is not a JSON object"),
@@ -22,17 +31,30 @@ pub fn json_all(line: &str, labels: &mut LabelSet) {
     }
 }
 
-fn flatten(prefix: &str, v: &Value, labels: &mut LabelSet) {
+fn flatten(prefix: &str, v: &Value, labels: &mut LabelSet, wanted: Option<&[String]>) {
+    let keep = || wanted.is_none_or(|w| w.iter().any(|n| n == prefix));
     match v {
         Value::Object(map) => {
+            // No wanted name starts with this prefix: nothing below is kept.
+            if wanted.is_some_and(|w| !w.iter().any(|n| n.starts_with(prefix))) {
+                return;
+            }
             for (k, v) in map {
-                flatten(&format!("{prefix}_{}", sanitize_label(k)), v, labels);
+                flatten(
+                    &format!("{prefix}_{}", sanitize_label(k)),
+                    v,
+                    labels,
+                    wanted,
+                );
             }
         }
         Value::Array(_) | Value::Null => {}
-        Value::String(s) => labels.add(prefix, s, Origin::Parsed),
-        Value::Number(n) => labels.add(prefix, &n.to_string(), Origin::Parsed),
-        Value::Bool(b) => labels.add(prefix, if *b { "true" } else { "false" }, Origin::Parsed),
+        Value::String(s) if keep() => labels.add(prefix, s, Origin::Parsed),
+        Value::Number(n) if keep() => labels.add(prefix, &n.to_string(), Origin::Parsed),
+        Value::Bool(b) if keep() => {
+            labels.add(prefix, if *b { "true" } else { "false" }, Origin::Parsed)
+        }
+        _ => {}
     }
 }
 
@@ -89,6 +111,25 @@ pub fn parse_json_path(path: &str) -> Result<Vec<PathStep>, QueryError> {
 
 /// `| json a="x.y"`: only the given paths; a missing path gives "".
 pub fn json_paths(line: &str, paths: &[(String, Vec<PathStep>)], labels: &mut LabelSet) {
+    // Most lines are objects: their values are only scanned, and just the
+    // ones a path reaches are decoded.
+    if let Ok(root) = serde_json::from_str::<HashMap<Cow<'_, str>, &RawValue>>(line) {
+        for (label, path) in paths {
+            let value = match path.split_first() {
+                Some((PathStep::Key(k), rest)) => {
+                    root.get(k.as_str()).and_then(|raw| follow(raw, rest))
+                }
+                _ => None,
+            };
+            let value = match value {
+                Some(Value::String(s)) => s,
+                Some(Value::Null) | None => String::new(),
+                Some(other) => other.to_string(),
+            };
+            labels.add(label, &value, Origin::Parsed);
+        }
+        return;
+    }
     let root = match serde_json::from_str::<Value>(line) {
         Ok(v) => v,
         Err(e) => {
@@ -112,6 +153,24 @@ pub fn json_paths(line: &str, paths: &[(String, Vec<PathStep>)], labels: &mut La
         };
         labels.add(label, &value, Origin::Parsed);
     }
+}
+
+/// The value at `path` below `raw`, decoding only what the path crosses.
+fn follow(raw: &RawValue, path: &[PathStep]) -> Option<Value> {
+    let Some((step, rest)) = path.split_first() else {
+        return serde_json::from_str::<Value>(raw.get()).ok();
+    };
+    let next = match step {
+        PathStep::Key(k) => serde_json::from_str::<HashMap<Cow<'_, str>, &RawValue>>(raw.get())
+            .ok()?
+            .get(k.as_str())
+            .copied(),
+        PathStep::Index(i) => serde_json::from_str::<Vec<&RawValue>>(raw.get())
+            .ok()?
+            .get(*i)
+            .copied(),
+    }?;
+    follow(next, rest)
 }
 
 /// `| unpack`: a JSON object of strings; `_entry` becomes the line.
@@ -143,6 +202,7 @@ pub fn logfmt(
     strict: bool,
     keep_empty: bool,
     only: &[(String, String)],
+    wanted: Option<&[String]>,
     labels: &mut LabelSet,
 ) {
     let pairs = match parse_logfmt(line, strict) {
@@ -161,7 +221,11 @@ pub fn logfmt(
             if v.is_empty() && !keep_empty {
                 continue;
             }
-            labels.add(&sanitize_label(&k), &v, Origin::Parsed);
+            let name = sanitize_label(k);
+            if wanted.is_some_and(|w| !w.contains(&name)) {
+                continue;
+            }
+            labels.add(&name, &v, Origin::Parsed);
         }
     } else {
         for (label, key) in only {
@@ -172,84 +236,122 @@ pub fn logfmt(
     }
 }
 
+/// A logfmt key and its value (None: a key without `=`).
+type LogfmtPair<'a> = (&'a str, Option<Cow<'a, str>>);
+
 /// Parses logfmt; `None` values are keys without `=`. Strict mode refuses
-/// malformed input instead of skipping it.
-fn parse_logfmt(line: &str, strict: bool) -> Result<Vec<(String, Option<String>)>, String> {
-    let chars: Vec<char> = line.chars().collect();
+/// malformed input instead of skipping it. Keys and values borrow from the
+/// line; only quoted values with escapes are copied.
+fn parse_logfmt(line: &str, strict: bool) -> Result<Vec<LogfmtPair<'_>>, String> {
+    let bytes = line.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
-    while i < chars.len() {
-        while i < chars.len() && chars[i].is_whitespace() {
-            i += 1;
+    // Error positions count characters, as they always have.
+    let pos = |at: usize| line[..at.min(line.len())].chars().count() + 1;
+    let is_space = |at: usize| {
+        let c = line[at..].chars().next().unwrap_or(' ');
+        (c.is_whitespace(), c.len_utf8())
+    };
+    while i < bytes.len() {
+        loop {
+            if i >= bytes.len() {
+                break;
+            }
+            let (space, len) = is_space(i);
+            if !space {
+                break;
+            }
+            i += len;
         }
-        if i >= chars.len() {
+        if i >= bytes.len() {
             break;
         }
         let start = i;
-        while i < chars.len() && !chars[i].is_whitespace() && chars[i] != '=' && chars[i] != '"' {
-            i += 1;
+        while i < bytes.len() {
+            let (space, len) = is_space(i);
+            if space || bytes[i] == b'=' || bytes[i] == b'"' {
+                break;
+            }
+            i += len;
         }
-        let key: String = chars[start..i].iter().collect();
+        let key = &line[start..i];
         if key.is_empty() {
+            let c = line[i..].chars().next().unwrap_or(' ');
             if strict {
                 return Err(format!(
-                    "logfmt syntax error at pos {}: unexpected '{}'",
-                    i + 1,
-                    chars[i]
+                    "logfmt syntax error at pos {}: unexpected '{c}'",
+                    pos(i)
                 ));
             }
             // Skip the stray character and go on.
-            i += 1;
+            i += c.len_utf8();
             continue;
         }
-        if i >= chars.len() || chars[i] != '=' {
+        if i >= bytes.len() || bytes[i] != b'=' {
             out.push((key, None));
             continue;
         }
         i += 1;
-        if i < chars.len() && chars[i] == '"' {
+        if i < bytes.len() && bytes[i] == b'"' {
             i += 1;
-            let mut value = String::new();
+            let vstart = i;
+            let mut owned: Option<String> = None;
             let mut closed = false;
-            while i < chars.len() {
-                match chars[i] {
-                    '\\' if i + 1 < chars.len() => {
-                        i += 1;
-                        value.push(match chars[i] {
+            while i < bytes.len() {
+                match bytes[i] {
+                    b'\\' if i + 1 < bytes.len() => {
+                        let value = owned.get_or_insert_with(|| line[vstart..i].to_string());
+                        let c = line[i + 1..].chars().next().unwrap_or('\\');
+                        value.push(match c {
                             'n' => '\n',
                             't' => '\t',
                             'r' => '\r',
                             c => c,
                         });
+                        i += 1 + c.len_utf8();
                     }
-                    '"' => {
+                    b'"' => {
                         closed = true;
-                        i += 1;
                         break;
                     }
-                    c => value.push(c),
+                    _ => {
+                        let c = line[i..].chars().next().unwrap_or(' ');
+                        if let Some(value) = owned.as_mut() {
+                            value.push(c);
+                        }
+                        i += c.len_utf8();
+                    }
                 }
-                i += 1;
             }
-            if !closed && strict {
+            let value = match owned {
+                Some(v) => Cow::Owned(v),
+                None => Cow::Borrowed(&line[vstart..i]),
+            };
+            if closed {
+                i += 1;
+            } else if strict {
                 return Err(format!(
                     "logfmt syntax error at pos {}: unterminated quoted value",
-                    i + 1
+                    pos(i)
                 ));
             }
             out.push((key, Some(value)));
         } else {
             let vstart = i;
-            while i < chars.len() && !chars[i].is_whitespace() {
-                if chars[i] == '"' && strict {
+            while i < bytes.len() {
+                let (space, len) = is_space(i);
+                if space {
+                    break;
+                }
+                if bytes[i] == b'"' && strict {
                     return Err(format!(
                         "logfmt syntax error at pos {}: unexpected '\"'",
-                        i + 1
+                        pos(i)
                     ));
                 }
-                i += 1;
+                i += len;
             }
-            out.push((key, Some(chars[vstart..i].iter().collect())));
+            out.push((key, Some(Cow::Borrowed(&line[vstart..i]))));
         }
     }
     Ok(out)
@@ -427,6 +529,7 @@ mod tests {
             false,
             false,
             &[],
+            None,
             &mut l,
         );
         assert_eq!(
@@ -434,14 +537,43 @@ mod tests {
             r#"{app="api", level="info", msg="hello world", status="200"}"#
         );
         let mut l = set();
-        logfmt("a=1 flag empty=", false, true, &[], &mut l);
+        logfmt("a=1 flag empty=", false, true, &[], None, &mut l);
         assert_eq!(l.to_string(), r#"{a="1", app="api", empty="", flag=""}"#);
         let mut l = set();
-        logfmt(r#"a="unterminated"#, true, false, &[], &mut l);
+        logfmt(r#"a="unterminated"#, true, false, &[], None, &mut l);
         assert_eq!(l.get("__error__"), Some("LogfmtParserErr"));
         let mut l = set();
-        logfmt("a=1 b=2", false, false, &[("x".into(), "b".into())], &mut l);
+        logfmt(
+            "a=1 b=2",
+            false,
+            false,
+            &[("x".into(), "b".into())],
+            None,
+            &mut l,
+        );
         assert_eq!(l.to_string(), r#"{app="api", x="2"}"#);
+        // Escapes, multibyte text, stray quotes and positions in characters.
+        let mut l = set();
+        logfmt(
+            r#"msg="é \"q\"\tx" ünï=ça k=v"#,
+            false,
+            false,
+            &[],
+            None,
+            &mut l,
+        );
+        assert_eq!(l.get("msg"), Some("é \"q\"\tx"));
+        assert_eq!(l.get("k"), Some("v"));
+        let mut l = set();
+        logfmt(r#"é=1 "x k=2"#, false, false, &[], None, &mut l);
+        assert_eq!(l.get("k"), Some("2"));
+        let mut l = set();
+        logfmt(r#"é=1 "x"#, true, false, &[], None, &mut l);
+        assert_eq!(l.get("__error__"), Some("LogfmtParserErr"));
+        assert_eq!(
+            parse_logfmt(r#"é=1 "x"#, true).expect_err("strict"),
+            "logfmt syntax error at pos 5: unexpected '\"'"
+        );
     }
 
     #[test]

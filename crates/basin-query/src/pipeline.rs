@@ -147,12 +147,15 @@ impl Sel {
 
 enum Step {
     Filter(LineFilters),
-    JsonAll,
+    /// `| json`; with names, only those labels are kept ([`Pipeline::reading_only`]).
+    JsonAll(Option<Arc<[String]>>),
     JsonPaths(Vec<(String, Vec<PathStep>)>),
     Logfmt {
         strict: bool,
         keep_empty: bool,
         params: Vec<(String, String)>,
+        /// Only these labels are kept ([`Pipeline::reading_only`]).
+        wanted: Option<Arc<[String]>>,
     },
     Regexp(Regex),
     Pattern(Pattern),
@@ -216,7 +219,9 @@ impl Pipeline {
                     }
                     Step::Filter(LineFilters::new([f])?)
                 }
-                Stage::Parser(ParserStage::Json(params)) if params.is_empty() => Step::JsonAll,
+                Stage::Parser(ParserStage::Json(params)) if params.is_empty() => {
+                    Step::JsonAll(None)
+                }
                 Stage::Parser(ParserStage::Json(params)) => Step::JsonPaths(
                     params
                         .iter()
@@ -233,6 +238,7 @@ impl Pipeline {
                     strict: *strict,
                     keep_empty: *keep_empty,
                     params: params.clone(),
+                    wanted: None,
                 },
                 Stage::Parser(ParserStage::Regexp(re)) => {
                     Step::Regexp(pipe_parse::compile_regexp_stage(re)?)
@@ -310,6 +316,47 @@ impl Pipeline {
         self.needles_only
     }
 
+    /// Tells whole-line parsers (`json`, `logfmt`) that only `names` will be
+    /// read after the pipeline, so they keep no other labels: for callers
+    /// that read a known few (log metrics). Label filters' names are kept
+    /// too. Left as it is when a later stage may read any label
+    /// (formatting, `drop`, `keep`, `unpack`).
+    pub fn reading_only(mut self, names: &[String]) -> Self {
+        let Some(first) = self
+            .steps
+            .iter()
+            .position(|s| matches!(s, Step::JsonAll(_) | Step::Logfmt { .. }))
+        else {
+            return self;
+        };
+        let mut wanted: Vec<String> = names.to_vec();
+        for step in &self.steps[first..] {
+            match step {
+                Step::LabelFilter { filter, .. } => {
+                    let mut read = Vec::new();
+                    filter.names(&mut read);
+                    wanted.extend(read.into_iter().map(str::to_string));
+                }
+                Step::Filter(_)
+                | Step::JsonAll(_)
+                | Step::JsonPaths(_)
+                | Step::Logfmt { .. }
+                | Step::Regexp(_)
+                | Step::Pattern(_) => {}
+                _ => return self,
+            }
+        }
+        let wanted: Arc<[String]> = wanted.into();
+        for step in &mut self.steps[first..] {
+            match step {
+                Step::JsonAll(w) => *w = Some(wanted.clone()),
+                Step::Logfmt { wanted: w, .. } => *w = Some(wanted.clone()),
+                _ => {}
+            }
+        }
+        self
+    }
+
     /// Whether every stage is a line filter: then labels are the stream's
     /// and metadata as they came, and [`Pipeline::keeps`] decides alone.
     pub fn filters_only(&self) -> bool {
@@ -363,13 +410,21 @@ fn apply(step: &Step, ts: i64, row: &mut Row) -> bool {
     let labels = &mut row.labels;
     match step {
         Step::Filter(f) => return f.matches(&row.line),
-        Step::JsonAll => pipe_parse::json_all(&row.line, labels),
+        Step::JsonAll(wanted) => pipe_parse::json_wanted(&row.line, labels, wanted.as_deref()),
         Step::JsonPaths(paths) => pipe_parse::json_paths(&row.line, paths, labels),
         Step::Logfmt {
             strict,
             keep_empty,
             params,
-        } => pipe_parse::logfmt(&row.line, *strict, *keep_empty, params, labels),
+            wanted,
+        } => pipe_parse::logfmt(
+            &row.line,
+            *strict,
+            *keep_empty,
+            params,
+            wanted.as_deref(),
+            labels,
+        ),
         Step::Regexp(re) => pipe_parse::regexp(&row.line, re, labels),
         Step::Pattern(p) => pipe_parse::pattern(&row.line, p, labels),
         Step::Unpack => pipe_parse::unpack(&mut row.line, labels),
@@ -441,6 +496,44 @@ mod tests {
         entry.pattern_id = 42;
         p.run(&entry, &stream)
             .map(|r| (r.line, r.labels.to_string()))
+    }
+
+    #[test]
+    fn reading_only_keeps_what_is_read() {
+        let labels = |q: &str, names: &[&str], line: &str| {
+            let query = parse_log_query(q).unwrap();
+            let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+            let p = Pipeline::new(&query.stages).unwrap().reading_only(&names);
+            let stream = Labels::parse(r#"{app="api"}"#).unwrap();
+            p.run(&Entry::new(0, line), &stream)
+                .map(|r| r.labels.to_string())
+        };
+        let logfmt = r#"level=error status=503 route=/pay msg="upstream down""#;
+        assert_eq!(
+            labels(r#"{a="b"} | logfmt | status >= 500"#, &["route"], logfmt),
+            Some(r#"{app="api", route="/pay", status="503"}"#.into())
+        );
+        assert_eq!(
+            labels(r#"{a="b"} | logfmt | status < 500"#, &["route"], logfmt),
+            None
+        );
+        let json = r#"{"level":"error","http":{"status":503,"path":"/pay"},"msg":"down"}"#;
+        assert_eq!(
+            labels(r#"{a="b"} | json"#, &["http_status"], json),
+            Some(r#"{app="api", http_status="503"}"#.into())
+        );
+        // A later stage that may read any label leaves the parser whole.
+        assert_eq!(
+            labels(
+                r#"{a="b"} | json | line_format "{{.msg}}""#,
+                &["level"],
+                json
+            ),
+            Some(
+                r#"{app="api", http_path="/pay", http_status="503", level="error", msg="down"}"#
+                    .into()
+            )
+        );
     }
 
     #[test]

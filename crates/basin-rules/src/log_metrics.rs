@@ -33,10 +33,16 @@ pub trait LineMatcher: Send + Sync {
         names: &[String],
         values: &mut Vec<Option<String>>,
     ) -> bool;
+    /// Whether the pipeline is line filters only: then labels are the
+    /// stream's and [`LineMatcher::keeps`] decides alone.
+    fn filters_only(&self) -> bool;
+    /// Whether the line filters keep `line`.
+    fn keeps(&self, line: &str) -> bool;
 }
 
-/// Compiles a log query for [`LogMetrics::new`].
-pub type MatcherCompiler<'a> = &'a dyn Fn(&str) -> Result<Box<dyn LineMatcher>, String>;
+/// Compiles a log query whose results are read for the given names only,
+/// for [`LogMetrics::new`].
+pub type MatcherCompiler<'a> = &'a dyn Fn(&str, &[String]) -> Result<Box<dyn LineMatcher>, String>;
 
 /// A rule as written under `log_metrics:`.
 #[derive(Debug, Clone, Deserialize)]
@@ -233,11 +239,11 @@ impl LogMetrics {
                     "invalid label {bad:?} (tenant is added by Basin)"
                 )));
             }
-            let matcher = compile(&c.query).map_err(|e| fail(format!("match: {e}")))?;
             let mut names = labels.clone();
             if kind != Kind::Counter {
                 names.extend(c.field.clone());
             }
+            let matcher = compile(&c.query, &names).map_err(|e| fail(format!("match: {e}")))?;
             rules.push(MetricRule {
                 name: c.name.clone(),
                 help: c
@@ -273,9 +279,34 @@ impl LogMetrics {
             let mut local: Vec<SeriesDelta> = Vec::new();
             let mut index: HashMap<Vec<String>, usize> = HashMap::new();
             let mut unreadable = 0;
+            let counts_lines = rule.kind == Kind::Counter && rule.matcher.filters_only();
             for stream in &batch.streams {
                 if stream.entries.is_empty() || !rule.matcher.matches_stream(&stream.labels) {
                     continue;
+                }
+                // Lines counted under the stream's own labels: one series
+                // per stream, the lines only filtered.
+                if counts_lines {
+                    let key: Option<Vec<String>> = rule
+                        .labels
+                        .iter()
+                        .map(|n| stream.labels.get(n).map(str::to_string))
+                        .collect();
+                    if let Some(key) = key {
+                        let n = stream
+                            .entries
+                            .iter()
+                            .filter(|e| rule.matcher.keeps(&e.line))
+                            .count() as u64;
+                        if n > 0 {
+                            let at = *index.entry(key.clone()).or_insert_with(|| {
+                                local.push((key, Acc::default()));
+                                local.len() - 1
+                            });
+                            local[at].1.count += n;
+                        }
+                        continue;
+                    }
                 }
                 for entry in &stream.entries {
                     values.clear();
@@ -476,6 +507,12 @@ mod tests {
         fn matches_stream(&self, stream: &Labels) -> bool {
             stream.get("app") == Some("api")
         }
+        fn filters_only(&self) -> bool {
+            self.0 == "POST"
+        }
+        fn keeps(&self, line: &str) -> bool {
+            line.contains(self.0)
+        }
         fn extract(
             &self,
             _s: &Labels,
@@ -519,7 +556,7 @@ mod tests {
     }
 
     fn metrics(yaml: &str) -> LogMetrics {
-        LogMetrics::new(&config(yaml), &|_q: &str| {
+        LogMetrics::new(&config(yaml), &|_q: &str, _n: &[String]| {
             Ok(Box::new(Words("GET")) as Box<dyn LineMatcher>)
         })
         .expect("rules")
@@ -589,6 +626,34 @@ mod tests {
     }
 
     #[test]
+    fn filter_only_counters_count_per_stream() {
+        // "POST" makes the test matcher a line-filter-only one: lines are
+        // counted per stream under its labels, without extracting.
+        let m = LogMetrics::new(
+            &config("- {name: posts_total, match: '{app=\"api\"}', labels: [app]}\n- {name: by_word_total, match: '{app=\"api\"}', labels: [word]}"),
+            &|_q: &str, _n: &[String]| Ok(Box::new(Words("POST")) as Box<dyn LineMatcher>),
+        )
+        .expect("rules");
+        let b = batch(&["POST word=a", "GET word=b", "POST word=c"]);
+        m.apply(m.measure(&b));
+        let mut out = String::new();
+        m.render(&mut out);
+        assert!(
+            out.contains("posts_total{tenant=\"t1\",app=\"api\"} 2\n"),
+            "{out}"
+        );
+        // A label the stream lacks: the line-by-line path.
+        assert!(
+            out.contains("by_word_total{tenant=\"t1\",word=\"a\"} 1\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("by_word_total{tenant=\"t1\",word=\"c\"} 1\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
     fn series_cap_goes_to_overflow() {
         let m = metrics(
             "- name: by_user_total
@@ -623,7 +688,7 @@ mod tests {
     #[test]
     fn bad_rules_are_named() {
         let err = |yaml: &str| {
-            LogMetrics::new(&config(yaml), &|_q: &str| {
+            LogMetrics::new(&config(yaml), &|_q: &str, _n: &[String]| {
                 Ok(Box::new(Words("x")) as Box<dyn LineMatcher>)
             })
             .expect_err("invalid")

@@ -483,14 +483,15 @@ impl Ruler {
     /// Evaluates one group at `ts`.
     fn evaluate(&self, key: &GroupKey, ts: i64) -> Vec<OutAlert> {
         let started = Instant::now();
-        let (queries, interval): (Vec<Option<Query>>, i64) = {
+        let (queries, interval, def) = {
             let groups = lock(&self.groups);
             let Some(g) = groups.get(key) else {
                 return Vec::new();
             };
             (
-                g.rules.iter().map(|r| r.body.query()).collect(),
+                g.rules.iter().map(|r| r.body.query()).collect::<Vec<_>>(),
                 g.interval_ns,
+                g.def.clone(),
             )
         };
         let results: Vec<(Option<QueryResult>, f64)> = queries
@@ -515,7 +516,9 @@ impl Ruler {
             let Some(g) = groups.get_mut(key) else {
                 return Vec::new();
             };
-            if g.rules.len() != results.len() {
+            // The group was edited while its queries ran: the next tick
+            // evaluates the new version.
+            if g.def != def {
                 return Vec::new();
             }
             let limit = g.def.limit;

@@ -90,6 +90,16 @@ pub fn spawn(ruler: Arc<Ruler>, transport: Arc<dyn Transport>) -> Result<RulerHa
     let writer = {
         let (stats, targets) = (ruler.stats().clone(), config.remote_write.clone());
         let transport = transport.clone();
+        let stop = stop.clone();
+        // Waits between retries, cut short when the server stops.
+        let pause = move |d: Duration| {
+            let until = std::time::Instant::now() + d;
+            while !stop.load(Ordering::Acquire) && std::time::Instant::now() < until {
+                std::thread::sleep(
+                    TICK.min(until.saturating_duration_since(std::time::Instant::now())),
+                );
+            }
+        };
         std::thread::Builder::new()
             .name("ruler-remote-write".into())
             .spawn(move || {
@@ -113,7 +123,7 @@ pub fn spawn(ruler: Arc<Ruler>, transport: Arc<dyn Transport>) -> Result<RulerHa
                                 tenant,
                                 samples,
                                 &stats,
-                                &std::thread::sleep,
+                                &pause,
                             );
                         }
                     }
