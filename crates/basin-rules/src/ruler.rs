@@ -25,6 +25,7 @@ use crate::notify::OutAlert;
 use crate::querier::{RuleQuerier, Sample, SampleLine};
 use crate::stats::RulerStats;
 use crate::store::{write_atomic, RuleStore};
+use crate::template_funcs::url_encode;
 use crate::RulesError;
 
 /// A group's identity.
@@ -894,17 +895,5 @@ fn pick_lines(
                 .all(|(k, v)| line.labels.get(k).is_none_or(|lv| lv == v))
         })
         .take(n)
-        .collect()
-}
-
-fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
         .collect()
 }

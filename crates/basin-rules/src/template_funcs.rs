@@ -117,18 +117,7 @@ pub fn call(name: &str, args: Vec<Value>, external_url: &str) -> Result<Value, S
         "toLower" => Value::Str(text(&one(&args)?).to_lowercase()),
         "title" => Value::Str(title(&text(&one(&args)?))),
         "safeHtml" | "html" | "js" => Value::Str(text(&one(&args)?)),
-        "urlquery" => Value::Str(
-            text(&one(&args)?)
-                .bytes()
-                .map(|b| {
-                    if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                        (b as char).to_string()
-                    } else {
-                        format!("%{b:02X}")
-                    }
-                })
-                .collect(),
-        ),
+        "urlquery" => Value::Str(url_encode(&text(&one(&args)?))),
         "stripPort" => Value::Str(strip_port(&text(&one(&args)?))),
         "stripDomain" => {
             let host = text(&one(&args)?);
@@ -233,6 +222,19 @@ pub fn call(name: &str, args: Vec<Value>, external_url: &str) -> Result<Value, S
         }
         other => return Err(format!("function {other:?} not defined")),
     })
+}
+
+/// Percent-encodes every byte but unreserved ones (RFC 3986).
+pub(crate) fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 fn compare(a: &Value, b: &Value) -> Option<std::cmp::Ordering> {

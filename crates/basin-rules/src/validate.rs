@@ -154,11 +154,7 @@ fn try_render(text: &str, rule: &Rule) -> Result<(), crate::template::TemplateEr
 
 /// `[a-zA-Z_][a-zA-Z0-9_]*`: what Alertmanager 0.25 accepts.
 pub fn is_label_name(name: &str) -> bool {
-    let mut bytes = name.bytes();
-    bytes
-        .next()
-        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
-        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    basin_model::is_valid_label_name(name)
 }
 
 /// `[a-zA-Z_:][a-zA-Z0-9_:]*`.

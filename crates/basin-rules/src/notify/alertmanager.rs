@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use basin_model::sanitize_label_name;
 use serde_json::{json, Value};
 use tracing::warn;
 
@@ -23,22 +24,7 @@ pub fn sanitize_labels(labels: &BTreeMap<String, String>) -> BTreeMap<String, St
     labels
         .iter()
         .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| {
-            let mut name: String = k
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || c == '_' {
-                        c
-                    } else {
-                        '_'
-                    }
-                })
-                .collect();
-            if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
-                name.insert(0, '_');
-            }
-            (name, v.clone())
-        })
+        .map(|(k, v)| (sanitize_label_name(k), v.clone()))
         .collect()
 }
 
