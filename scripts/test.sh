@@ -2,8 +2,9 @@
 # Runs Basin's whole test suite on a fresh machine: installs what the tests
 # need (Python clients from tests/e2e/clients/requirements.txt; rsyslog and
 # logger; Prometheus and Alertmanager; Node and Grafana's LogQL grammar),
-# then unit, golden and end-to-end tests. --all-targets also builds the criterion benchmarks and
-# runs each once in test mode, so they are checked without a release build.
+# then unit, golden and end-to-end tests, and a short run of each fuzz
+# target. --all-targets also builds the criterion benchmarks and runs each
+# once in test mode, so they are checked without a release build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,3 +32,7 @@ fi
 npm ci --prefix tests/grammar --no-audit --no-fund --loglevel=error
 
 cargo test --workspace --all-targets
+
+# A short run of every fuzz target (nightly toolchain, cargo-fuzz), seeded
+# from fuzz/corpus/: a crash found since the last change fails the suite.
+fuzz/run 10
