@@ -10,7 +10,11 @@ fuzz_target!(|data: &[u8]| {
     let Some((&mode, body)) = data.split_first() else {
         return;
     };
-    let content_type = if mode & 1 == 1 { Some("application/json") } else { Some("application/x-protobuf") };
+    let content_type = if mode & 1 == 1 {
+        Some("application/json")
+    } else {
+        Some("application/x-protobuf")
+    };
     let content_encoding = match mode >> 1 & 3 {
         1 => Some("gzip"),
         2 => Some("snappy"),

@@ -10,7 +10,11 @@ fuzz_target!(|data: &[u8]| {
     let Some((&mode, body)) = data.split_first() else {
         return;
     };
-    let encoding = if mode & 1 == 1 { OtlpEncoding::Json } else { OtlpEncoding::Protobuf };
+    let encoding = if mode & 1 == 1 {
+        OtlpEncoding::Json
+    } else {
+        OtlpEncoding::Protobuf
+    };
     let _ = otlp::decode(
         TenantId::default_tenant(),
         body,

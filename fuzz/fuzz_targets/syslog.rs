@@ -6,5 +6,10 @@ use basin_ingest::IngestLimits;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = syslog::parse(data, "10.0.0.1", &IngestLimits::default(), 1_700_000_000_000_000_000);
+    let _ = syslog::parse(
+        data,
+        "10.0.0.1",
+        &IngestLimits::default(),
+        1_700_000_000_000_000_000,
+    );
 });
