@@ -62,20 +62,26 @@ impl Server {
     /// Tests read over all time, so the query range limit is lifted unless
     /// the config sets it.
     pub fn start(config: &str) -> Server {
+        let mut server = Server::prepare(config);
+        server.spawn();
+        server
+    }
+
+    /// A server's directory and config, not started yet: for tests that
+    /// set up the data directory first ([`Server::spawn`] starts it).
+    pub fn prepare(config: &str) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let mut config = config.to_string();
         if !config.contains("max_query_range:") {
             config.push_str("max_query_range: 0s\n");
         }
-        let mut server = Server {
+        Server {
             dir,
             url: String::new(),
             config,
             child: None,
             agent: agent(),
-        };
-        server.spawn();
-        server
+        }
     }
 
     pub fn data_dir(&self) -> PathBuf {

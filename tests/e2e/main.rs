@@ -8,6 +8,7 @@ mod common;
 mod crash;
 mod drilldown;
 mod elasticsearch;
+mod full_disk;
 mod import;
 mod levels;
 mod limits;

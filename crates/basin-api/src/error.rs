@@ -6,6 +6,10 @@ use basin_storage::StorageError;
 use thiserror::Error;
 use tracing::error;
 
+/// How long a client is asked to wait before pushing again to a full disk:
+/// long enough not to hammer it, short enough that shippers' buffers hold.
+const DISK_FULL_RETRY_AFTER_SECS: u64 = 10;
+
 /// Every way a request can fail, each with one HTTP status.
 #[derive(Debug, Error)]
 pub enum ApiError {
@@ -27,6 +31,13 @@ pub enum ApiError {
         message: String,
         retry_after_secs: u64,
     },
+    /// Writes are refused for now (the disk is full); reads go on. 503 with
+    /// `Retry-After`.
+    #[error("{message}")]
+    Unavailable {
+        message: String,
+        retry_after_secs: u64,
+    },
     /// The store is still replaying its WAL. 503.
     #[error("not ready: replaying the write-ahead log")]
     NotReady,
@@ -44,16 +55,20 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable { .. } | ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }
 
 impl ApiError {
-    /// Sets `Retry-After` on a response to a rate-limited request.
+    /// Sets `Retry-After` on a response to a request that may be sent
+    /// again later (rate-limited, or refused while the disk is full).
     pub fn add_retry_after(&self, response: &mut Response) {
         if let ApiError::RateLimited {
+            retry_after_secs, ..
+        }
+        | ApiError::Unavailable {
             retry_after_secs, ..
         } = self
         {
@@ -101,6 +116,10 @@ impl From<StorageError> for ApiError {
     fn from(e: StorageError) -> Self {
         match e {
             StorageError::Closed => ApiError::NotReady,
+            full if full.is_disk_full() => ApiError::Unavailable {
+                message: format!("push refused, retry later: {full}"),
+                retry_after_secs: DISK_FULL_RETRY_AFTER_SECS,
+            },
             other => ApiError::Internal(other.to_string()),
         }
     }

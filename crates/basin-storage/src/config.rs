@@ -20,6 +20,10 @@ pub struct StorageConfig {
     pub merge_interval: Duration,
     /// How parts store lines (`line_encoding`).
     pub line_encoding: LineEncoding,
+    /// Pushes are refused (and retried by clients) while the data
+    /// directory's file system has less than this available
+    /// (`min_free_disk_bytes`); 0 writes until the disk is full.
+    pub min_free_disk_bytes: u64,
 }
 
 /// How parts store lines.
@@ -60,6 +64,7 @@ impl StorageConfig {
             retention_period: None,
             merge_interval: Duration::from_secs(30),
             line_encoding: LineEncoding::default(),
+            min_free_disk_bytes: 100 * 1024 * 1024,
         }
     }
 }

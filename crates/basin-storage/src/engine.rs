@@ -12,6 +12,7 @@ use basin_model::{Entry, Labels, PushBatch};
 use tracing::{error, info, warn};
 
 use crate::config::StorageConfig;
+use crate::disk::DiskGuard;
 use crate::error::{Result, StorageError};
 use crate::filenames;
 use crate::head::Head;
@@ -500,6 +501,7 @@ impl Drop for Storage {
 /// The WAL writer: takes every append queued so far, writes them as one group
 /// with one fsync, makes them visible, then acknowledges them.
 fn run_writer(inner: &Inner, mut wal: Wal, rx: &Receiver<WalMsg>, nudge: &Sender<Nudge>) {
+    let mut disk = DiskGuard::new(&inner.cfg.data_dir, inner.cfg.min_free_disk_bytes);
     while let Ok(first) = rx.recv() {
         let mut msgs = vec![first];
         let mut bytes = 0;
@@ -523,12 +525,12 @@ fn run_writer(inner: &Inner, mut wal: Wal, rx: &Receiver<WalMsg>, nudge: &Sender
                     reply,
                 } => group.push((batch, payload, reply)),
                 WalMsg::Rotate { reply } => {
-                    commit(inner, &mut wal, std::mem::take(&mut group));
+                    commit(inner, &mut wal, &mut disk, std::mem::take(&mut group));
                     let _ = reply.send(rotate(inner, &mut wal));
                 }
             }
         }
-        commit(inner, &mut wal, group);
+        commit(inner, &mut wal, &mut disk, group);
         let head_bytes = read(&inner.state).active.size_bytes();
         if head_bytes >= inner.cfg.head_max_bytes {
             // Freeze the full head here, not when the maintenance thread gets
@@ -557,12 +559,12 @@ fn wait_for_flush(inner: &Inner) {
 
 type Pending = (PushBatch, Vec<u8>, tokio::sync::oneshot::Sender<Result<()>>);
 
-fn commit(inner: &Inner, wal: &mut Wal, group: Vec<Pending>) {
+fn commit(inner: &Inner, wal: &mut Wal, disk: &mut DiskGuard, group: Vec<Pending>) {
     if group.is_empty() {
         return;
     }
     let payloads: Vec<&[u8]> = group.iter().map(|(_, p, _)| p.as_slice()).collect();
-    let appended = wal.append_group(&payloads);
+    let appended = disk.check().and_then(|()| wal.append_group(&payloads));
     drop(payloads);
     match appended {
         Ok(()) => {
@@ -584,11 +586,14 @@ fn commit(inner: &Inner, wal: &mut Wal, group: Vec<Pending>) {
         }
         Err(e) => {
             warn!("WAL append failed, refusing {} pushes: {e}", group.len());
+            let full = e.is_disk_full();
             let msg = e.to_string();
             for (_, _, reply) in group {
-                let _ = reply.send(Err(StorageError::Encode(format!(
-                    "WAL append failed: {msg}"
-                ))));
+                let _ = reply.send(Err(if full {
+                    StorageError::DiskFull(msg.clone())
+                } else {
+                    StorageError::Encode(format!("WAL append failed: {msg}"))
+                }));
             }
         }
     }

@@ -26,6 +26,10 @@ pub enum StorageError {
     /// A record could not be serialised.
     #[error("encoding: {0}")]
     Encode(String),
+    /// The disk is full, or below `min_free_disk_bytes`: writes are refused
+    /// until space returns; reads go on.
+    #[error("disk full: {0}")]
+    DiskFull(String),
     /// The store is shutting down and takes no more writes.
     #[error("storage is closed")]
     Closed,
@@ -38,6 +42,18 @@ impl StorageError {
             op,
             path: path.into(),
             source,
+        }
+    }
+}
+
+impl StorageError {
+    /// Whether this failure is for lack of disk space (and so passes once
+    /// space returns).
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            StorageError::DiskFull(_) => true,
+            StorageError::Io { source, .. } => crate::disk::is_out_of_space(source),
+            _ => false,
         }
     }
 }

@@ -50,3 +50,50 @@ pub fn tmp_of(path: &Path) -> PathBuf {
     name.push(TMP_SUFFIX);
     PathBuf::from(name)
 }
+
+/// Removes a file when dropped unless [`DiscardOnError::keep`] was called,
+/// so a write that fails part-way (a full disk) leaves nothing behind to
+/// take the space that returns.
+pub(crate) struct DiscardOnError {
+    path: Option<PathBuf>,
+}
+
+impl DiscardOnError {
+    /// Guards `path`, which the caller is about to write.
+    pub(crate) fn new(path: &Path) -> Self {
+        Self {
+            path: Some(path.to_path_buf()),
+        }
+    }
+
+    /// The write succeeded: the file stays.
+    pub(crate) fn keep(mut self) {
+        self.path = None;
+    }
+}
+
+impl Drop for DiscardOnError {
+    fn drop(&mut self) {
+        if let Some(path) = self.path.take() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn discard_removes_unless_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let (lost, kept) = (dir.path().join("a.tmp"), dir.path().join("b"));
+        for p in [&lost, &kept] {
+            std::fs::write(p, b"x").unwrap();
+        }
+        drop(DiscardOnError::new(&lost));
+        DiscardOnError::new(&kept).keep();
+        assert!(!lost.exists());
+        assert!(kept.exists());
+    }
+}

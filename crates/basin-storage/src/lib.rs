@@ -11,6 +11,7 @@
 //! Depends on `basin-model` only; queries reach it through [`Storage::scan`].
 
 mod config;
+pub mod disk;
 mod engine;
 mod error;
 pub mod filenames;

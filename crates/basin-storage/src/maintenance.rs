@@ -10,6 +10,7 @@ use tracing::{debug, error};
 
 use crate::engine::{lock, read, write, Frozen, Inner, WalMsg};
 use crate::error::{Result, StorageError};
+use crate::filenames::DiscardOnError;
 use crate::part::{write_part, Part};
 use crate::time::{day_number, day_text};
 use crate::wal;
@@ -105,6 +106,9 @@ type DayStreams<'a> = HashMap<StreamId, (Arc<Labels>, Vec<&'a Entry>)>;
 fn write_frozen(inner: &Inner, frozen: &Arc<Frozen>) -> Result<()> {
     let dir = &inner.cfg.data_dir;
     let mut written = Vec::new();
+    // Parts the manifest does not name yet: removed if the flush fails, to
+    // be written again whole at the next attempt.
+    let mut unlisted = Vec::new();
     for (tenant, streams) in &frozen.head.tenants {
         // By day number: a day's text is made once, not once a line.
         let mut by_day: BTreeMap<i64, DayStreams<'_>> = BTreeMap::new();
@@ -148,6 +152,7 @@ fn write_frozen(inner: &Inner, frozen: &Arc<Frozen>) -> Result<()> {
                 streams.into_values().collect(),
                 inner.cfg.line_encoding,
             )?;
+            unlisted.push(DiscardOnError::new(&path));
             meta.rows = w.rows;
             meta.min_ts = w.min_ts;
             meta.max_ts = w.max_ts;
@@ -163,6 +168,7 @@ fn write_frozen(inner: &Inner, frozen: &Arc<Frozen>) -> Result<()> {
         next.save(dir)?;
         *manifest = next;
     }
+    unlisted.into_iter().for_each(DiscardOnError::keep);
     {
         let mut state = write(&inner.state);
         state.frozen.retain(|f| !Arc::ptr_eq(f, frozen));

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, StorageError};
-use crate::filenames::{self, tmp_of};
+use crate::filenames::{self, tmp_of, DiscardOnError};
 use crate::wal::sync_dir;
 
 /// A live part as the manifest records it.
@@ -83,11 +83,13 @@ impl Manifest {
         let tmp = tmp_of(&path);
         let bytes =
             serde_json::to_vec_pretty(self).map_err(|e| StorageError::Encode(e.to_string()))?;
+        let discard = DiscardOnError::new(&tmp);
         let mut file = fs::File::create(&tmp).map_err(|e| StorageError::io("create", &tmp, e))?;
         file.write_all(&bytes)
             .and_then(|()| file.sync_all())
             .map_err(|e| StorageError::io("write", &tmp, e))?;
         fs::rename(&tmp, &path).map_err(|e| StorageError::io("rename", &tmp, e))?;
+        discard.keep();
         sync_dir(data_dir)
     }
 

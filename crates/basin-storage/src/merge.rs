@@ -9,6 +9,7 @@ use tracing::{info, warn};
 
 use crate::engine::{lock, read, write, Inner};
 use crate::error::Result;
+use crate::filenames::DiscardOnError;
 use crate::limits::{MERGE_MAX_PARTS, MERGE_MAX_PART_ROWS, MERGE_MAX_ROWS, MERGE_MIN_PARTS};
 use crate::manifest::PartMeta;
 use crate::part::{write_part, Part};
@@ -96,6 +97,7 @@ fn merge(inner: &Inner, tenant: &str, day: &str, sources: &[Arc<Part>]) -> Resul
             .collect(),
         inner.cfg.line_encoding,
     )?;
+    let unlisted = DiscardOnError::new(&path);
     meta.rows = w.rows;
     meta.min_ts = w.min_ts;
     meta.max_ts = w.max_ts;
@@ -110,6 +112,7 @@ fn merge(inner: &Inner, tenant: &str, day: &str, sources: &[Arc<Part>]) -> Resul
         next.save(dir)?;
         *manifest = next;
     }
+    unlisted.keep();
     {
         let mut state = write(&inner.state);
         state.parts.retain(|p| !gone.contains(&p.meta.id));

@@ -27,6 +27,9 @@ pub struct FileConfig {
     /// How parts store lines: `templates` (default, smaller) or `plain`
     /// (the whole line in `_line`, for outside Parquet readers).
     pub line_encoding: Option<String>,
+    /// Pushes get 503 while the data directory's disk has less than this
+    /// available (default 104857600; 0 writes until the disk is full).
+    pub min_free_disk_bytes: Option<u64>,
     /// Longest accepted line (default 262144).
     pub max_line_size_bytes: Option<usize>,
     /// Largest accepted request body (default 16777216).

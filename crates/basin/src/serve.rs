@@ -30,6 +30,7 @@ use crate::config::{parse_duration, FileConfig};
 pub struct ServeArgs {
     /// YAML config file (keys: listen, data_dir, retention_period, wal_sync,
     /// flush_interval, head_max_bytes, merge_interval, line_encoding,
+    /// min_free_disk_bytes,
     /// max_line_size_bytes, max_request_size_bytes, max_label_names_per_series,
     /// max_entries_limit_per_query, max_query_range, max_query_series,
     /// query_timeout, otlp_resource_labels, elasticsearch_message_fields,
@@ -103,6 +104,9 @@ pub fn run(args: ServeArgs) -> Result<()> {
     }
     if let Some(v) = &file.line_encoding {
         storage.line_encoding = v.parse().map_err(anyhow::Error::msg)?;
+    }
+    if let Some(v) = file.min_free_disk_bytes {
+        storage.min_free_disk_bytes = v;
     }
     let mut limits = ApiLimits::default();
     if let Some(v) = file.max_line_size_bytes {

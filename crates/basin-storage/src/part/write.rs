@@ -26,7 +26,7 @@ use super::line_codec::{
 use super::schema::{part_schema, time_unit, LINE, PATTERN_ID, STREAM, STREAM_ID, TIME};
 use crate::config::LineEncoding;
 use crate::error::{Result, StorageError};
-use crate::filenames::tmp_of;
+use crate::filenames::{tmp_of, DiscardOnError};
 use crate::limits::{BLOCK_ROWS, PART_FORMAT_VERSION, PART_ZSTD_LEVEL};
 use crate::token_filter::{field_hash, token_hash, TokenFilter};
 use crate::tokens::{for_each_token, token_spans, Span};
@@ -83,6 +83,7 @@ pub fn write_part(
     let (unit, scale) = time_unit(rows.iter().map(|(_, e)| e.ts));
     let schema = part_schema(&field_names, unit, templates.as_ref().map(|_| VAR_COLUMNS));
     let tmp = tmp_of(path);
+    let discard = DiscardOnError::new(&tmp);
     let file = File::create(&tmp).map_err(|e| StorageError::io("create", &tmp, e))?;
     let mut props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(PART_ZSTD_LEVEL)?))
@@ -182,6 +183,7 @@ pub fn write_part(
         .len();
     drop(file);
     fs::rename(&tmp, path).map_err(|e| StorageError::io("rename", &tmp, e))?;
+    discard.keep();
     sync_dir(dir)?;
     Ok(WrittenPart {
         rows: rows.len() as u64,

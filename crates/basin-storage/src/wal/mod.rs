@@ -2,8 +2,10 @@
 //!
 //! A record is `len: u32 LE | crc32(payload): u32 LE | payload`, the payload a
 //! postcard-encoded [`PushBatch`]. Records are appended in groups with one
-//! fsync per group ([`Wal::append_group`]); a group that fails half-way is cut
-//! off again so the segment never holds a record that was not acknowledged.
+//! fsync per group ([`Wal::append_group`]). A group that fails half-way is cut
+//! off again, and the next group starts a new segment: if the cut failed too
+//! (a full disk), the stray bytes end the old segment, where replay drops
+//! them, instead of sitting in front of records that were acknowledged.
 //! Segments are replayed in order at start ([`replay`]); a torn or corrupt
 //! tail is truncated with a warning.
 
@@ -11,7 +13,7 @@ mod legacy;
 mod replay;
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{IoSlice, Write};
+use std::io::{IoSlice, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use basin_model::PushBatch;
@@ -41,6 +43,8 @@ pub struct Wal {
     file: File,
     len: u64,
     sync: bool,
+    /// An append failed: the next one goes to a new segment.
+    damaged: bool,
 }
 
 impl Wal {
@@ -54,12 +58,17 @@ impl Wal {
             .write(true)
             .open(&path)
             .map_err(|e| StorageError::io("create", &path, e))?;
-        file.write_all(WAL_MAGIC)
-            .map_err(|e| StorageError::io("write", &path, e))?;
-        if sync {
-            file.sync_all()
-                .map_err(|e| StorageError::io("fsync", &path, e))?;
-            sync_dir(&dir)?;
+        let started = file
+            .write_all(WAL_MAGIC)
+            .and_then(|()| if sync { file.sync_all() } else { Ok(()) })
+            .map_err(|e| StorageError::io("write", &path, e))
+            .and_then(|()| if sync { sync_dir(&dir) } else { Ok(()) });
+        if let Err(e) = started {
+            // Holds no record: removed, so that creating it again (once
+            // space returns) does not fail on "file exists".
+            drop(file);
+            let _ = fs::remove_file(&path);
+            return Err(e);
         }
         Ok(Self {
             data_dir: data_dir.to_path_buf(),
@@ -67,6 +76,7 @@ impl Wal {
             file,
             len: WAL_MAGIC.len() as u64,
             sync,
+            damaged: false,
         })
     }
 
@@ -77,6 +87,9 @@ impl Wal {
 
     /// Appends the payloads as records and makes them durable (one fsync).
     pub fn append_group<P: AsRef<[u8]>>(&mut self, payloads: &[P]) -> Result<()> {
+        if self.damaged {
+            self.rotate()?;
+        }
         let mut headers = Vec::with_capacity(payloads.len());
         for payload in payloads {
             let payload = payload.as_ref();
@@ -104,9 +117,11 @@ impl Wal {
             }
         });
         if let Err(e) = written {
-            // Cut the partial group off so a later group is not stranded
-            // behind it; if even that fails, replay truncates it.
+            // Cut the partial group off (replay would truncate it anyway)
+            // and leave this segment: its cursor or its tail may be wrong.
             let _ = self.file.set_len(self.len);
+            let _ = self.file.seek(SeekFrom::Start(self.len));
+            self.damaged = true;
             return Err(StorageError::io("append", path, e));
         }
         self.len += total as u64;
