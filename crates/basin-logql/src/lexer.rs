@@ -176,6 +176,15 @@ fn lex_number(input: &str, start: usize) -> Result<(Tok, usize), ParseError> {
     }
     let text = &input[start..i];
     if let Ok(n) = text.parse::<f64>() {
+        // An overflowing literal would become an infinity that prints as
+        // `inf`, which no query can spell: refuse it where it was written.
+        if !n.is_finite() {
+            return Err(ParseError::at(
+                input,
+                start,
+                format!("number {text:?} is out of range"),
+            ));
+        }
         return Ok((Tok::Num(n), i));
     }
     if let Some(hex) = text.strip_prefix("0x") {
@@ -333,6 +342,7 @@ mod tests {
         assert_eq!(toks("0.99"), [Tok::Num(0.99)]);
         assert_eq!(toks("1e3"), [Tok::Num(1000.0)]);
         assert_eq!(toks("1e-3"), [Tok::Num(0.001)]);
+        assert!(lex("-6666666E+66666").is_err());
         assert_eq!(toks("3 - 1"), [Tok::Num(3.0), Tok::Minus, Tok::Num(1.0)]);
         assert!(lex("5x").is_err());
     }

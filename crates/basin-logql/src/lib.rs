@@ -14,7 +14,7 @@ mod printer;
 pub use ast::*;
 pub use error::ParseError;
 pub use lexer::{parse_bytes, parse_duration};
-pub use parser::{parse_expr, parse_log_query};
+pub use parser::{parse_expr, parse_log_query, MAX_SUBEXPRESSIONS};
 pub use printer::{format_duration, quote};
 
 #[cfg(test)]

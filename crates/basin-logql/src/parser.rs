@@ -5,12 +5,21 @@ use crate::ast::*;
 use crate::lexer::{lex, Tok};
 use crate::ParseError;
 
+/// Most sub-expressions a query may hold: parentheses, function calls,
+/// binary operands and label-filter comparisons together. Parsing, printing,
+/// evaluating and dropping a query recurse once per level; a bound on the
+/// total bounds the depth, well above what real queries need (tens), and
+/// keeps a hostile query from overflowing a 2 MiB thread stack (a debug
+/// build parses about 150 nested `sum(` in 2 MiB).
+pub const MAX_SUBEXPRESSIONS: usize = 128;
+
 /// Parses any LogQL query.
 pub fn parse_expr(input: &str) -> Result<Expr, ParseError> {
     let mut p = Parser {
         input,
         toks: lex(input)?,
         pos: 0,
+        subexpressions: 0,
     };
     if p.toks.is_empty() {
         return Err(p.err(0, "empty query"));
@@ -50,6 +59,8 @@ struct Parser<'a> {
     input: &'a str,
     toks: Vec<(usize, Tok)>,
     pos: usize,
+    /// Sub-expressions entered so far, against [`MAX_SUBEXPRESSIONS`].
+    subexpressions: usize,
 }
 
 type PResult<T> = Result<T, ParseError>;
@@ -85,6 +96,20 @@ impl Parser<'_> {
 
     fn err(&self, at: usize, msg: impl Into<String>) -> ParseError {
         ParseError::at(self.input, at, msg)
+    }
+
+    /// Counts one more sub-expression; an error past the bound.
+    fn enter(&mut self) -> PResult<()> {
+        self.subexpressions += 1;
+        if self.subexpressions > MAX_SUBEXPRESSIONS {
+            return Err(self.err(
+                self.here(),
+                format!(
+                    "query too complex: more than {MAX_SUBEXPRESSIONS} nested or chained expressions"
+                ),
+            ));
+        }
+        Ok(())
     }
 
     fn expect_next(&mut self, what: &str) -> PResult<(usize, Tok)> {
@@ -453,6 +478,7 @@ impl Parser<'_> {
     }
 
     fn label_filter_primary(&mut self) -> PResult<LabelFilter> {
+        self.enter()?;
         if self.eat(&Tok::LParen) {
             let inner = self.label_filter_or()?;
             self.expect(&Tok::RParen, "')'")?;
@@ -532,6 +558,7 @@ impl Parser<'_> {
 
     /// Binary expressions with precedence at least `min_prec`.
     fn metric_expr(&mut self, min_prec: u8) -> PResult<MetricExpr> {
+        self.enter()?;
         let mut lhs = self.metric_unary()?;
         while let Some((op, prec, right_assoc)) = self.peek_binop() {
             if prec < min_prec {

@@ -265,3 +265,58 @@ fn errors_name_the_position() {
     );
     check("", "empty query");
 }
+
+/// Found by the `logql` fuzz target: a literal that overflows to infinity
+/// printed as `inf`, which did not parse again.
+#[test]
+fn overflowing_numbers_are_refused_naming_the_literal() {
+    for query in [
+        "-6666666E+66666",
+        "- 3333e3331",
+        "sum(rate({a=\"b\"}[1m])) > 1e999",
+    ] {
+        let err = parse_expr(query).expect_err(query).to_string();
+        assert!(err.contains("out of range"), "{query}: {err}");
+    }
+    let expr = parse_expr("-1e308").expect("largest literals still parse");
+    assert!(parse_expr(&expr.to_string()).is_ok());
+}
+
+#[test]
+fn deep_queries_are_refused_not_overflowing_the_stack() {
+    let n = 20_000;
+    let hostile = [
+        format!("{}1{}", "(".repeat(n), ")".repeat(n)),
+        format!("{}vector(1){}", "sum(".repeat(n), ")".repeat(n)),
+        format!("1{}", "+1".repeat(n)),
+        format!("2{}", "^2".repeat(n)),
+        format!("{}1", "- ".repeat(n)),
+        format!(r#"{{a="b"}} | {}x="1"{}"#, "(".repeat(n), ")".repeat(n)),
+        format!(r#"{{a="b"}} | x="1"{}"#, r#" or x="1""#.repeat(n)),
+    ];
+    for q in &hostile {
+        let err = parse_expr(q).expect_err(&q[..40]);
+        assert!(err.msg.contains("too complex"), "{}: {err}", &q[..40]);
+    }
+}
+
+#[test]
+fn queries_at_the_complexity_bound_parse_print_and_drop() {
+    let n = crate::MAX_SUBEXPRESSIONS - 1;
+    let deepest = [
+        format!(
+            r#"{}count_over_time({{a="b"}}[1m]){}"#,
+            "(".repeat(n),
+            ")".repeat(n)
+        ),
+        format!("1{}", "+1".repeat(n)),
+        format!("2{}", "^2".repeat(n)),
+        format!(r#"{{a="b"}} | {}x="1"{}"#, "(".repeat(n), ")".repeat(n)),
+    ];
+    for q in &deepest {
+        let again = printed(q);
+        assert_eq!(parse_expr(&again).unwrap(), parse_expr(q).unwrap());
+    }
+    let over = format!("1{}", "+1".repeat(n + 1));
+    assert!(parse_expr(&over).is_err());
+}

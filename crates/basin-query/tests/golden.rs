@@ -291,3 +291,46 @@ fn golden_queries() {
         failures.join("\n")
     );
 }
+
+/// The most complex queries the parser lets through evaluate on a 2 MiB
+/// thread stack (what tokio's workers and `spawn_blocking` threads get),
+/// in a debug build where frames are largest.
+#[test]
+fn queries_at_the_complexity_bound_evaluate_on_a_small_stack() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = StorageConfig::new(dir.path());
+    cfg.wal_sync = false;
+    let storage = Storage::open(cfg).unwrap();
+    load_fixture(&storage);
+    let n = basin_logql::MAX_SUBEXPRESSIONS - 2;
+    let one = r#"count_over_time({app="api"}[3m])"#;
+    let queries = [
+        format!("{}{one}{}", "(".repeat(n), ")".repeat(n)),
+        format!("{}{one}{}", "sum(".repeat(n), ")".repeat(n)),
+        format!("{one}{}", format!(" + {one}").repeat(n)),
+        format!("1{}", " ^ 1".repeat(n)),
+        format!("{}{one}", "- ".repeat(n)),
+    ];
+    for query in queries {
+        let case = Case {
+            file: "deep".into(),
+            query: query.clone(),
+            params: vec![("time".into(), "180".into())],
+            expected: Vec::new(),
+        };
+        let storage = &storage;
+        let got = std::thread::scope(|s| {
+            std::thread::Builder::new()
+                .stack_size(2 << 20)
+                .spawn_scoped(s, || run(storage, &case))
+                .unwrap()
+                .join()
+                .unwrap()
+        });
+        assert!(
+            !got.is_empty() && !got[0].starts_with("error"),
+            "{}: {got:?}",
+            &query[..30]
+        );
+    }
+}
