@@ -198,3 +198,59 @@ fn lines_at_the_limit_are_accepted() {
     );
     assert_eq!(server.lines(None, r#"{job="edge"}"#)[0].1.len(), 1000);
 }
+
+/// Every endpoint that takes a range or a step refuses what `query_range`
+/// refuses, so none can be asked for millions of points or years of data.
+#[test]
+fn ranged_endpoints_share_query_ranges_limits() {
+    let server = Server::start("max_query_range: 48h\n");
+    let end = now_ns();
+    let day = 86_400_000_000_000i64;
+    let month_ago = (end - 30 * day).to_string();
+    let two_days_ago = (end - 2 * day + 1_000_000_000).to_string();
+    let end = end.to_string();
+    let q = "%7Bjob%3D%22x%22%7D";
+    let ranged = [
+        "/loki/api/v1/query_range?query=count_over_time(%7Bjob%3D%22x%22%7D%5B1m%5D)&",
+        "/loki/api/v1/index/volume_range",
+        "/loki/api/v1/patterns",
+        "/api/v1/patterns",
+    ];
+    for path in ranged {
+        // A millisecond step over two days: 172 million points.
+        let path = path_with_query(path, q);
+        let url = format!("{path}start={two_days_ago}&end={end}&step=0.001");
+        let (status, _, body) = server.request("GET", &url, None, None);
+        assert_eq!(status, 400, "{url}: {body}");
+        assert!(body.contains("maximum resolution"), "{url}: {body}");
+        let url = format!("{path}start={two_days_ago}&end={end}&step=0");
+        let (status, _, body) = server.request("GET", &url, None, None);
+        assert_eq!(status, 400, "{url}: {body}");
+        // A sane step over the same range is answered.
+        let url = format!("{path}start={two_days_ago}&end={end}&step=60");
+        let (status, _, body) = server.request("GET", &url, None, None);
+        assert_eq!(status, 200, "{url}: {body}");
+    }
+    let all = ranged.iter().chain(&[
+        "/loki/api/v1/index/volume",
+        "/loki/api/v1/index/stats",
+        "/loki/api/v1/detected_fields",
+        "/loki/api/v1/detected_labels",
+    ]);
+    for path in all {
+        let path = path_with_query(path, q);
+        let url = format!("{path}start={month_ago}&end={end}&step=3600");
+        let (status, _, body) = server.request("GET", &url, None, None);
+        assert_eq!(status, 400, "{url}: {body}");
+        assert!(body.contains("max_query_range"), "{url}: {body}");
+    }
+}
+
+/// `path?query=q&`, unless the path already carries its own query.
+fn path_with_query(path: &str, q: &str) -> String {
+    if path.ends_with('&') {
+        path.to_string()
+    } else {
+        format!("{path}?query={q}&")
+    }
+}

@@ -11,6 +11,7 @@ mod ingest_counters;
 pub mod line_matcher;
 mod params;
 pub mod patterns_state;
+mod range_checks;
 mod routes;
 pub mod rule_querier;
 mod state;

@@ -84,6 +84,28 @@ enum Node {
     If(Pipeline, Vec<Node>, Vec<Node>),
 }
 
+/// How much more than its input line one rendering may produce: Loki's
+/// default `max_line_size`. A template that asks for more (`repeat`, widths
+/// in `printf`, `alignLeft`, `indent`) fails with `TemplateFormatErr`
+/// instead of allocating what the query asked.
+pub const MAX_RENDERED_EXTRA_BYTES: usize = 256 * 1024;
+
+/// The most one rendering from `ctx` may produce.
+fn budget(ctx: &Context<'_>) -> usize {
+    MAX_RENDERED_EXTRA_BYTES + ctx.line.len()
+}
+
+/// Refuses a size a function was asked for when it passes the budget.
+fn within(ctx: &Context<'_>, what: &str, bytes: f64) -> Result<usize, String> {
+    let limit = budget(ctx);
+    if bytes.is_nan() || bytes > limit as f64 {
+        return Err(format!(
+            "{what} would produce more than {limit} bytes, the most one rendering may produce"
+        ));
+    }
+    Ok(bytes.max(0.0) as usize)
+}
+
 /// A compiled template.
 #[derive(Debug, Clone)]
 pub struct Template {
@@ -347,6 +369,7 @@ fn unquote(word: &str) -> Result<String, String> {
 
 fn render_nodes(nodes: &[Node], ctx: &Context<'_>, out: &mut String) -> Result<(), String> {
     for node in nodes {
+        within(ctx, "the template", out.len() as f64)?;
         match node {
             Node::Text(t) => out.push_str(t),
             Node::Action(p) => out.push_str(&eval_pipeline(p, ctx)?.text()),
@@ -360,6 +383,7 @@ fn render_nodes(nodes: &[Node], ctx: &Context<'_>, out: &mut String) -> Result<(
             }
         }
     }
+    within(ctx, "the template", out.len() as f64)?;
     Ok(())
 }
 
@@ -375,7 +399,11 @@ fn eval_pipeline(p: &Pipeline, ctx: &Context<'_>) -> Result<Val, String> {
                 if let Some(p) = prev.take() {
                     vals.push(p);
                 }
-                call(name, &vals, ctx)?
+                let val = call(name, &vals, ctx)?;
+                if let Val::Str(text) = &val {
+                    within(ctx, name, text.len() as f64)?;
+                }
+                val
             }
             other => {
                 if prev.is_some() {
@@ -560,7 +588,15 @@ fn call(name: &str, a: &[Val], ctx: &Context<'_>) -> Result<Val, String> {
         "contains" => Val::Bool(s(1).contains(&s(0))),
         "hasPrefix" => Val::Bool(s(1).starts_with(&s(0))),
         "hasSuffix" => Val::Bool(s(1).ends_with(&s(0))),
-        "repeat" => Val::Str(s(1).repeat(n(0).max(0.0) as usize)),
+        "repeat" => {
+            let text = s(1);
+            let times = within(ctx, name, n(0).max(0.0) * text.len() as f64)?;
+            Val::Str(text.repeat(if text.is_empty() {
+                0
+            } else {
+                times / text.len()
+            }))
+        }
         "regexReplaceAll" | "regexReplaceAllLiteral" => {
             need(3)?;
             let re = regex::Regex::new(&s(0)).map_err(|e| e.to_string())?;
@@ -575,7 +611,7 @@ fn call(name: &str, a: &[Val], ctx: &Context<'_>) -> Result<Val, String> {
             let re = regex::Regex::new(&s(0)).map_err(|e| e.to_string())?;
             Val::Num(re.find_iter(&s(1)).count() as f64)
         }
-        "printf" => Val::Str(printf(&s(0), &a[1.min(a.len())..])),
+        "printf" => Val::Str(printf(&s(0), &a[1.min(a.len())..], budget(ctx))?),
         "default" => {
             if a.len() >= 2 && a[1].truthy() {
                 a[1].clone()
@@ -660,11 +696,14 @@ fn call(name: &str, a: &[Val], ctx: &Context<'_>) -> Result<Val, String> {
                 .map_err(|e| e.to_string())?;
             Val::Str(String::from_utf8_lossy(&bytes).into_owned())
         }
-        "alignLeft" => Val::Str(align(&s(1), n(0) as usize, true)),
-        "alignRight" => Val::Str(align(&s(1), n(0) as usize, false)),
+        "alignLeft" => Val::Str(align(&s(1), within(ctx, name, n(0))?, true)),
+        "alignRight" => Val::Str(align(&s(1), within(ctx, name, n(0))?, false)),
         "indent" | "nindent" => {
-            let pad = " ".repeat(n(0).max(0.0) as usize);
-            let body = s(1)
+            let text = s(1);
+            let width = n(0).max(0.0);
+            within(ctx, name, width * text.lines().count().max(1) as f64)?;
+            let pad = " ".repeat(width as usize);
+            let body = text
                 .lines()
                 .map(|l| format!("{pad}{l}"))
                 .collect::<Vec<_>>()
@@ -794,7 +833,9 @@ fn urldecode(s: &str) -> String {
 }
 
 /// Go's fmt verbs used in templates: %s %v %d %f %.Nf %x %q, widths, `-`.
-fn printf(format: &str, args: &[Val]) -> String {
+/// Go's `fmt.Sprintf` for the verbs templates use; widths and precisions
+/// past `limit` bytes are refused rather than allocated.
+fn printf(format: &str, args: &[Val], limit: usize) -> Result<String, String> {
     let mut out = String::new();
     let mut chars = format.chars().peekable();
     let mut next = args.iter();
@@ -825,6 +866,11 @@ fn printf(format: &str, args: &[Val]) -> String {
             Some((w, p)) => (w.parse().unwrap_or(0), p.parse::<usize>().ok()),
             None => (spec.parse().unwrap_or(0), None),
         };
+        if width > limit || prec.is_some_and(|p| p > limit) {
+            return Err(format!(
+                "printf width or precision past {limit} bytes, the most one rendering may produce"
+            ));
+        }
         let zero = spec.starts_with('0') && !left;
         let body = match verb {
             'd' => format!("{}", arg.num() as i64),
@@ -856,8 +902,13 @@ fn printf(format: &str, args: &[Val]) -> String {
         } else {
             out.push_str(&body);
         }
+        if out.len() > limit {
+            return Err(format!(
+                "printf would produce more than {limit} bytes, the most one rendering may produce"
+            ));
+        }
     }
-    out
+    Ok(out)
 }
 
 /// Go reference-time layouts translated to chrono's, longest tokens first.
@@ -997,6 +1048,37 @@ mod tests {
         check("{{ .msg | trunc 5 }}", "hello");
         check("{{ .msg | title }}", "Hello World");
         check(r#"{{ alignRight 6 .app }}"#, "   api");
+    }
+
+    #[test]
+    fn outsized_renderings_fail_instead_of_allocating() {
+        let stream = Labels::parse(r#"{app="api"}"#).unwrap();
+        let labels = LabelSet::new(&stream, &[]);
+        let ctx = Context {
+            labels: &labels,
+            line: "the line",
+            ts: 0,
+        };
+        for tpl in [
+            r#"{{ repeat 1000000000000 "x" }}"#,
+            r#"{{ "x" | repeat 100000 | repeat 100000 }}"#,
+            r#"{{ printf "%999999999999s" .app }}"#,
+            r#"{{ printf "%.999999999f" 1.5 }}"#,
+            r#"{{ alignLeft 999999999999 .app }}"#,
+            r#"{{ alignRight 999999999999 .app }}"#,
+            r#"{{ indent 999999999999 .app }}"#,
+            r#"{{ nindent 999999999999 .app }}"#,
+            r#"{{ regexReplaceAll "" (repeat 200000 "x") "yyyyyyyyyy" }}"#,
+        ] {
+            let err = Template::new(tpl).unwrap().render(&ctx).expect_err(tpl);
+            assert!(err.contains("bytes"), "{tpl}: {err}");
+        }
+        // Up to the budget, renderings are whole.
+        let at_limit = format!(r#"{{{{ repeat {MAX_RENDERED_EXTRA_BYTES} "x" }}}}"#);
+        let rendered = Template::new(&at_limit).unwrap().render(&ctx).unwrap();
+        assert_eq!(rendered.len(), MAX_RENDERED_EXTRA_BYTES);
+        assert_eq!(render("{{ indent 2 .app }}"), "  api");
+        assert_eq!(render(r#"{{ repeat 3 "ab" }}"#), "ababab");
     }
 
     #[test]

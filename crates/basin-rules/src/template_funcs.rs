@@ -218,7 +218,7 @@ pub fn call(name: &str, args: Vec<Value>, external_url: &str) -> Result<Value, S
         "println" => Value::Str(args.iter().map(text).collect::<Vec<_>>().join(" ") + "\n"),
         "printf" => {
             let (format, rest) = args.split_first().ok_or("printf needs a format")?;
-            Value::Str(printf(&text(format), rest))
+            Value::Str(printf(&text(format), rest)?)
         }
         other => return Err(format!("function {other:?} not defined")),
     })
@@ -372,9 +372,13 @@ fn humanize_timestamp(v: f64) -> String {
     }
 }
 
+/// The widest field or longest precision `printf` may ask for: more is a
+/// mistake or an attack on the server's memory, never a notification.
+const MAX_WIDTH: usize = 64 * 1024;
+
 /// Go's `printf` for the verbs templates use: `%s %v %d %f %g %e %q %x %%`,
 /// with width, precision and `-`/`0` flags.
-fn printf(format: &str, args: &[Value]) -> String {
+fn printf(format: &str, args: &[Value]) -> Result<String, String> {
     let mut out = String::new();
     let mut chars = format.chars().peekable();
     let mut next = args.iter();
@@ -407,7 +411,22 @@ fn printf(format: &str, args: &[Value]) -> String {
                 p.push(d);
                 chars.next();
             }
-            prec = Some(p.parse().unwrap_or(0));
+            // Too many digits to hold: too wide, refused below.
+            prec = Some(if p.is_empty() {
+                0
+            } else {
+                p.parse().unwrap_or(usize::MAX)
+            });
+        }
+        let width: usize = if width.is_empty() {
+            0
+        } else {
+            width.parse().unwrap_or(usize::MAX)
+        };
+        if width > MAX_WIDTH || prec.is_some_and(|p| p > MAX_WIDTH) {
+            return Err(format!(
+                "printf width or precision past {MAX_WIDTH}, the widest a template may ask"
+            ));
         }
         let Some(verb) = chars.next() else {
             out.push_str("%!(NOVERB)");
@@ -455,7 +474,6 @@ fn printf(format: &str, args: &[Value]) -> String {
                 }
             }
         };
-        let width: usize = width.parse().unwrap_or(0);
         let pad = width.saturating_sub(body.chars().count());
         if left {
             out.push_str(&body);
@@ -472,7 +490,7 @@ fn printf(format: &str, args: &[Value]) -> String {
             out.push_str(&body);
         }
     }
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -504,10 +522,28 @@ mod tests {
                     Value::Str("a".into())
                 ]
             ),
-            "1.23 x    42|a  |%"
+            Ok("1.23 x    42|a  |%".to_string())
         );
-        assert_eq!(printf("%q", &[Value::Str("a\"b".into())]), "\"a\\\"b\"");
-        assert_eq!(printf("%d", &[]), "%!d(MISSING)");
+        assert_eq!(
+            printf("%q", &[Value::Str("a\"b".into())]).as_deref(),
+            Ok("\"a\\\"b\"")
+        );
+        assert_eq!(printf("%d", &[]).as_deref(), Ok("%!d(MISSING)"));
+    }
+
+    #[test]
+    fn printf_refuses_widths_past_the_bound() {
+        let x = [Value::Str("x".into())];
+        for format in [
+            "%999999999999s",
+            "%99999999999999999999999999s",
+            "%.999999999f",
+        ] {
+            let err = printf(format, &x).expect_err(format);
+            assert!(err.contains("width or precision"), "{format}: {err}");
+        }
+        let widest = format!("%{MAX_WIDTH}s");
+        assert_eq!(printf(&widest, &x).map(|s| s.len()), Ok(MAX_WIDTH));
     }
 
     #[test]

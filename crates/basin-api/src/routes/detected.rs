@@ -19,6 +19,7 @@ use super::select::select_blocking;
 use serde_json::{json, Value};
 
 use crate::params::{self, Params};
+use crate::range_checks::check_range;
 use crate::{ApiError, AppState};
 
 /// Drilldown's default range: the last hour.
@@ -35,6 +36,7 @@ pub async fn detected_labels(
     let storage = state.storage()?.clone();
     let tenant = params::tenant(&headers)?;
     let (start, end) = p.time_range(SINCE_NS)?;
+    check_range(&state.limits, start, end)?;
     let query = p.get("query").filter(|q| !q.trim().is_empty());
     let filter = match query {
         Some(q) => {
@@ -81,6 +83,7 @@ async fn sample_fields(
     let storage = state.storage()?.clone();
     let tenant = params::tenant(headers)?;
     let (start, end) = p.time_range(SINCE_NS)?;
+    check_range(&state.limits, start, end)?;
     let log = p.log_query()?;
     let limit = match p.get("line_limit").or(p.get("limit")) {
         Some(v) => v

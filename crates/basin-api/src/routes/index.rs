@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 
 use crate::encode;
 use crate::params::{self, parse_duration, Params};
+use crate::range_checks::{check_range, check_step};
 use crate::{ApiError, AppState};
 
 /// Loki's default range for index queries: the last hour.
@@ -40,6 +41,7 @@ pub async fn stats(
     let storage = state.storage()?.clone();
     let tenant = params::tenant(&headers)?;
     let (start, end) = p.time_range(INDEX_SINCE_NS)?;
+    check_range(&state.limits, start, end)?;
     let log = selector(&p)?;
     let filter = StreamFilter::new(&log.matchers)?;
     let (streams, entries, bytes, blocks) = tokio::task::spawn_blocking(move || {
@@ -110,6 +112,7 @@ async fn volume(
     let storage = state.storage()?.clone();
     let tenant = params::tenant(&headers)?;
     let (start, end) = p.time_range(INDEX_SINCE_NS)?;
+    check_range(&state.limits, start, end)?;
     let log = selector(&p)?;
     let limit: usize = match p.get("limit") {
         Some(v) => v
@@ -123,9 +126,7 @@ async fn volume(
             Some(v) => parse_duration("step", v)?,
             None => (end.saturating_sub(start) / 250).max(1_000_000_000),
         };
-        if step <= 0 {
-            return Err(ApiError::BadRequest("step must be positive".into()));
-        }
+        check_step(start, end, step)?;
         (Steps { start, end, step }, step)
     } else {
         (

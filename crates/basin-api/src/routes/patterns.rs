@@ -17,6 +17,7 @@ use basin_query::QueryContext;
 use serde_json::{json, Value};
 
 use crate::params::{self, parse_duration, parse_time, Params};
+use crate::range_checks::{check_range, check_step};
 use crate::{ApiError, AppState};
 
 /// The default range: the last hour, as Drilldown asks.
@@ -52,8 +53,9 @@ async fn counted(
     let step = match p.get("step") {
         Some(v) => parse_duration("step", v)?,
         None => ((end - start) / DEFAULT_STEPS).max(MIN_STEP_NS),
-    }
-    .max(1);
+    };
+    check_range(&state.limits, start, end)?;
+    check_step(start, end, step)?;
     let ctx = QueryContext::new(Some(state.limits.query_timeout));
     let _cancel = ctx.cancel_on_drop();
     let s = state.clone();

@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 use super::select::select_blocking;
 use crate::encode;
 use crate::params::{self, header, now_ns, parse_duration, parse_time};
+use crate::range_checks::{check_range, check_step};
 use crate::{ApiError, AppState};
 
 /// Parameters of `query` and `query_range`, from the URL or a form body.
@@ -35,8 +36,6 @@ pub struct QueryParams {
 const DEFAULT_SINCE_NS: i64 = 3_600_000_000_000;
 /// Loki's default number of entries.
 const DEFAULT_LIMIT: usize = 100;
-/// Most points one series may have (Loki's limit).
-const MAX_POINTS: i64 = 11_000;
 /// Header through which Grafana asks for structured metadata apart from labels.
 const ENCODING_FLAGS: &str = "X-Loki-Response-Encoding-Flags";
 
@@ -115,18 +114,7 @@ async fn run(
         };
         (t, t)
     };
-    if end < start {
-        return Err(ApiError::BadRequest(
-            "invalid time range: end is before start".into(),
-        ));
-    }
-    if limits.max_query_range_ns > 0 && end.saturating_sub(start) > limits.max_query_range_ns {
-        return Err(ApiError::BadRequest(format!(
-            "the query time range exceeds the limit (query length: {}, limit: {}); shorten it or raise max_query_range",
-            basin_logql::format_duration(end.saturating_sub(start)),
-            basin_logql::format_duration(limits.max_query_range_ns)
-        )));
-    }
+    check_range(&limits, start, end)?;
     let ctx = QueryContext::new(Some(limits.query_timeout))
         .with_pattern_aliases(state.patterns.aliases(&tenant));
     // Dropped when the client goes away, which stops the scan.
@@ -190,16 +178,7 @@ async fn run(
             } else {
                 1
             };
-            if step <= 0 {
-                return Err(ApiError::BadRequest(
-                    "zero or negative query resolution step widths are not accepted; try a positive integer".into(),
-                ));
-            }
-            if end.saturating_sub(start) / step > MAX_POINTS {
-                return Err(ApiError::BadRequest(format!(
-                    "exceeded maximum resolution of {MAX_POINTS} points per timeseries; try decreasing the query resolution (?step=XX)"
-                )));
-            }
+            check_step(start, end, step)?;
             let steps = Steps { start, end, step };
             let max_series = limits.max_query_series;
             let result = tokio::task::spawn_blocking(move || {
