@@ -2,6 +2,7 @@
 //! port with a temporary data directory and talks to it over HTTP.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod budgets;
 mod capture;
 mod common;
 
@@ -9,6 +10,7 @@ mod crash;
 mod drilldown;
 mod elasticsearch;
 mod full_disk;
+mod hardening;
 mod import;
 mod levels;
 mod limits;

@@ -10,6 +10,10 @@ use tracing::error;
 /// long enough not to hammer it, short enough that shippers' buffers hold.
 const DISK_FULL_RETRY_AFTER_SECS: u64 = 10;
 
+/// How long a query refused for the server's shared limits (memory of all
+/// queries, a tenant's concurrent queries) is asked to wait.
+pub const QUERY_RETRY_AFTER_SECS: u64 = 1;
+
 /// Every way a request can fail, each with one HTTP status.
 #[derive(Debug, Error)]
 pub enum ApiError {
@@ -38,6 +42,13 @@ pub enum ApiError {
         message: String,
         retry_after_secs: u64,
     },
+    /// The query needs more memory than its budget allows. 422, as
+    /// Prometheus answers a query that would load too many samples.
+    #[error("{0}")]
+    ResourcesExhausted(String),
+    /// The client did not send its request in time. 408.
+    #[error("{0}")]
+    RequestTimeout(String),
     /// The store is still replaying its WAL. 503.
     #[error("not ready: replaying the write-ahead log")]
     NotReady,
@@ -55,6 +66,8 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::ResourcesExhausted(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Unavailable { .. } | ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -107,6 +120,13 @@ impl From<QueryError> for ApiError {
     fn from(e: QueryError) -> Self {
         match e {
             QueryError::Storage(e) => ApiError::from(e),
+            e @ QueryError::ResourcesExhausted { shared: true, .. } => ApiError::RateLimited {
+                message: e.to_string(),
+                retry_after_secs: QUERY_RETRY_AFTER_SECS,
+            },
+            e @ QueryError::ResourcesExhausted { .. } => {
+                ApiError::ResourcesExhausted(e.to_string())
+            }
             other => ApiError::BadRequest(other.to_string()),
         }
     }

@@ -39,10 +39,11 @@ impl StorageQuerier {
     }
 
     fn context(&self, tenant: &TenantId) -> QueryContext {
-        let ctx = QueryContext::new(Some(self.limits.query_timeout));
         match self.state.upgrade() {
-            Some(state) => ctx.with_pattern_aliases(state.patterns.aliases(tenant)),
-            None => ctx,
+            Some(state) => state
+                .query_context()
+                .with_pattern_aliases(state.patterns.aliases(tenant)),
+            None => QueryContext::new(Some(self.limits.query_timeout)),
         }
     }
 }
@@ -60,7 +61,7 @@ impl RuleQuerier for StorageQuerier {
         expr: &MetricExpr,
         at: i64,
     ) -> Result<Vec<Sample>, String> {
-        let ctx = QueryContext::new(Some(self.limits.query_timeout));
+        let ctx = self.context(tenant);
         let result = eval_metric(
             &self.storage,
             &MetricQuery {

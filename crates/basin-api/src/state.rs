@@ -9,11 +9,13 @@ use basin_pipeline::mask::Masking;
 use basin_pipeline::patterns::{MinerConfig, PatternStore};
 use basin_pipeline::rate_limit::{RateLimiter, RateLimits};
 use basin_pipeline::rules::Rules;
+use basin_query::{MemoryPool, QueryContext};
 use basin_rules::log_metrics::LogMetrics;
 use basin_rules::ruler::Ruler;
 use basin_storage::Storage;
 
 use crate::ingest_counters::IngestCounters;
+use crate::query_slots::QuerySlots;
 use crate::ApiError;
 
 /// Limits the API enforces on top of ingest's.
@@ -30,6 +32,19 @@ pub struct ApiLimits {
     pub max_query_series: usize,
     /// Longest a query may run (`query_timeout`, Loki's 1m).
     pub query_timeout: std::time::Duration,
+    /// Most memory one query may hold for samples, series and kept rows
+    /// (`max_query_memory_bytes`); 0 lifts the limit.
+    pub max_query_memory_bytes: usize,
+    /// Most memory all running queries may hold together
+    /// (`max_query_memory_total_bytes`); 0 lifts the limit.
+    pub max_query_memory_total_bytes: usize,
+    /// Most queries of one tenant running at once
+    /// (`max_concurrent_queries_per_tenant`); more wait for a slot up to
+    /// `query_timeout`. 0 lifts the limit.
+    pub max_concurrent_queries_per_tenant: usize,
+    /// Longest a client may take to send a request body
+    /// (`http_server_read_timeout`, Loki's 30s).
+    pub body_read_timeout: std::time::Duration,
     /// Ingest rates per tenant and per stream (0: none, the default).
     pub rates: RateLimits,
 }
@@ -42,6 +57,10 @@ impl Default for ApiLimits {
             max_query_range_ns: 721 * 3_600_000_000_000,
             max_query_series: 500,
             query_timeout: std::time::Duration::from_secs(60),
+            max_query_memory_bytes: 512 * 1024 * 1024,
+            max_query_memory_total_bytes: 2 * 1024 * 1024 * 1024,
+            max_concurrent_queries_per_tenant: 16,
+            body_read_timeout: std::time::Duration::from_secs(30),
             rates: RateLimits::default(),
         }
     }
@@ -105,12 +124,18 @@ pub struct AppState {
     pub limiter: RateLimiter,
     /// Pattern miners, one per tenant; the last step of the pipeline.
     pub patterns: PatternStore,
+    /// The memory all running queries share.
+    pub query_memory: Arc<MemoryPool>,
+    /// Query slots per tenant.
+    pub query_slots: QuerySlots,
 }
 
 impl AppState {
     /// A state whose store is not open yet: `/ready` answers 503 until
     /// [`AppState::set_storage`].
     pub fn new(limits: ApiLimits, protocols: Protocols) -> Self {
+        let query_memory = MemoryPool::new(limits.max_query_memory_total_bytes);
+        let query_slots = QuerySlots::new(limits.max_concurrent_queries_per_tenant);
         Self {
             limiter: RateLimiter::new(limits.rates),
             storage: OnceLock::new(),
@@ -119,9 +144,19 @@ impl AppState {
             counters: IngestCounters::default(),
             pipeline: AutoParse::new(protocols.auto_parse),
             patterns: PatternStore::new(MinerConfig::default()),
+            query_memory,
+            query_slots,
 
             protocols,
         }
+    }
+
+    /// A new query's deadline and memory budget, per the limits.
+    pub fn query_context(&self) -> QueryContext {
+        QueryContext::new(Some(self.limits.query_timeout)).with_memory_budget(
+            self.limits.max_query_memory_bytes,
+            Some(self.query_memory.clone()),
+        )
     }
 
     /// Runs the parsing pipeline over a decoded batch: user rules, formats

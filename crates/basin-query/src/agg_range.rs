@@ -15,7 +15,8 @@ use basin_storage::{Columns, RunTimes, ScanRequest};
 use crate::context::Checker;
 use crate::filter_stream::StreamFilter;
 use crate::label_set::{LabelSet, Origin, ERROR_LABEL};
-use crate::metric::{Eval, Series, Steps, Value};
+use crate::memory;
+use crate::metric::{too_many_series, Eval, Series, Steps, Value};
 use crate::pipe_label_filter::{parse_go_duration, CompiledFilter};
 use crate::pipeline::Pipeline;
 use crate::QueryError;
@@ -33,6 +34,8 @@ struct SeriesSlots<T> {
     /// Series of a stream whose key depends on its labels alone, by the
     /// address of its labels (stable: the scan holds every stream's `Arc`).
     by_stream: HashMap<usize, usize>,
+    /// Estimated heap bytes of the keys and data held.
+    bytes: usize,
 }
 
 impl<T> Default for SeriesSlots<T> {
@@ -41,6 +44,7 @@ impl<T> Default for SeriesSlots<T> {
             series: Vec::new(),
             by_key: HashMap::new(),
             by_stream: HashMap::new(),
+            bytes: 0,
         }
     }
 }
@@ -55,6 +59,7 @@ impl<T: Default> SeriesSlots<T> {
         if let Some(&i) = self.by_key.get(&key) {
             return i;
         }
+        self.bytes += 2 * memory::key_bytes(&key);
         self.series.push((key.clone(), T::default()));
         self.by_key.insert(key, self.series.len() - 1);
         self.series.len() - 1
@@ -86,11 +91,32 @@ impl<T: Default> SeriesSlots<T> {
             None => {
                 let i = self.index_of_key(key());
                 self.by_stream.insert(addr, i);
+                self.bytes += 32;
                 i
             }
         };
         &mut self.series[i].1
     }
+}
+
+/// Heap bytes of one sample held for a window.
+const SAMPLE_BYTES: usize = std::mem::size_of::<Sample>();
+/// Heap bytes of one point of an answer.
+const POINT_BYTES: usize = std::mem::size_of::<Option<f64>>();
+
+/// Accounts a worker's series after it grew by `grown` bytes: false (and
+/// the worker stops) past `max_series` or the query's memory budget.
+fn hold_series<T>(
+    checker: &mut Checker<'_>,
+    slots: &mut SeriesSlots<T>,
+    grown: usize,
+    max_series: usize,
+) -> bool {
+    if slots.series.len() > max_series {
+        return checker.stop(too_many_series(max_series));
+    }
+    slots.bytes += grown;
+    checker.hold(slots.bytes)
 }
 
 pub(crate) fn eval_range(
@@ -201,6 +227,7 @@ pub(crate) fn eval_range(
         RangeOp::BytesOverTime | RangeOp::BytesRate => line.len() as f64,
         _ => 1.0,
     };
+    let max_series = ev.max_series;
     let make_sink = || (SeriesSlots::<Vec<Sample>>::default(), Checker::new(ev.ctx));
     let emit = |sink: &mut (SeriesSlots<Vec<Sample>>, Checker<'_>),
                 labels: &Arc<Labels>,
@@ -217,7 +244,7 @@ pub(crate) fn eval_range(
             samples
                 .of_unparsed(labels, &entry.fields, kept_fields.as_deref(), &key_of)
                 .push((entry.ts, value));
-            return true;
+            return hold_series(&mut sink.1, samples, SAMPLE_BYTES, max_series);
         }
         let Some(mut row) = pipeline.run(entry, labels) else {
             return true;
@@ -250,14 +277,20 @@ pub(crate) fn eval_range(
         samples
             .of_key(key_of(error, row.labels))
             .push((entry.ts, value));
-        true
+        hold_series(&mut sink.1, samples, SAMPLE_BYTES, max_series)
     };
     let (sinks, stats) = ev.storage.scan_parallel(&scan, &make_sink, &emit)?;
     let mut samples: HashMap<LabelSet, Vec<Sample>> = HashMap::new();
-    for (part, checker) in sinks {
-        checker.finish()?;
+    // Workers' reservations stay held until their samples are merged.
+    let mut checkers = Vec::with_capacity(sinks.len());
+    for (part, mut checker) in sinks {
+        checker.check()?;
+        checkers.push(checker);
         for (k, mut v) in part.series {
             samples.entry(k).or_default().append(&mut v);
+        }
+        if samples.len() > max_series {
+            return Err(too_many_series(max_series));
         }
     }
     ev.stats.add(&stats);
@@ -278,6 +311,8 @@ pub(crate) fn eval_range(
     if op == RangeOp::AbsentOverTime {
         return Ok(absent(samples, &range.log.matchers, steps.len(), window));
     }
+    ev.ctx.reserve(samples.len() * steps.len() * POINT_BYTES)?;
+    drop(checkers);
     let mut out = Vec::with_capacity(samples.len());
     for (labels, mut points) in samples {
         points.sort_by_key(|p| p.0);
@@ -459,6 +494,7 @@ fn count_runs(
         minute_counts,
         same_windows: &same_windows,
     };
+    let max_series = ev.max_series;
     let make_sink = || (SeriesSlots::<Vec<i64>>::default(), Checker::new(ev.ctx));
     let emit = |sink: &mut (SeriesSlots<Vec<i64>>, Checker<'_>),
                 labels: &Arc<Labels>,
@@ -469,23 +505,32 @@ fn count_runs(
             return false;
         }
         let diff = sink.0.of_unparsed(labels, fields, kept_fields, key_of);
+        let new = diff.is_empty();
         add(diff, times, weights);
-        true
+        let grown = if new { (n + 1) * 8 } else { 0 };
+        hold_series(&mut sink.1, &mut sink.0, grown, max_series)
     };
     let (sinks, stats) = ev
         .storage
         .scan_runs_parallel(scan, times, &make_sink, &emit)?;
     ev.stats.add(&stats);
     let mut total: HashMap<LabelSet, Vec<i64>> = HashMap::new();
-    for (slots, checker) in sinks {
-        checker.finish()?;
+    let mut checkers = Vec::with_capacity(sinks.len());
+    for (slots, mut checker) in sinks {
+        checker.check()?;
+        checkers.push(checker);
         for (key, diff) in slots.series {
             let sum = total.entry(key).or_insert_with(|| vec![0; n + 1]);
             for (s, d) in sum.iter_mut().zip(&diff) {
                 *s += d;
             }
         }
+        if total.len() > max_series {
+            return Err(too_many_series(max_series));
+        }
     }
+    ev.ctx.reserve(total.len() * n * POINT_BYTES)?;
+    drop(checkers);
     Ok(total
         .into_iter()
         .map(|(key, diff)| {

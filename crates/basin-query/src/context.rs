@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::memory::{MemoryPool, QueryMemory, WorkerMemory};
 use crate::QueryError;
 
 /// When a query must stop: at its deadline, or when its client went away.
@@ -14,6 +15,8 @@ pub struct QueryContext {
     cancelled: Arc<AtomicBool>,
     /// Pattern ids that merged into others → the id they go by now.
     pattern_aliases: Option<Arc<HashMap<u64, u64>>>,
+    /// The query's memory budget, if it has one.
+    memory: Option<Arc<QueryMemory>>,
 }
 
 impl QueryContext {
@@ -23,6 +26,22 @@ impl QueryContext {
             deadline: timeout.map(|t| (Instant::now() + t, t)),
             cancelled: Arc::default(),
             pattern_aliases: None,
+            memory: None,
+        }
+    }
+
+    /// Gives the query a memory budget of `limit` bytes (0: unlimited)
+    /// drawn from `pool`, which all queries of the server share.
+    pub fn with_memory_budget(mut self, limit: usize, pool: Option<Arc<MemoryPool>>) -> Self {
+        self.memory = Some(Arc::new(QueryMemory::new(limit, pool)));
+        self
+    }
+
+    /// Takes `bytes` of the query's budget for the rest of the query.
+    pub(crate) fn reserve(&self, bytes: usize) -> Result<(), QueryError> {
+        match &self.memory {
+            Some(m) => m.reserve(bytes),
+            None => Ok(()),
         }
     }
 
@@ -73,6 +92,7 @@ impl Drop for CancelOnDrop {
 pub(crate) struct Checker<'a> {
     ctx: &'a QueryContext,
     count: u32,
+    memory: WorkerMemory<'a>,
     pub(crate) stopped: Option<QueryError>,
 }
 
@@ -85,8 +105,24 @@ impl<'a> Checker<'a> {
         Self {
             ctx,
             count: 0,
+            memory: WorkerMemory::new(ctx.memory.as_deref()),
             stopped: None,
         }
+    }
+
+    /// False once the worker, now holding `bytes`, passes a memory budget.
+    pub(crate) fn hold(&mut self, bytes: usize) -> bool {
+        if let Err(e) = self.memory.hold(bytes) {
+            self.stopped = Some(e);
+            return false;
+        }
+        true
+    }
+
+    /// Stops the worker for `error` (a limit it passed).
+    pub(crate) fn stop(&mut self, error: QueryError) -> bool {
+        self.stopped = Some(error);
+        false
     }
 
     /// False once the query must stop.
@@ -99,6 +135,15 @@ impl<'a> Checker<'a> {
             }
         }
         true
+    }
+
+    /// Why the worker stopped early, if it did, keeping its reservation
+    /// (held until the checker is dropped).
+    pub(crate) fn check(&mut self) -> Result<(), QueryError> {
+        match self.stopped.take() {
+            Some(e) => Err(e),
+            None => self.ctx.check(),
+        }
     }
 
     /// The reason the scan stopped early, if it did.

@@ -20,6 +20,10 @@ pub enum QueryError {
     /// The request asks for more than the limits allow.
     #[error("{0}")]
     Limit(String),
+    /// The query needs more memory than it may have: its own budget, or
+    /// (`shared`: retrying later may succeed) what all queries share.
+    #[error("resources exhausted: {message}")]
+    ResourcesExhausted { message: String, shared: bool },
     /// The client went away; nobody will read the answer.
     #[error("query cancelled")]
     Cancelled,

@@ -93,6 +93,15 @@ pub(crate) struct Eval<'a> {
     pub steps: Steps,
     pub stats: ScanStats,
     pub ctx: &'a QueryContext,
+    /// Most series a range aggregation may produce, as the answer may.
+    pub max_series: usize,
+}
+
+/// The error of a query past `max_query_series`.
+pub(crate) fn too_many_series(max: usize) -> QueryError {
+    QueryError::Limit(format!(
+        "maximum number of series ({max}) reached for a single query; add labels to the selector or aggregate with sum by (...)"
+    ))
 }
 
 /// Runs a metric query.
@@ -103,16 +112,16 @@ pub fn eval_metric(storage: &Storage, q: &MetricQuery<'_>) -> Result<MetricResul
         steps: q.steps,
         stats: ScanStats::default(),
         ctx: q.ctx,
+        max_series: q.max_series,
     };
     let value = ev.eval(q.expr)?;
-    // Like Loki's max_query_series, the limit is on the answer: inner
-    // results that an aggregation folds away may be larger.
+    // As Loki's max_query_series, the limit holds for the answer and for
+    // what each range aggregation produces (after a `sum by` pushed into
+    // it), so a query with a million series stops while it reads instead
+    // of building them all.
     if let Value::Vector(series) = &value {
         if series.len() > q.max_series {
-            return Err(QueryError::Limit(format!(
-                "maximum number of series ({}) reached for a single query; add labels to the selector or aggregate with sum by (...)",
-                q.max_series
-            )));
+            return Err(too_many_series(q.max_series));
         }
     }
     Ok(MetricResult {

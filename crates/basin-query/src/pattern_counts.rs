@@ -26,6 +26,10 @@ pub struct PatternCounts {
     pub total: u64,
 }
 
+/// Estimated heap bytes of a pattern's counts, and of one step in them.
+const PATTERN_BYTES: usize = 256;
+const BUCKET_BYTES: usize = 48;
+
 /// Counts the entries `query` keeps in `[start, end)` by pattern and by
 /// `step`; `resolve` maps a stored pattern id to the one it is shown
 /// under (templates merge). Entries without a pattern are left out.
@@ -52,8 +56,14 @@ pub fn count_patterns(
         columns: Columns::all(),
     };
     let step = step.max(1);
-    let make_sink = || (HashMap::<u64, PatternCounts>::new(), Checker::new(ctx));
-    let emit = |sink: &mut (HashMap<u64, PatternCounts>, Checker<'_>),
+    let make_sink = || {
+        (
+            HashMap::<u64, PatternCounts>::new(),
+            Checker::new(ctx),
+            0usize,
+        )
+    };
+    let emit = |sink: &mut (HashMap<u64, PatternCounts>, Checker<'_>, usize),
                 labels: &Arc<Labels>,
                 entry: &Entry| {
         if !sink.1.go_on() {
@@ -65,16 +75,24 @@ pub fn count_patterns(
         if pipeline.has_stages() && pipeline.run(entry, labels).is_none() {
             return true;
         }
-        let counts = sink.0.entry(resolve(entry.pattern_id)).or_default();
+        let id = resolve(entry.pattern_id);
+        if !sink.0.contains_key(&id) {
+            sink.2 += PATTERN_BYTES;
+        }
+        let counts = sink.0.entry(id).or_default();
         let bucket = start + (entry.ts - start) / step * step;
+        let held = counts.samples.len();
         *counts.samples.entry(bucket).or_default() += 1;
+        if counts.samples.len() > held {
+            sink.2 += BUCKET_BYTES;
+        }
         *counts.levels.entry(level_of(entry)).or_default() += 1;
         counts.total += 1;
-        true
+        sink.1.hold(sink.2)
     };
     let (sinks, _) = storage.scan_parallel(&scan, &make_sink, &emit)?;
     let mut out: HashMap<u64, PatternCounts> = HashMap::new();
-    for (counts, checker) in sinks {
+    for (counts, checker, _) in sinks {
         checker.finish()?;
         for (id, c) in counts {
             let all = out.entry(id).or_default();

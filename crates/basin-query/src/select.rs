@@ -13,6 +13,7 @@ use basin_storage::{Columns, ScanRequest, ScanStats, Storage};
 use crate::context::{Checker, QueryContext};
 use crate::filter_stream::StreamFilter;
 use crate::label_set::LabelSet;
+use crate::memory;
 use crate::pipeline::{Pipeline, Row};
 use crate::QueryError;
 
@@ -94,6 +95,15 @@ struct Sink<'a> {
     top: TopK,
     checker: Checker<'a>,
     seq: u64,
+    /// Estimated heap bytes of the rows in `top`.
+    bytes: usize,
+}
+
+impl Candidate {
+    /// Estimated heap bytes of the row: line, labels and the slot.
+    fn bytes(&self) -> usize {
+        self.row.line.len() + memory::key_bytes(&self.row.labels) + 64
+    }
 }
 
 /// Keeps the `limit` entries nearest the chosen end of the range.
@@ -115,19 +125,19 @@ impl TopK {
         }
     }
 
-    fn push(&mut self, c: Candidate, limit: usize) {
+    /// Adds a candidate; returns the one it evicted, if any.
+    fn push(&mut self, c: Candidate, limit: usize) -> Option<Candidate> {
         match self {
             TopK::Oldest(heap) => {
                 heap.push(c);
-                if heap.len() > limit {
-                    heap.pop();
-                }
+                (heap.len() > limit).then(|| heap.pop()).flatten()
             }
             TopK::Newest(heap) => {
                 heap.push(Reverse(c));
-                if heap.len() > limit {
-                    heap.pop();
-                }
+                (heap.len() > limit)
+                    .then(|| heap.pop())
+                    .flatten()
+                    .map(|Reverse(c)| c)
             }
         }
     }
@@ -175,6 +185,7 @@ pub fn select_logs(storage: &Storage, req: &LogSelect<'_>) -> Result<LogSelectio
         top: new_top(),
         checker: Checker::new(req.ctx),
         seq: 0,
+        bytes: 0,
     };
     let emit = |sink: &mut Sink<'_>, labels: &Arc<Labels>, entry: &Entry| {
         if !sink.checker.go_on() {
@@ -183,15 +194,16 @@ pub fn select_logs(storage: &Storage, req: &LogSelect<'_>) -> Result<LogSelectio
         if sink.top.admits(entry.ts, req.limit) {
             if let Some(row) = pipeline.run(entry, labels) {
                 sink.seq += 1;
-                let seq = sink.seq;
-                sink.top.push(
-                    Candidate {
-                        ts: entry.ts,
-                        seq,
-                        row,
-                    },
-                    req.limit,
-                );
+                let candidate = Candidate {
+                    ts: entry.ts,
+                    seq: sink.seq,
+                    row,
+                };
+                sink.bytes += candidate.bytes();
+                if let Some(evicted) = sink.top.push(candidate, req.limit) {
+                    sink.bytes -= evicted.bytes();
+                }
+                return sink.checker.hold(sink.bytes);
             }
         }
         true

@@ -44,6 +44,14 @@ pub struct FileConfig {
     pub max_query_series: Option<usize>,
     /// Longest a query may run before it is stopped with a 400 (default 1m).
     pub query_timeout: Option<String>,
+    /// Most memory one query may hold (default 512 MiB; 0 lifts it).
+    pub max_query_memory_bytes: Option<usize>,
+    /// Most memory all running queries may hold (default 2 GiB; 0 lifts it).
+    pub max_query_memory_total_bytes: Option<usize>,
+    /// Most queries one tenant runs at once; more wait (default 16; 0 lifts it).
+    pub max_concurrent_queries_per_tenant: Option<usize>,
+    /// Longest a client may take to send a push body (default 30s).
+    pub http_server_read_timeout: Option<String>,
     /// OTLP resource attributes that become stream labels (default: Loki's list).
     pub otlp_resource_labels: Option<Vec<String>>,
     /// Elasticsearch bulk: fields whose text is the line (default message, msg, log).

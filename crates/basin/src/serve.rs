@@ -33,7 +33,9 @@ pub struct ServeArgs {
     /// min_free_disk_bytes,
     /// max_line_size_bytes, max_request_size_bytes, max_label_names_per_series,
     /// max_entries_limit_per_query, max_query_range, max_query_series,
-    /// query_timeout, otlp_resource_labels, elasticsearch_message_fields,
+    /// query_timeout, max_query_memory_bytes, max_query_memory_total_bytes,
+    /// max_concurrent_queries_per_tenant, http_server_read_timeout,
+    /// otlp_resource_labels, elasticsearch_message_fields,
     /// elasticsearch_time_fields, elasticsearch_label_fields,
     /// cors_allowed_origins, auto_parse, pipelines, grok_patterns, patterns,
     /// dedup_window, mask, mask_patterns,
@@ -129,6 +131,18 @@ pub fn run(args: ServeArgs) -> Result<()> {
     }
     if let Some(v) = &file.query_timeout {
         limits.query_timeout = parse_duration("query_timeout", v)?;
+    }
+    if let Some(v) = file.max_query_memory_bytes {
+        limits.max_query_memory_bytes = v;
+    }
+    if let Some(v) = file.max_query_memory_total_bytes {
+        limits.max_query_memory_total_bytes = v;
+    }
+    if let Some(v) = file.max_concurrent_queries_per_tenant {
+        limits.max_concurrent_queries_per_tenant = v;
+    }
+    if let Some(v) = &file.http_server_read_timeout {
+        limits.body_read_timeout = parse_duration("http_server_read_timeout", v)?;
     }
     limits.rates = RateLimits {
         tenant_lines: file.rate_limit_lines_per_second.unwrap_or(0.0),

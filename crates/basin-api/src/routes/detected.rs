@@ -13,7 +13,7 @@ use basin_model::level::{DETECTED_LEVEL_LABEL, UNKNOWN_LEVEL};
 use basin_model::Labels;
 use basin_query::detect::{detect_fields, field_type, line_level};
 use basin_query::label_set::Origin;
-use basin_query::{Direction, QueryContext, StreamFilter};
+use basin_query::{Direction, StreamFilter};
 
 use super::select::select_blocking;
 use serde_json::{json, Value};
@@ -93,7 +93,11 @@ async fn sample_fields(
         None => DEFAULT_LINE_LIMIT,
     }
     .min(state.limits.max_entries_limit_per_query);
-    let ctx = QueryContext::new(Some(state.limits.query_timeout));
+    let _slot = state
+        .query_slots
+        .acquire(&tenant, state.limits.query_timeout)
+        .await?;
+    let ctx = state.query_context();
     let _cancel = ctx.cancel_on_drop();
     let sel = select_blocking(
         storage,

@@ -10,9 +10,7 @@ use axum::http::HeaderMap;
 use axum::Json;
 use basin_logql::{Grouping, LogExpr, LogRange, MetricExpr, RangeOp, VectorOp};
 use basin_model::Labels;
-use basin_query::{
-    eval_metric, MetricQuery, QueryContext, Steps, StreamFilter, Value as MetricValue,
-};
+use basin_query::{eval_metric, MetricQuery, Steps, StreamFilter, Value as MetricValue};
 use basin_storage::{Columns, ScanRequest};
 use serde_json::{json, Value};
 
@@ -154,7 +152,11 @@ async fn volume(
         }),
     };
     let max_series = state.limits.max_query_series.max(limit);
-    let ctx = QueryContext::new(Some(state.limits.query_timeout));
+    let _slot = state
+        .query_slots
+        .acquire(&tenant, state.limits.query_timeout)
+        .await?;
+    let ctx = state.query_context();
     let _cancel = ctx.cancel_on_drop();
     let result = tokio::task::spawn_blocking(move || {
         eval_metric(

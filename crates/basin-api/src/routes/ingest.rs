@@ -34,7 +34,7 @@ pub(crate) async fn receive(
     let storage = state.storage()?.clone();
     let tenant = params::tenant(headers)?;
     let limit = state.limits.ingest.max_request_size_bytes;
-    let read = read_body(headers, body, limit).await;
+    let read = read_body(headers, body, limit, state.limits.body_read_timeout).await;
     if read.is_err() {
         state
             .counters

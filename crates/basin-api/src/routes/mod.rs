@@ -22,11 +22,12 @@ use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderName, HeaderValue, Method};
+use axum::middleware;
 use axum::routing::{get, post};
 use axum::Router;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::AppState;
+use crate::{origin_guard, AppState};
 
 /// The whole API on one router.
 pub fn router(state: Arc<AppState>) -> Router {
@@ -92,8 +93,15 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/patterns", get(patterns::basin_patterns))
         .merge(ruler_router())
         .merge(ingest_router(&state.protocols.cors_allowed_origins))
-        // Handlers read bodies themselves with the configured cap.
-        .layer(DefaultBodyLimit::disable())
+        // Push and rule handlers read bodies themselves with the configured
+        // cap; this bounds the form bodies of POSTed queries.
+        .layer(DefaultBodyLimit::max(
+            state.limits.ingest.max_request_size_bytes,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            origin_guard::guard,
+        ))
         .with_state(state)
 }
 

@@ -13,7 +13,6 @@ use basin_logql::LogExpr;
 use basin_model::TenantId;
 use basin_pipeline::patterns::PatternInfo;
 use basin_query::pattern_counts::{count_patterns, PatternCounts};
-use basin_query::QueryContext;
 use serde_json::{json, Value};
 
 use crate::params::{self, parse_duration, parse_time, Params};
@@ -56,7 +55,11 @@ async fn counted(
     };
     check_range(&state.limits, start, end)?;
     check_step(start, end, step)?;
-    let ctx = QueryContext::new(Some(state.limits.query_timeout));
+    let _slot = state
+        .query_slots
+        .acquire(&tenant, state.limits.query_timeout)
+        .await?;
+    let ctx = state.query_context();
     let _cancel = ctx.cancel_on_drop();
     let s = state.clone();
     let t = tenant.clone();

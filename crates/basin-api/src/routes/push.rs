@@ -40,8 +40,25 @@ pub async fn push(
 /// so that a client still sending gets the answer instead of a broken pipe.
 const DRAIN_MAX_BYTES: usize = 256 * 1024 * 1024;
 
-/// Reads a body of at most `limit` bytes; a larger one is answered with 413.
+/// Reads a body of at most `limit` bytes within `timeout`; a larger one is
+/// answered with 413, a slower one with 408 (a client trickling its body
+/// would otherwise hold a connection and a buffer for ever).
 pub(crate) async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+    timeout: std::time::Duration,
+) -> Result<bytes::Bytes, ApiError> {
+    tokio::time::timeout(timeout, read_body_whole(headers, body, limit))
+        .await
+        .map_err(|_| {
+            ApiError::RequestTimeout(format!(
+                "request body not received within {timeout:?} (http_server_read_timeout)"
+            ))
+        })?
+}
+
+async fn read_body_whole(
     headers: &HeaderMap,
     body: Body,
     limit: usize,

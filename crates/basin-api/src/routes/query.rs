@@ -8,7 +8,7 @@ use axum::extract::{Form, Query, State};
 use axum::http::HeaderMap;
 use axum::Json;
 use basin_logql::{parse_expr, Expr};
-use basin_query::{eval_metric, Direction, MetricQuery, QueryContext, Steps, Value as MetricValue};
+use basin_query::{eval_metric, Direction, MetricQuery, Steps, Value as MetricValue};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -115,7 +115,12 @@ async fn run(
         (t, t)
     };
     check_range(&limits, start, end)?;
-    let ctx = QueryContext::new(Some(limits.query_timeout))
+    let _slot = state
+        .query_slots
+        .acquire(&tenant, state.limits.query_timeout)
+        .await?;
+    let ctx = state
+        .query_context()
         .with_pattern_aliases(state.patterns.aliases(&tenant));
     // Dropped when the client goes away, which stops the scan.
     let _cancel = ctx.cancel_on_drop();

@@ -91,7 +91,13 @@ pub async fn save(
 ) -> Result<Response, ApiError> {
     let tenant = params::tenant(&headers)?;
     let ruler = ruler(&state)?.clone();
-    let bytes = read_body(&headers, body, MAX_GROUP_BYTES).await?;
+    let bytes = read_body(
+        &headers,
+        body,
+        MAX_GROUP_BYTES,
+        state.limits.body_read_timeout,
+    )
+    .await?;
     let text = std::str::from_utf8(&bytes)
         .map_err(|_| ApiError::BadRequest("unable to decode rule group: not UTF-8".into()))?;
     let group = parse_group(text)?;
