@@ -2,6 +2,7 @@
 //! port with a temporary data directory and talks to it over HTTP.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod auth;
 mod budgets;
 mod capture;
 mod common;

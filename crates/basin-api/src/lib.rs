@@ -5,6 +5,7 @@
 //! `basin-storage`, read through `basin-query`, and answer in Loki's shapes.
 //! [`ApiError`] is the one place errors become HTTP statuses.
 
+pub mod auth;
 mod encode;
 mod error;
 mod ingest_counters;

@@ -14,6 +14,7 @@ use basin_rules::log_metrics::LogMetrics;
 use basin_rules::ruler::Ruler;
 use basin_storage::Storage;
 
+use crate::auth::Auth;
 use crate::ingest_counters::IngestCounters;
 use crate::query_slots::QuerySlots;
 use crate::ApiError;
@@ -111,6 +112,7 @@ impl Default for Protocols {
 /// What every handler shares.
 pub struct AppState {
     storage: OnceLock<Arc<Storage>>,
+    auth: OnceLock<Arc<Auth>>,
     ruler: OnceLock<Arc<Ruler>>,
     /// The limits in force.
     pub limits: ApiLimits,
@@ -139,6 +141,7 @@ impl AppState {
         Self {
             limiter: RateLimiter::new(limits.rates),
             storage: OnceLock::new(),
+            auth: OnceLock::new(),
             ruler: OnceLock::new(),
             limits,
             counters: IngestCounters::default(),
@@ -149,6 +152,16 @@ impl AppState {
 
             protocols,
         }
+    }
+
+    /// Sets the token store and whether tokens are required (once).
+    pub fn set_auth(&self, auth: Arc<Auth>) {
+        let _ = self.auth.set(auth);
+    }
+
+    /// The token store, when one is set.
+    pub fn auth(&self) -> Option<&Arc<Auth>> {
+        self.auth.get()
     }
 
     /// A new query's deadline and memory budget, per the limits.

@@ -8,11 +8,13 @@ pub struct Client {
     agent: ureq::Agent,
     base: String,
     tenant: Option<String>,
+    /// `Authorization` header value, when a token is given.
+    auth: Option<String>,
 }
 
 impl Client {
     /// A client for `base` (e.g. `http://127.0.0.1:3100`).
-    pub fn new(base: &str, tenant: Option<String>) -> Self {
+    pub fn new(base: &str, tenant: Option<String>, token: Option<String>) -> Self {
         Self {
             agent: ureq::Agent::config_builder()
                 .http_status_as_error(false)
@@ -20,6 +22,7 @@ impl Client {
                 .into(),
             base: base.trim_end_matches('/').to_string(),
             tenant,
+            auth: token.map(|t| format!("Bearer {}", t.trim())),
         }
     }
 
@@ -38,6 +41,9 @@ impl Client {
         }
         if let Some(t) = &self.tenant {
             req = req.header("X-Scope-OrgID", t);
+        }
+        if let Some(a) = &self.auth {
+            req = req.header("Authorization", a);
         }
         let mut resp = req.call().with_context(|| format!("cannot reach {url}"))?;
         let status = resp.status();
@@ -59,6 +65,9 @@ impl Client {
         let mut req = self.agent.post(&url).header("Content-Type", content_type);
         if let Some(t) = &self.tenant {
             req = req.header("X-Scope-OrgID", t);
+        }
+        if let Some(a) = &self.auth {
+            req = req.header("Authorization", a);
         }
         let mut resp = req
             .send(body)

@@ -12,6 +12,9 @@ use serde::Deserialize;
 pub struct FileConfig {
     /// Address to listen on (`--listen`).
     pub listen: Option<String>,
+    /// Whether requests need a token: `on`, `off`, or `auto` (the default:
+    /// on unless listening on a loopback address).
+    pub auth: Option<String>,
     /// Data directory (`--data-dir`).
     pub data_dir: Option<PathBuf>,
     /// How long to keep logs, e.g. `30d` (`--retention`); absent: forever.

@@ -32,6 +32,9 @@ pub struct ImportArgs {
     /// Tenant (sent as X-Scope-OrgID).
     #[arg(long)]
     tenant: Option<String>,
+    /// API token, when the server requires one (sent as a Bearer token).
+    #[arg(long, env = "BASIN_TOKEN", hide_env_values = true)]
+    token: Option<String>,
     /// Most lines per push request.
     #[arg(long, default_value_t = 5000)]
     batch_lines: usize,
@@ -57,7 +60,7 @@ pub fn run(args: ImportArgs) -> Result<()> {
         .sum();
     let progress = progress_bar(total_bytes);
     let mut sender = Sender {
-        client: Client::new(&args.server, args.tenant.clone()),
+        client: Client::new(&args.server, args.tenant.clone(), args.token.clone()),
         lines: 0,
         bytes: 0,
         progress: progress.clone(),

@@ -9,6 +9,7 @@ mod query;
 mod rules;
 mod serve;
 mod tail;
+mod token;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -45,6 +46,8 @@ enum Command {
     Patterns(patterns::PatternsArgs),
     /// Work with rule files (`check` validates them offline).
     Rules(rules::RulesArgs),
+    /// Manage API tokens in a data directory (create, list, revoke).
+    Token(token::TokenArgs),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +59,7 @@ fn main() -> ExitCode {
         Command::Tail(args) => tail::run(args),
         Command::Patterns(args) => patterns::run(args),
         Command::Rules(args) => rules::run(args),
+        Command::Token(args) => token::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

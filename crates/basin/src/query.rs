@@ -27,6 +27,9 @@ pub struct QueryArgs {
     /// Tenant (sent as X-Scope-OrgID).
     #[arg(long)]
     tenant: Option<String>,
+    /// API token, when the server requires one (sent as a Bearer token).
+    #[arg(long, env = "BASIN_TOKEN", hide_env_values = true)]
+    token: Option<String>,
     /// How far back to look, e.g. 15m, 6h (ignored with --from).
     #[arg(long, default_value = "1h")]
     since: String,
@@ -53,7 +56,7 @@ pub struct QueryArgs {
 }
 
 pub fn run(args: QueryArgs) -> Result<()> {
-    let client = Client::new(&args.server, args.tenant.clone());
+    let client = Client::new(&args.server, args.tenant.clone(), args.token.clone());
     let limit = args.limit.to_string();
     let mut params: Vec<(&str, &str)> = vec![
         ("query", args.query.as_str()),

@@ -5,10 +5,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
+use basin_api::auth::Auth;
 use basin_api::line_matcher::QueryLineMatcher;
 use basin_api::rule_querier::StorageQuerier;
 use basin_api::{patterns_state, router, syslog_listen, ApiLimits, AppState, Protocols};
+use basin_auth::TokenStore;
 use basin_pipeline::auto::ParseMode;
 use basin_pipeline::mask::Masking;
 use basin_pipeline::rate_limit::RateLimits;
@@ -28,7 +30,7 @@ use crate::config::{parse_duration, FileConfig};
 /// Flags of `basin serve`; each has a key of the same name in the config file.
 #[derive(Args, Debug)]
 pub struct ServeArgs {
-    /// YAML config file (keys: listen, data_dir, retention_period, wal_sync,
+    /// YAML config file (keys: listen, auth, data_dir, retention_period, wal_sync,
     /// flush_interval, head_max_bytes, merge_interval, line_encoding,
     /// min_free_disk_bytes,
     /// max_line_size_bytes, max_request_size_bytes, max_label_names_per_series,
@@ -88,6 +90,12 @@ pub fn run(args: ServeArgs) -> Result<()> {
         .data_dir
         .or(file.data_dir.clone())
         .unwrap_or_else(crate::default_data_dir);
+    let auth_required = match file.auth.as_deref().map(str::trim) {
+        Some("on") => true,
+        Some("off") => false,
+        None | Some("auto") => !addr.ip().is_loopback(),
+        Some(other) => bail!("invalid auth {other:?}: use on, off or auto"),
+    };
     let mut storage = StorageConfig::new(&data_dir);
     if let Some(r) = args.retention.or(file.retention_period.clone()) {
         storage.retention_period = Some(parse_duration("retention_period", &r)?);
@@ -219,7 +227,15 @@ pub fn run(args: ServeArgs) -> Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?
-        .block_on(serve(addr, storage, limits, protocols, syslog, ruler))
+        .block_on(serve(
+            addr,
+            storage,
+            limits,
+            protocols,
+            syslog,
+            ruler,
+            auth_required,
+        ))
 }
 
 async fn serve(
@@ -229,9 +245,25 @@ async fn serve(
     protocols: Protocols,
     syslog: SyslogAddrs,
     ruler_cfg: RulerConfig,
+    auth_required: bool,
 ) -> Result<()> {
     let state = Arc::new(AppState::new(limits, protocols));
     let data_dir = storage_cfg.data_dir.clone();
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    let tokens = Arc::new(TokenStore::open(&data_dir).context("cannot open the token database")?);
+    if auth_required {
+        info!("auth is on: every request but /ready needs a token");
+        if !tokens.any_live().unwrap_or(false) {
+            warn!(
+                "auth is on and no token exists: make one with `basin token create --scope admin --tenant '*' --data-dir {}`",
+                data_dir.display()
+            );
+        }
+    } else {
+        warn!("auth is off: anyone who reaches {addr} may push and read every tenant");
+    }
+    state.set_auth(Arc::new(Auth::new(tokens, auth_required)));
     if let Some(addr) = syslog.udp {
         let socket = tokio::net::UdpSocket::bind(addr)
             .await
@@ -276,11 +308,14 @@ async fn serve(
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let app = router(state.clone());
     let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = stop_rx.await;
-            })
-            .await
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = stop_rx.await;
+        })
+        .await
     });
     let opened = tokio::select! {
         opened = opening => opened.context("storage task failed")?,

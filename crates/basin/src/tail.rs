@@ -18,6 +18,9 @@ pub struct TailArgs {
     /// Tenant (sent as X-Scope-OrgID).
     #[arg(long)]
     tenant: Option<String>,
+    /// API token, when the server requires one (sent as a Bearer token).
+    #[arg(long, env = "BASIN_TOKEN", hide_env_values = true)]
+    token: Option<String>,
     /// History to print first, e.g. 10m (0s: only new lines).
     #[arg(long, default_value = "0s")]
     since: String,
@@ -64,6 +67,11 @@ pub fn run(args: TailArgs) -> Result<()> {
     let mut request = url.as_str().into_client_request()?;
     if let Some(t) = &args.tenant {
         request.headers_mut().insert("X-Scope-OrgID", t.parse()?);
+    }
+    if let Some(t) = &args.token {
+        request
+            .headers_mut()
+            .insert("Authorization", format!("Bearer {t}").parse()?);
     }
     let (mut socket, _) = match tungstenite::connect(request) {
         Ok(ok) => ok,

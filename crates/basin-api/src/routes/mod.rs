@@ -17,6 +17,7 @@ mod ready;
 mod rules;
 mod select;
 mod tail;
+mod tokens;
 
 use std::sync::Arc;
 
@@ -27,7 +28,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::{origin_guard, AppState};
+use crate::{auth, origin_guard, AppState};
 
 /// The whole API on one router.
 pub fn router(state: Arc<AppState>) -> Router {
@@ -91,6 +92,8 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(patterns::loki_patterns).post(patterns::loki_patterns),
         )
         .route("/api/v1/patterns", get(patterns::basin_patterns))
+        .route("/api/v1/tokens", get(tokens::list).post(tokens::create))
+        .route("/api/v1/tokens/{id}", axum::routing::delete(tokens::revoke))
         .merge(ruler_router())
         .merge(ingest_router(&state.protocols.cors_allowed_origins))
         // Push and rule handlers read bodies themselves with the configured
@@ -98,6 +101,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(DefaultBodyLimit::max(
             state.limits.ingest.max_request_size_bytes,
         ))
+        .layer(middleware::from_fn_with_state(state.clone(), auth::guard))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             origin_guard::guard,
