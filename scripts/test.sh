@@ -18,6 +18,11 @@ if ! command -v rsyslogd >/dev/null || ! command -v logger >/dev/null; then
     apt-get update -qq && apt-get install -y -qq rsyslog bsdutils
 fi
 
+# TLS peers: curl and openssl's s_client (HTTPS and syslog over TLS).
+if ! command -v curl >/dev/null || ! command -v openssl >/dev/null; then
+    apt-get update -qq && apt-get install -y -qq curl openssl
+fi
+
 # Alerting peers: Prometheus 2.42 (scrapes /metrics, receives remote
 # write) and Alertmanager 0.25 (receives alerts).
 if ! command -v prometheus >/dev/null || ! command -v prometheus-alertmanager >/dev/null; then

@@ -100,7 +100,23 @@ impl Server {
     /// Starts the process (again) on a new port with the same data directory.
     pub fn spawn(&mut self) {
         let port = free_port();
-        self.url = format!("http://127.0.0.1:{port}");
+        if self.config.contains("tls_cert_file:") {
+            // Readiness and helpers need not check the certificate; the
+            // TLS tests check it with real clients.
+            self.url = format!("https://127.0.0.1:{port}");
+            self.agent = ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .timeout_global(Some(Duration::from_secs(60)))
+                .tls_config(
+                    ureq::tls::TlsConfig::builder()
+                        .disable_verification(true)
+                        .build(),
+                )
+                .build()
+                .into();
+        } else {
+            self.url = format!("http://127.0.0.1:{port}");
+        }
         let config_path = self.dir.path().join("basin.yaml");
         std::fs::write(&config_path, &self.config).unwrap();
         let log = std::fs::OpenOptions::new()
@@ -394,12 +410,18 @@ impl Server {
 /// Runs a client script from `tests/e2e/clients/` with `python3`; returns its
 /// stdout, failing the test with its stderr if it fails.
 pub fn run_client(script: &str, args: &[&str]) -> String {
+    run_client_with_env(script, args, &[])
+}
+
+/// [`run_client`] with extra environment variables.
+pub fn run_client_with_env(script: &str, args: &[&str], env: &[(&str, &str)]) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../tests/e2e/clients")
         .join(script);
     let out = Command::new("python3")
         .arg(&path)
         .args(args)
+        .envs(env.iter().copied())
         .output()
         .expect("python3 runs");
     assert!(

@@ -161,3 +161,29 @@ fn trickled_bodies_are_cut_off() {
     assert!(answer.contains("http_server_read_timeout"), "{answer}");
     assert!(started.elapsed() < Duration::from_secs(10));
 }
+
+#[test]
+fn trickled_headers_are_cut_off() {
+    let server = Server::start("http_server_read_timeout: 1s\n");
+    let addr = server.url.trim_start_matches("http://").to_string();
+    let mut stream = TcpStream::connect(&addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    // Half a request line and never the rest.
+    write!(stream, "GET /loki/api/v1/labels HTTP/1.1\r\nHost: {addr}\r\nX-Slow: ").unwrap();
+    let started = Instant::now();
+    let mut buf = Vec::new();
+    // The server closes the connection (perhaps after a 408) on its own.
+    let _ = stream.read_to_end(&mut buf);
+    let answer = String::from_utf8_lossy(&buf);
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+        "{answer}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "connection held {:?}",
+        started.elapsed()
+    );
+}

@@ -29,3 +29,4 @@ mod rules;
 mod syslog;
 mod tail;
 mod tenants;
+mod tls;

@@ -19,6 +19,7 @@ mod routes;
 pub mod rule_querier;
 mod state;
 pub mod syslog_listen;
+pub mod tls;
 
 pub use error::ApiError;
 pub use routes::router;

@@ -9,10 +9,11 @@ use std::time::Duration;
 use basin_ingest::syslog::{self, Frame, Framer, SyslogMessage};
 use basin_model::TenantId;
 use basin_storage::Storage;
-use tokio::io::AsyncReadExt;
-use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::net::{TcpListener, UdpSocket};
 use tracing::{info, warn};
 
+use crate::tls::ReloadingTls;
 use crate::AppState;
 
 const PROTOCOL: &str = "syslog";
@@ -112,15 +113,37 @@ pub async fn serve_udp(socket: UdpSocket, state: Arc<AppState>) {
     }
 }
 
-/// Accepts connections, each read frame by frame, until the process ends.
-pub async fn serve_tcp(listener: TcpListener, state: Arc<AppState>) {
+/// How long a TLS client may take to finish its handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Accepts connections (over TLS when `tls` is given), each read frame by
+/// frame, until the process ends.
+pub async fn serve_tcp(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    tls: Option<Arc<ReloadingTls>>,
+) {
     let storage = storage_of(&state).await;
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => {
                 let state = state.clone();
                 let storage = storage.clone();
-                tokio::spawn(async move { connection(stream, peer, state, storage).await });
+                let tls = tls.as_ref().map(|t| t.acceptor());
+                tokio::spawn(async move {
+                    match tls {
+                        None => connection(stream, peer, state, storage).await,
+                        Some(acceptor) => {
+                            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream))
+                                .await
+                            {
+                                Ok(Ok(stream)) => connection(stream, peer, state, storage).await,
+                                Ok(Err(e)) => info!(%peer, "syslog TLS handshake failed: {e}"),
+                                Err(_) => info!(%peer, "syslog TLS handshake timed out"),
+                            }
+                        }
+                    }
+                });
             }
             Err(e) => {
                 warn!("syslog TCP accept failed: {e}");
@@ -130,8 +153,8 @@ pub async fn serve_tcp(listener: TcpListener, state: Arc<AppState>) {
     }
 }
 
-async fn connection(
-    mut stream: TcpStream,
+async fn connection<S: AsyncRead + Unpin>(
+    mut stream: S,
     peer: SocketAddr,
     state: Arc<AppState>,
     storage: Arc<Storage>,

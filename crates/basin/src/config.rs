@@ -15,6 +15,10 @@ pub struct FileConfig {
     /// Whether requests need a token: `on`, `off`, or `auto` (the default:
     /// on unless listening on a loopback address).
     pub auth: Option<String>,
+    /// PEM certificate chain for HTTPS and syslog over TLS (with the key).
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key of `tls_cert_file`.
+    pub tls_key_file: Option<PathBuf>,
     /// Data directory (`--data-dir`).
     pub data_dir: Option<PathBuf>,
     /// How long to keep logs, e.g. `30d` (`--retention`); absent: forever.

@@ -4,6 +4,7 @@
 mod client;
 mod config;
 mod import;
+mod listen;
 mod patterns;
 mod query;
 mod rules;

@@ -9,6 +9,7 @@ use anyhow::{bail, Context, Result};
 use basin_api::auth::Auth;
 use basin_api::line_matcher::QueryLineMatcher;
 use basin_api::rule_querier::StorageQuerier;
+use basin_api::tls::ReloadingTls;
 use basin_api::{patterns_state, router, syslog_listen, ApiLimits, AppState, Protocols};
 use basin_auth::TokenStore;
 use basin_pipeline::auto::ParseMode;
@@ -30,7 +31,7 @@ use crate::config::{parse_duration, FileConfig};
 /// Flags of `basin serve`; each has a key of the same name in the config file.
 #[derive(Args, Debug)]
 pub struct ServeArgs {
-    /// YAML config file (keys: listen, auth, data_dir, retention_period, wal_sync,
+    /// YAML config file (keys: listen, auth, tls_cert_file, tls_key_file, data_dir, retention_period, wal_sync,
     /// flush_interval, head_max_bytes, merge_interval, line_encoding,
     /// min_free_disk_bytes,
     /// max_line_size_bytes, max_request_size_bytes, max_label_names_per_series,
@@ -90,6 +91,13 @@ pub fn run(args: ServeArgs) -> Result<()> {
         .data_dir
         .or(file.data_dir.clone())
         .unwrap_or_else(crate::default_data_dir);
+    let tls = match (&file.tls_cert_file, &file.tls_key_file) {
+        (Some(cert), Some(key)) => {
+            Some(ReloadingTls::new(cert, key).context("invalid tls_cert_file / tls_key_file")?)
+        }
+        (None, None) => None,
+        _ => bail!("tls_cert_file and tls_key_file go together: set both or neither"),
+    };
     let auth_required = match file.auth.as_deref().map(str::trim) {
         Some("on") => true,
         Some("off") => false,
@@ -234,8 +242,14 @@ pub fn run(args: ServeArgs) -> Result<()> {
             protocols,
             syslog,
             ruler,
-            auth_required,
+            Exposure { auth_required, tls },
         ))
+}
+
+/// How the server faces the network: tokens required or not, and TLS.
+struct Exposure {
+    auth_required: bool,
+    tls: Option<Arc<ReloadingTls>>,
 }
 
 async fn serve(
@@ -245,8 +259,9 @@ async fn serve(
     protocols: Protocols,
     syslog: SyslogAddrs,
     ruler_cfg: RulerConfig,
-    auth_required: bool,
+    exposure: Exposure,
 ) -> Result<()> {
+    let Exposure { auth_required, tls } = exposure;
     let state = Arc::new(AppState::new(limits, protocols));
     let data_dir = storage_cfg.data_dir.clone();
     std::fs::create_dir_all(&data_dir)
@@ -276,13 +291,18 @@ async fn serve(
             .await
             .with_context(|| format!("cannot listen for syslog on tcp {addr}"))?;
         info!("syslog on tcp {}", listener.local_addr().unwrap_or(addr));
-        tokio::spawn(syslog_listen::serve_tcp(listener, state.clone()));
+        tokio::spawn(syslog_listen::serve_tcp(
+            listener,
+            state.clone(),
+            tls.clone(),
+        ));
     }
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     info!(
-        "listening on http://{}, data in {}",
+        "listening on {}://{}, data in {}",
+        if tls.is_some() { "https" } else { "http" },
         listener.local_addr().unwrap_or(addr),
         storage_cfg.data_dir.display()
     );
@@ -307,16 +327,16 @@ async fn serve(
     };
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let app = router(state.clone());
-    let server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async {
+    let header_timeout = state.limits.body_read_timeout;
+    let server = tokio::spawn(crate::listen::serve_http(
+        listener,
+        app,
+        tls.clone(),
+        header_timeout,
+        async {
             let _ = stop_rx.await;
-        })
-        .await
-    });
+        },
+    ));
     let opened = tokio::select! {
         opened = opening => opened.context("storage task failed")?,
         () = shutdown_signal() => {
@@ -349,8 +369,7 @@ async fn serve(
     info!("shutting down: draining requests");
     let _ = stop_tx.send(());
     match tokio::time::timeout(DRAIN_TIMEOUT, server).await {
-        Ok(Ok(Ok(()))) => {}
-        Ok(Ok(Err(e))) => error!("server error: {e}"),
+        Ok(Ok(())) => {}
         Ok(Err(e)) => error!("server task failed: {e}"),
         Err(_) => warn!("requests still open after {DRAIN_TIMEOUT:?}; closing them"),
     }
