@@ -190,7 +190,7 @@ fn tokens_guard_every_endpoint_by_scope_and_tenant() {
         other => panic!("tail without a token: {:?}", other.map(|(_, r)| r.status())),
     }
     // A made-up token is refused too.
-    let fake = "basin_AAAAAAAAAAAA_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    let fake = "basin_aaaaaaaaaaaaaaaaaa_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
     assert_eq!(read(&server, Cred::Bearer(fake), None, "x").0, 401);
 
     // Alloy-style Bearer push; the tenant comes from the token.
@@ -407,7 +407,7 @@ fn tokens_guard_every_endpoint_by_scope_and_tenant() {
 #[test]
 fn repeated_failures_from_one_address_are_rate_limited() {
     let server = Server::start("auth: on\n");
-    let fake = "basin_AAAAAAAAAAAA_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    let fake = "basin_aaaaaaaaaaaaaaaaaa_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
     let mut statuses = Vec::new();
     for _ in 0..12 {
         statuses.push(read(&server, Cred::Bearer(fake), None, "x").0);

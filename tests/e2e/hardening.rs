@@ -171,7 +171,11 @@ fn trickled_headers_are_cut_off() {
         .set_read_timeout(Some(Duration::from_secs(20)))
         .unwrap();
     // Half a request line and never the rest.
-    write!(stream, "GET /loki/api/v1/labels HTTP/1.1\r\nHost: {addr}\r\nX-Slow: ").unwrap();
+    write!(
+        stream,
+        "GET /loki/api/v1/labels HTTP/1.1\r\nHost: {addr}\r\nX-Slow: "
+    )
+    .unwrap();
     let started = Instant::now();
     let mut buf = Vec::new();
     // The server closes the connection (perhaps after a 408) on its own.

@@ -8,11 +8,13 @@ mod capture;
 mod common;
 
 mod crash;
+mod deletes;
 mod drilldown;
 mod elasticsearch;
 mod full_disk;
 mod hardening;
 mod import;
+mod kill_loop;
 mod levels;
 mod limits;
 mod lines;

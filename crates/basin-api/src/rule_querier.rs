@@ -41,7 +41,7 @@ impl StorageQuerier {
     fn context(&self, tenant: &TenantId) -> QueryContext {
         match self.state.upgrade() {
             Some(state) => state
-                .query_context()
+                .query_context(tenant)
                 .with_pattern_aliases(state.patterns.aliases(tenant)),
             None => QueryContext::new(Some(self.limits.query_timeout)),
         }

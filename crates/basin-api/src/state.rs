@@ -3,6 +3,7 @@ use std::sync::{Arc, OnceLock};
 use basin_ingest::es_bulk::BulkOptions;
 use basin_ingest::otlp::OtlpOptions;
 use basin_ingest::IngestLimits;
+use basin_model::TenantId;
 use basin_pipeline::auto::{AutoParse, ParseMode};
 use basin_pipeline::dedup::collapse_repeats;
 use basin_pipeline::mask::Masking;
@@ -15,6 +16,7 @@ use basin_rules::ruler::Ruler;
 use basin_storage::Storage;
 
 use crate::auth::Auth;
+use crate::deletes::DeleteRequests;
 use crate::ingest_counters::IngestCounters;
 use crate::query_slots::QuerySlots;
 use crate::ApiError;
@@ -113,6 +115,7 @@ impl Default for Protocols {
 pub struct AppState {
     storage: OnceLock<Arc<Storage>>,
     auth: OnceLock<Arc<Auth>>,
+    deletes: OnceLock<Arc<DeleteRequests>>,
     ruler: OnceLock<Arc<Ruler>>,
     /// The limits in force.
     pub limits: ApiLimits,
@@ -142,6 +145,7 @@ impl AppState {
             limiter: RateLimiter::new(limits.rates),
             storage: OnceLock::new(),
             auth: OnceLock::new(),
+            deletes: OnceLock::new(),
             ruler: OnceLock::new(),
             limits,
             counters: IngestCounters::default(),
@@ -164,12 +168,25 @@ impl AppState {
         self.auth.get()
     }
 
-    /// A new query's deadline and memory budget, per the limits.
-    pub fn query_context(&self) -> QueryContext {
-        QueryContext::new(Some(self.limits.query_timeout)).with_memory_budget(
-            self.limits.max_query_memory_bytes,
-            Some(self.query_memory.clone()),
-        )
+    /// Sets the delete requests (once).
+    pub fn set_deletes(&self, deletes: Arc<DeleteRequests>) {
+        let _ = self.deletes.set(deletes);
+    }
+
+    /// The delete requests, when set.
+    pub fn deletes(&self) -> Option<&Arc<DeleteRequests>> {
+        self.deletes.get()
+    }
+
+    /// A new query of `tenant`: its deadline and memory budget, per the
+    /// limits, and the tenant's delete requests.
+    pub fn query_context(&self, tenant: &TenantId) -> QueryContext {
+        QueryContext::new(Some(self.limits.query_timeout))
+            .with_memory_budget(
+                self.limits.max_query_memory_bytes,
+                Some(self.query_memory.clone()),
+            )
+            .with_deletes(self.deletes().and_then(|d| d.filter(tenant)))
     }
 
     /// Runs the parsing pipeline over a decoded batch: user rules, formats

@@ -9,14 +9,18 @@ use crate::AuthError;
 /// scanners, grep) and to tell from other credentials.
 pub const TOKEN_PREFIX: &str = "basin_";
 
-/// Bytes of randomness in an id (public, shown by `token list`).
+/// Bytes of randomness in an id (public, shown by `token list`, in hex).
 const ID_BYTES: usize = 9;
 /// Bytes of randomness in a secret.
 const SECRET_BYTES: usize = 32;
 
 /// A new token: its id and full text.
 pub(crate) fn generate() -> Result<(String, String), AuthError> {
-    let id = random_text(ID_BYTES)?;
+    // Hex: an id never starts with `-`, which command lines take for a flag.
+    let id = random_bytes(ID_BYTES)?
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>();
     let secret = random_text(SECRET_BYTES)?;
     let text = format!("{TOKEN_PREFIX}{id}_{secret}");
     Ok((id, text))
@@ -34,7 +38,8 @@ pub(crate) fn split(text: &str) -> Result<(&str, &str), AuthError> {
             && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     };
-    if !sane(id, encoded_len(ID_BYTES)) || !sane(secret, encoded_len(SECRET_BYTES)) {
+    let hex_id = id.len() == 2 * ID_BYTES && id.bytes().all(|b| b.is_ascii_hexdigit());
+    if !hex_id || !sane(secret, encoded_len(SECRET_BYTES)) {
         return Err(AuthError::Malformed);
     }
     Ok((id, secret))
@@ -50,12 +55,15 @@ pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn random_text(bytes: usize) -> Result<String, AuthError> {
-    let mut buf = vec![0u8; bytes];
+fn random_bytes(n: usize) -> Result<Vec<u8>, AuthError> {
+    let mut buf = vec![0u8; n];
     getrandom::fill(&mut buf).map_err(|e| AuthError::Random(e.to_string()))?;
-    // The URL-safe alphabet has `_`, our separator: ids avoid it by being
-    // split first and secrets may hold it (everything after the first `_`).
-    let text = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&buf);
+    Ok(buf)
+}
+
+fn random_text(bytes: usize) -> Result<String, AuthError> {
+    // The URL-safe alphabet has `_`, our separator: secrets use `-` for it.
+    let text = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes(bytes)?);
     Ok(text.replace('_', "-"))
 }
 
@@ -73,6 +81,8 @@ mod tests {
         assert!(text.starts_with(TOKEN_PREFIX));
         let (got_id, secret) = split(&text).unwrap();
         assert_eq!(got_id, id);
+        assert_eq!(id.len(), 18);
+        assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
         assert_eq!(secret.len(), 43);
         assert!(same(&hash(secret), &hash(secret)));
         assert!(!same(&hash(secret), &hash("other")));

@@ -179,11 +179,17 @@ pub(crate) fn eval_range(
     };
     // `|=` filters alone are storage's needles: it checks them, mostly
     // from line skeletons, so counts need no line.
+    // Deciding whether a delete request covers an entry takes all of it;
+    // counting runs reads no line, so it cannot leave deleted ones out.
+    let deletes = ev
+        .ctx
+        .deletes_overlap(lo.saturating_add(1), hi.saturating_add(1));
     let columns = Columns {
         line: !simple
+            || deletes
             || (pipeline.has_stages() && !pipeline.needles_only())
             || matches!(op, RangeOp::BytesOverTime | RangeOp::BytesRate),
-        fields: kept_fields.clone(),
+        fields: if deletes { None } else { kept_fields.clone() },
     };
     let scan = ScanRequest {
         tenant: ev.tenant,
@@ -228,12 +234,16 @@ pub(crate) fn eval_range(
         _ => 1.0,
     };
     let max_series = ev.max_series;
-    let make_sink = || (SeriesSlots::<Vec<Sample>>::default(), Checker::new(ev.ctx));
+    let ctx = ev.ctx;
+    let make_sink = || (SeriesSlots::<Vec<Sample>>::default(), Checker::new(ctx));
     let emit = |sink: &mut (SeriesSlots<Vec<Sample>>, Checker<'_>),
                 labels: &Arc<Labels>,
                 entry: &Entry| {
         if !sink.1.go_on() {
             return false;
+        }
+        if deletes && ctx.deleted(labels, entry) {
+            return true;
         }
         let samples = &mut sink.0;
         if simple {

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::deletes::DeleteFilter;
 use crate::memory::{MemoryPool, QueryMemory, WorkerMemory};
 use crate::QueryError;
 
@@ -17,6 +18,8 @@ pub struct QueryContext {
     pattern_aliases: Option<Arc<HashMap<u64, u64>>>,
     /// The query's memory budget, if it has one.
     memory: Option<Arc<QueryMemory>>,
+    /// The tenant's delete requests, whose entries no answer shows.
+    deletes: Option<Arc<DeleteFilter>>,
 }
 
 impl QueryContext {
@@ -27,6 +30,7 @@ impl QueryContext {
             cancelled: Arc::default(),
             pattern_aliases: None,
             memory: None,
+            deletes: None,
         }
     }
 
@@ -35,6 +39,26 @@ impl QueryContext {
     pub fn with_memory_budget(mut self, limit: usize, pool: Option<Arc<MemoryPool>>) -> Self {
         self.memory = Some(Arc::new(QueryMemory::new(limit, pool)));
         self
+    }
+
+    /// Leaves out the entries `deletes` covers.
+    pub fn with_deletes(mut self, deletes: Option<Arc<DeleteFilter>>) -> Self {
+        self.deletes = deletes;
+        self
+    }
+
+    /// Whether a delete request covers the entry.
+    pub fn deleted(&self, labels: &basin_model::Labels, entry: &basin_model::Entry) -> bool {
+        self.deletes
+            .as_ref()
+            .is_some_and(|d| d.covers(labels, entry))
+    }
+
+    /// Whether a delete request covers any time in `[start, end)`.
+    pub fn deletes_overlap(&self, start: i64, end: i64) -> bool {
+        self.deletes
+            .as_ref()
+            .is_some_and(|d| d.overlaps(start, end))
     }
 
     /// Takes `bytes` of the query's budget for the rest of the query.

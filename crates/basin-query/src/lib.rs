@@ -11,6 +11,7 @@ mod agg_range;
 mod agg_vector;
 mod binary;
 mod context;
+pub mod deletes;
 pub mod detect;
 pub mod entry_selector;
 mod error;

@@ -69,6 +69,9 @@ pub fn count_patterns(
         if !sink.1.go_on() {
             return false;
         }
+        if ctx.deleted(labels, entry) {
+            return true;
+        }
         if entry.pattern_id == 0 {
             return true;
         }

@@ -191,6 +191,9 @@ pub fn select_logs(storage: &Storage, req: &LogSelect<'_>) -> Result<LogSelectio
         if !sink.checker.go_on() {
             return false;
         }
+        if req.ctx.deleted(labels, entry) {
+            return true;
+        }
         if sink.top.admits(entry.ts, req.limit) {
             if let Some(row) = pipeline.run(entry, labels) {
                 sink.seq += 1;

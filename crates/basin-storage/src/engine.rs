@@ -8,7 +8,7 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::thread::JoinHandle;
 
-use basin_model::{Entry, Labels, PushBatch};
+use basin_model::{Entry, Labels, PushBatch, TenantId, TimestampNs};
 use tracing::{error, info, warn};
 
 use crate::config::StorageConfig;
@@ -454,6 +454,19 @@ impl Storage {
     /// Writes everything in memory to parts now.
     pub fn flush(&self) -> Result<()> {
         maintenance::flush(&self.inner)
+    }
+
+    /// Removes from disk the entries of `tenant` in `[start, end]` that
+    /// `drop` picks (deletes): flushes the head, then rewrites the parts
+    /// holding such entries. Returns how many entries went.
+    pub fn purge(
+        &self,
+        tenant: &TenantId,
+        range: (TimestampNs, TimestampNs),
+        drop: &(dyn Fn(&Labels, &Entry) -> bool + Sync),
+    ) -> Result<u64> {
+        self.flush()?;
+        crate::merge::purge(&self.inner, tenant, range, drop)
     }
 
     /// Runs one round of merges and retention now (tests and tools use it).

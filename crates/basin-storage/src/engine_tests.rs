@@ -219,6 +219,57 @@ fn merges_keep_every_row_once() {
 }
 
 #[test]
+fn purges_remove_picked_entries_from_parts_and_the_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(cfg(dir.path())).unwrap();
+    let entries = |job: &str| {
+        (0..10)
+            .map(|i| Entry::new(i * 1_000, format!("{job} line {i}")))
+            .collect::<Vec<_>>()
+    };
+    storage
+        .append_blocking(batch("a", r#"{job="x"}"#, entries("x")))
+        .unwrap();
+    storage.flush().unwrap();
+    storage
+        .append_blocking(batch("a", r#"{job="y"}"#, entries("y")))
+        .unwrap();
+    storage
+        .append_blocking(batch("b", r#"{job="x"}"#, entries("x")))
+        .unwrap();
+    storage.flush().unwrap();
+    // Still in the head when the purge starts: flushed first.
+    storage
+        .append_blocking(batch(
+            "a",
+            r#"{job="x"}"#,
+            vec![Entry::new(5_500, "x late")],
+        ))
+        .unwrap();
+    let is_x = |labels: &Labels, _: &Entry| labels.get("job") == Some("x");
+    let removed = storage
+        .purge(&TenantId::new("a").unwrap(), (3_000, 6_000), &is_x)
+        .unwrap();
+    assert_eq!(removed, 5);
+    let left = lines(&storage, "a");
+    assert_eq!(left.len(), 16);
+    assert!(!left.iter().any(|l| l == "x line 4" || l == "x late"));
+    assert!(left.iter().any(|l| l == "x line 2") && left.iter().any(|l| l == "y line 4"));
+    assert_eq!(lines(&storage, "b").len(), 10, "other tenants untouched");
+    // Everything of a part picked: the part goes.
+    let all = |_: &Labels, _: &Entry| true;
+    storage
+        .purge(&TenantId::new("a").unwrap(), (i64::MIN, i64::MAX), &all)
+        .unwrap();
+    assert!(lines(&storage, "a").is_empty());
+    assert!(storage.parts().iter().all(|p| p.tenant == "b"));
+    drop(storage);
+    let storage = Storage::open(cfg(dir.path())).unwrap();
+    assert!(lines(&storage, "a").is_empty());
+    assert_eq!(lines(&storage, "b").len(), 10);
+}
+
+#[test]
 fn retention_drops_old_parts_only() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = cfg(dir.path());

@@ -49,13 +49,62 @@ pub fn merge_all(inner: &Inner) -> Result<()> {
 }
 
 fn merge(inner: &Inner, tenant: &str, day: &str, sources: &[Arc<Part>]) -> Result<()> {
+    rewrite(inner, tenant, day, sources, &|_, _| false, true).map(|_| ())
+}
+
+/// Rewrites every part of `tenant` holding entries in `[start, end]`
+/// without the entries there that `drop` picks (deletes). Parts with
+/// nothing to drop stay as they are. Returns the entries removed.
+pub fn purge(
+    inner: &Inner,
+    tenant: &TenantId,
+    (start, end): (i64, i64),
+    drop: &(dyn Fn(&Labels, &Entry) -> bool + Sync),
+) -> Result<u64> {
+    let _guard = lock(&inner.maintenance);
+    let mut by_day: BTreeMap<String, Vec<Arc<Part>>> = BTreeMap::new();
+    for part in &read(&inner.state).parts {
+        if part.meta.tenant == tenant.as_str()
+            && part.meta.min_ts <= end
+            && part.meta.max_ts >= start
+        {
+            by_day
+                .entry(part.meta.day.clone())
+                .or_default()
+                .push(part.clone());
+        }
+    }
+    let in_range = |labels: &Labels, entry: &Entry| {
+        entry.ts >= start && entry.ts <= end && drop(labels, entry)
+    };
+    let mut removed = 0;
+    for (day, parts) in by_day {
+        for part in parts {
+            removed += rewrite(inner, tenant.as_str(), &day, &[part], &in_range, false)?;
+        }
+    }
+    Ok(removed)
+}
+
+/// Writes the entries of `sources` but those `drop` picks into one new
+/// part that replaces them. `always`: write even when nothing is dropped
+/// (merges); otherwise such sources are left alone. Returns the entries
+/// dropped.
+fn rewrite(
+    inner: &Inner,
+    tenant: &str,
+    day: &str,
+    sources: &[Arc<Part>],
+    drop: &(dyn Fn(&Labels, &Entry) -> bool + Sync),
+    always: bool,
+) -> Result<u64> {
     let dir = &inner.cfg.data_dir;
     let Ok(tenant_id) = TenantId::new(tenant) else {
         warn!(
             tenant,
             "skipping merge of parts with an invalid tenant name"
         );
-        return Ok(());
+        return Ok(0);
     };
     let mut streams: HashMap<StreamId, (Arc<Labels>, Vec<Entry>)> = HashMap::new();
     let all = |_: &Labels| true;
@@ -68,8 +117,13 @@ fn merge(inner: &Inner, tenant: &str, day: &str, sources: &[Arc<Part>]) -> Resul
         columns: Columns::all(),
     };
     let mut stats = ScanStats::default();
+    let mut dropped = 0u64;
     for part in sources {
         part.scan(&req, &mut stats, &mut |labels, entry| {
+            if drop(labels, entry) {
+                dropped += 1;
+                return true;
+            }
             streams
                 .entry(labels.stream_id())
                 .or_insert_with(|| (labels.clone(), Vec::new()))
@@ -77,6 +131,21 @@ fn merge(inner: &Inner, tenant: &str, day: &str, sources: &[Arc<Part>]) -> Resul
                 .push(entry.clone());
             true
         })?;
+    }
+    if dropped == 0 && !always {
+        return Ok(0);
+    }
+    let gone: HashSet<u64> = sources.iter().map(|p| p.meta.id).collect();
+    if streams.is_empty() {
+        // Everything went: the sources leave the manifest, no part replaces them.
+        let mut manifest = lock(&inner.manifest);
+        let mut next = manifest.clone();
+        next.parts.retain(|p| !gone.contains(&p.id));
+        next.save(dir)?;
+        *manifest = next;
+        replace_parts(inner, sources, &gone, None);
+        info!(tenant, day, dropped, "deleted every entry of parts");
+        return Ok(dropped);
     }
     let id = lock(&inner.manifest).allocate_id();
     let mut meta = PartMeta {
@@ -103,7 +172,6 @@ fn merge(inner: &Inner, tenant: &str, day: &str, sources: &[Arc<Part>]) -> Resul
     meta.max_ts = w.max_ts;
     meta.size_bytes = w.size_bytes;
     let merged = Arc::new(Part::open(&path, meta)?);
-    let gone: HashSet<u64> = sources.iter().map(|p| p.meta.id).collect();
     {
         let mut manifest = lock(&inner.manifest);
         let mut next = manifest.clone();
@@ -113,23 +181,35 @@ fn merge(inner: &Inner, tenant: &str, day: &str, sources: &[Arc<Part>]) -> Resul
         *manifest = next;
     }
     unlisted.keep();
-    {
-        let mut state = write(&inner.state);
-        state.parts.retain(|p| !gone.contains(&p.meta.id));
-        state.parts.push(merged.clone());
-    }
-    for part in sources {
-        // Open scans keep their file handles; the data stays readable to them.
-        if let Err(e) = std::fs::remove_file(part.path()) {
-            warn!(part = %part.path().display(), "cannot remove merged part: {e}");
-        }
-    }
+    replace_parts(inner, sources, &gone, Some(merged.clone()));
     info!(
         tenant,
         day,
         sources = sources.len(),
         rows = merged.meta.rows,
-        "merged parts"
+        dropped,
+        "rewrote parts"
     );
-    Ok(())
+    Ok(dropped)
+}
+
+/// Swaps parts the manifest no longer lists for their replacement, at once
+/// for scans (which would otherwise see rows twice), and removes their files.
+fn replace_parts(
+    inner: &Inner,
+    sources: &[Arc<Part>],
+    gone: &HashSet<u64>,
+    replacement: Option<Arc<Part>>,
+) {
+    {
+        let mut state = write(&inner.state);
+        state.parts.retain(|p| !gone.contains(&p.meta.id));
+        state.parts.extend(replacement);
+    }
+    for part in sources {
+        // Open scans keep their file handles; the data stays readable to them.
+        if let Err(e) = std::fs::remove_file(part.path()) {
+            warn!(part = %part.path().display(), "cannot remove replaced part: {e}");
+        }
+    }
 }

@@ -19,6 +19,9 @@ pub struct FileConfig {
     pub tls_cert_file: Option<PathBuf>,
     /// PEM private key of `tls_cert_file`.
     pub tls_key_file: Option<PathBuf>,
+    /// How long a delete request may be cancelled before its lines are
+    /// removed from disk at the next merge round (default 0s).
+    pub delete_request_cancel_period: Option<String>,
     /// Data directory (`--data-dir`).
     pub data_dir: Option<PathBuf>,
     /// How long to keep logs, e.g. `30d` (`--retention`); absent: forever.

@@ -7,11 +7,13 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use basin_api::auth::Auth;
+use basin_api::deletes::DeleteRequests;
 use basin_api::line_matcher::QueryLineMatcher;
 use basin_api::rule_querier::StorageQuerier;
 use basin_api::tls::ReloadingTls;
 use basin_api::{patterns_state, router, syslog_listen, ApiLimits, AppState, Protocols};
 use basin_auth::TokenStore;
+use basin_model::TenantId;
 use basin_pipeline::auto::ParseMode;
 use basin_pipeline::mask::Masking;
 use basin_pipeline::rate_limit::RateLimits;
@@ -31,7 +33,8 @@ use crate::config::{parse_duration, FileConfig};
 /// Flags of `basin serve`; each has a key of the same name in the config file.
 #[derive(Args, Debug)]
 pub struct ServeArgs {
-    /// YAML config file (keys: listen, auth, tls_cert_file, tls_key_file, data_dir, retention_period, wal_sync,
+    /// YAML config file (keys: listen, auth, tls_cert_file, tls_key_file,
+    /// delete_request_cancel_period, data_dir, retention_period, wal_sync,
     /// flush_interval, head_max_bytes, merge_interval, line_encoding,
     /// min_free_disk_bytes,
     /// max_line_size_bytes, max_request_size_bytes, max_label_names_per_series,
@@ -97,6 +100,10 @@ pub fn run(args: ServeArgs) -> Result<()> {
         }
         (None, None) => None,
         _ => bail!("tls_cert_file and tls_key_file go together: set both or neither"),
+    };
+    let delete_cancel_period = match &file.delete_request_cancel_period {
+        Some(v) => parse_duration("delete_request_cancel_period", v)?,
+        None => Duration::ZERO,
     };
     let auth_required = match file.auth.as_deref().map(str::trim) {
         Some("on") => true,
@@ -242,7 +249,11 @@ pub fn run(args: ServeArgs) -> Result<()> {
             protocols,
             syslog,
             ruler,
-            Exposure { auth_required, tls },
+            Exposure {
+                auth_required,
+                tls,
+                delete_cancel_period,
+            },
         ))
 }
 
@@ -250,6 +261,9 @@ pub fn run(args: ServeArgs) -> Result<()> {
 struct Exposure {
     auth_required: bool,
     tls: Option<Arc<ReloadingTls>>,
+    /// How long a delete request may be cancelled before its lines leave
+    /// the disk.
+    delete_cancel_period: Duration,
 }
 
 async fn serve(
@@ -261,7 +275,11 @@ async fn serve(
     ruler_cfg: RulerConfig,
     exposure: Exposure,
 ) -> Result<()> {
-    let Exposure { auth_required, tls } = exposure;
+    let Exposure {
+        auth_required,
+        tls,
+        delete_cancel_period,
+    } = exposure;
     let state = Arc::new(AppState::new(limits, protocols));
     let data_dir = storage_cfg.data_dir.clone();
     std::fs::create_dir_all(&data_dir)
@@ -279,6 +297,9 @@ async fn serve(
         warn!("auth is off: anyone who reaches {addr} may push and read every tenant");
     }
     state.set_auth(Arc::new(Auth::new(tokens, auth_required)));
+    let deletes = Arc::new(DeleteRequests::open(&data_dir).map_err(|e| anyhow::anyhow!("{e}"))?);
+    state.set_deletes(deletes.clone());
+    let merge_interval = storage_cfg.merge_interval;
     if let Some(addr) = syslog.udp {
         let socket = tokio::net::UdpSocket::bind(addr)
             .await
@@ -359,6 +380,12 @@ async fn serve(
     state.set_ruler(ruler.clone());
     let ruler_threads = runner::spawn(ruler, Arc::new(HttpTransport::default()))
         .context("cannot start the ruler")?;
+    let deleter = tokio::spawn(process_deletes_every(
+        merge_interval,
+        delete_cancel_period,
+        deletes.clone(),
+        storage.clone(),
+    ));
     let saver = tokio::spawn(save_patterns_every(
         PATTERNS_SAVE_INTERVAL,
         state.clone(),
@@ -366,6 +393,7 @@ async fn serve(
     ));
     shutdown_signal().await;
     saver.abort();
+    deleter.abort();
     info!("shutting down: draining requests");
     let _ = stop_tx.send(());
     match tokio::time::timeout(DRAIN_TIMEOUT, server).await {
@@ -391,6 +419,47 @@ async fn serve(
 /// How often pattern miners' state is written (ids of templates created
 /// since the last write are skipped after a crash, never reused).
 const PATTERNS_SAVE_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Removes from disk, at each merge round, the lines of delete requests
+/// older than their cancel period.
+async fn process_deletes_every(
+    every: Duration,
+    cancel_period: Duration,
+    deletes: Arc<DeleteRequests>,
+    storage: Arc<Storage>,
+) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let made_by = chrono::Utc::now().timestamp() - cancel_period.as_secs() as i64;
+        for request in deletes.pending(made_by) {
+            let (deletes, storage) = (deletes.clone(), storage.clone());
+            let done = tokio::task::spawn_blocking(move || -> Result<u64> {
+                let filter = request.filter()?;
+                let tenant = TenantId::new(&request.tenant)?;
+                let removed = storage.purge(
+                    &tenant,
+                    (request.start_ns, request.end_ns),
+                    &|labels, entry| filter.covers(labels, entry),
+                )?;
+                deletes.processed(&request)?;
+                info!(
+                    tenant = %tenant,
+                    request = %request.request_id,
+                    removed,
+                    "delete request processed"
+                );
+                Ok(removed)
+            })
+            .await;
+            match done {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => warn!("delete request not processed yet: {e:#}"),
+                Err(e) => warn!("delete task failed: {e}"),
+            }
+        }
+    }
+}
 
 async fn save_patterns_every(every: Duration, state: Arc<AppState>, data_dir: PathBuf) {
     let mut tick = tokio::time::interval(every);

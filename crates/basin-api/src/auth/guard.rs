@@ -133,11 +133,12 @@ fn required_scope(method: &Method, path: &str) -> Scope {
         "/otlp/v1/logs",
         "/api/v1/logs",
     ];
-    if path.starts_with("/api/v1/tokens") {
+    let changes = !matches!(*method, Method::GET | Method::HEAD);
+    if path.starts_with("/api/v1/tokens") || (path.ends_with("/delete") && changes) {
         Scope::Admin
     } else if PUSH_PATHS.contains(&path) || path.starts_with("/elasticsearch") {
         Scope::Push
-    } else if path.contains("/rules") && !matches!(*method, Method::GET | Method::HEAD) {
+    } else if path.contains("/rules") && changes {
         Scope::Rules
     } else {
         Scope::Read
@@ -193,6 +194,22 @@ mod tests {
         assert_eq!(
             required_scope(&Method::POST, "/api/v1/tokens"),
             Scope::Admin
+        );
+    }
+
+    #[test]
+    fn deletes_need_admin_to_change() {
+        assert_eq!(
+            required_scope(&Method::POST, "/loki/api/v1/delete"),
+            Scope::Admin
+        );
+        assert_eq!(
+            required_scope(&Method::DELETE, "/loki/api/v1/delete"),
+            Scope::Admin
+        );
+        assert_eq!(
+            required_scope(&Method::GET, "/loki/api/v1/delete"),
+            Scope::Read
         );
     }
 

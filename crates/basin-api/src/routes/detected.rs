@@ -97,7 +97,7 @@ async fn sample_fields(
         .query_slots
         .acquire(&tenant, state.limits.query_timeout)
         .await?;
-    let ctx = state.query_context();
+    let ctx = state.query_context(&tenant);
     let _cancel = ctx.cancel_on_drop();
     let sel = select_blocking(
         storage,

@@ -42,6 +42,7 @@ pub async fn stats(
     check_range(&state.limits, start, end)?;
     let log = selector(&p)?;
     let filter = StreamFilter::new(&log.matchers)?;
+    let deletes = state.deletes().and_then(|d| d.filter(&tenant));
     let (streams, entries, bytes, blocks) = tokio::task::spawn_blocking(move || {
         let mut streams = BTreeSet::new();
         let (mut entries, mut bytes) = (0u64, 0u64);
@@ -59,6 +60,9 @@ pub async fn stats(
                 },
             },
             &mut |labels, entry| {
+                if deletes.as_ref().is_some_and(|d| d.covers(labels, entry)) {
+                    return true;
+                }
                 streams.insert(labels.stream_id());
                 entries += 1;
                 bytes += entry.line.len() as u64;
@@ -156,7 +160,7 @@ async fn volume(
         .query_slots
         .acquire(&tenant, state.limits.query_timeout)
         .await?;
-    let ctx = state.query_context();
+    let ctx = state.query_context(&tenant);
     let _cancel = ctx.cancel_on_drop();
     let result = tokio::task::spawn_blocking(move || {
         eval_metric(

@@ -1,6 +1,7 @@
 //! The routes, one file per endpoint family.
 
 mod buildinfo;
+mod delete;
 mod detected;
 mod elasticsearch;
 mod index;
@@ -92,6 +93,13 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(patterns::loki_patterns).post(patterns::loki_patterns),
         )
         .route("/api/v1/patterns", get(patterns::basin_patterns))
+        .route(
+            "/loki/api/v1/delete",
+            get(delete::list)
+                .post(delete::create)
+                .put(delete::create)
+                .delete(delete::cancel),
+        )
         .route("/api/v1/tokens", get(tokens::list).post(tokens::create))
         .route("/api/v1/tokens/{id}", axum::routing::delete(tokens::revoke))
         .merge(ruler_router())

@@ -59,7 +59,7 @@ async fn counted(
         .query_slots
         .acquire(&tenant, state.limits.query_timeout)
         .await?;
-    let ctx = state.query_context();
+    let ctx = state.query_context(&tenant);
     let _cancel = ctx.cancel_on_drop();
     let s = state.clone();
     let t = tenant.clone();

@@ -120,7 +120,7 @@ async fn run(
         .acquire(&tenant, state.limits.query_timeout)
         .await?;
     let ctx = state
-        .query_context()
+        .query_context(&tenant)
         .with_pattern_aliases(state.patterns.aliases(&tenant));
     // Dropped when the client goes away, which stops the scan.
     let _cancel = ctx.cancel_on_drop();

@@ -72,7 +72,9 @@ const ALIASES_EVERY: Duration = Duration::from_secs(1);
 
 /// A query context holding the tenant's current pattern aliases.
 fn context(state: &AppState, tenant: &TenantId) -> QueryContext {
-    QueryContext::new(None).with_pattern_aliases(state.patterns.aliases(tenant))
+    QueryContext::new(None)
+        .with_pattern_aliases(state.patterns.aliases(tenant))
+        .with_deletes(state.deletes().and_then(|d| d.filter(tenant)))
 }
 
 async fn run(
