@@ -89,6 +89,14 @@ fn call(
     (status, resp.body_mut().read_to_string().unwrap_or_default())
 }
 
+fn get(server: &Server, path: &str, cred: Cred<'_>) -> (u16, String) {
+    call(server, "GET", path, cred, None, None)
+}
+
+fn post(server: &Server, path: &str, cred: Cred<'_>, body: &str) -> (u16, String) {
+    call(server, "POST", path, cred, None, Some(body))
+}
+
 fn push(server: &Server, cred: Cred<'_>, tenant: Option<&str>, job: &str, line: &str) -> u16 {
     let body = json_body(
         json!({"job": job}),
@@ -160,12 +168,9 @@ fn tokens_guard_every_endpoint_by_scope_and_tenant() {
     server.spawn();
 
     // Without a token: 401 everywhere but /ready.
-    assert_eq!(
-        call(&server, "GET", "/ready", Cred::None, None, None).0,
-        200
-    );
+    assert_eq!(get(&server, "/ready", Cred::None).0, 200);
     for path in READS {
-        let (status, body) = call(&server, "GET", path, Cred::None, None, None);
+        let (status, body) = get(&server, path, Cred::None);
         assert_eq!(status, 401, "{path}: {body}");
     }
     for path in [
@@ -176,10 +181,10 @@ fn tokens_guard_every_endpoint_by_scope_and_tenant() {
         "/loki/api/v1/rules/ns",
         "/api/v1/tokens",
     ] {
-        let (status, body) = call(&server, "POST", path, Cred::None, None, Some("{}"));
+        let (status, body) = post(&server, path, Cred::None, "{}");
         assert_eq!(status, 401, "{path}: {body}");
     }
-    let (status, _) = call(&server, "GET", "/api/v1/tokens", Cred::None, None, None);
+    let (status, _) = get(&server, "/api/v1/tokens", Cred::None);
     assert_eq!(status, 401);
     let tail = format!(
         "{}/loki/api/v1/tail?query=%7Bjob%3D%22x%22%7D",
@@ -221,7 +226,7 @@ fn tokens_guard_every_endpoint_by_scope_and_tenant() {
     );
     // A push token cannot read, not even its own tenant.
     for path in READS {
-        let (status, body) = call(&server, "GET", path, Cred::Bearer(&push_a), None, None);
+        let (status, body) = get(&server, path, Cred::Bearer(&push_a));
         assert_eq!(status, 403, "{path}: {body}");
     }
 
@@ -253,7 +258,7 @@ fn tokens_guard_every_endpoint_by_scope_and_tenant() {
             None,
         );
         assert_eq!(status, 403, "{path}: {body}");
-        let (status, body) = call(&server, "GET", path, Cred::Bearer(&read_a), None, None);
+        let (status, body) = get(&server, path, Cred::Bearer(&read_a));
         // Loki's ruler answers 404 while a tenant has no rules.
         assert!(matches!(status, 200 | 404), "{path}: {status} {body}");
     }
@@ -278,56 +283,31 @@ fn tokens_guard_every_endpoint_by_scope_and_tenant() {
     let (mut socket, _) = tungstenite::connect(request).expect("tail of its own tenant");
     socket.close(None).ok();
     // /metrics shows A's series to A's token and not B's.
-    let (_, metrics) = call(
-        &server,
-        "GET",
-        "/metrics",
-        Cred::Bearer(&read_a),
-        None,
-        None,
-    );
+    let (_, metrics) = get(&server, "/metrics", Cred::Bearer(&read_a));
     assert!(metrics.contains("tenant=\"team-a\""), "{metrics}");
     assert!(!metrics.contains("tenant=\"team-b\""), "{metrics}");
-    let (_, all) = call(&server, "GET", "/metrics", Cred::Bearer(&admin), None, None);
+    let (_, all) = get(&server, "/metrics", Cred::Bearer(&admin));
     assert!(all.contains("tenant=\"team-b\""));
 
     // Rules: read may list, only the rules scope may write.
     let group = "name: errors\nrules:\n  - alert: Errors\n    expr: sum(count_over_time({job=\"app\"}[5m])) > 100\n";
-    let (status, _) = call(
+    let (status, _) = post(
         &server,
-        "POST",
         "/loki/api/v1/rules/ns",
         Cred::Bearer(&read_a),
-        None,
-        Some(group),
+        group,
     );
     assert_eq!(status, 403);
-    let (status, body) = call(
+    let (status, body) = post(
         &server,
-        "POST",
         "/loki/api/v1/rules/ns",
         Cred::Bearer(&rules_a),
-        None,
-        Some(group),
+        group,
     );
     assert_eq!(status, 202, "{body}");
-    let (_, listed) = call(
-        &server,
-        "GET",
-        "/loki/api/v1/rules",
-        Cred::Bearer(&read_a),
-        None,
-        None,
-    );
+    let (_, listed) = get(&server, "/loki/api/v1/rules", Cred::Bearer(&read_a));
     assert!(listed.contains("errors"), "{listed}");
-    let (_, other) = call(
-        &server,
-        "GET",
-        "/loki/api/v1/rules",
-        Cred::Bearer(&read_b),
-        None,
-        None,
-    );
+    let (_, other) = get(&server, "/loki/api/v1/rules", Cred::Bearer(&read_b));
     assert!(!other.contains("errors"), "{other}");
 
     // Revoked by the CLI while the server runs: refused within a second.
@@ -356,13 +336,11 @@ fn tokens_guard_every_endpoint_by_scope_and_tenant() {
         std::thread::sleep(Duration::from_millis(20));
     }
     // Made and revoked over the admin API.
-    let (status, body) = call(
+    let (status, body) = post(
         &server,
-        "POST",
         "/api/v1/tokens",
         Cred::Bearer(&admin),
-        None,
-        Some(r#"{"name":"ci","scopes":["read"],"tenants":["team-b"]}"#),
+        r#"{"name":"ci","scopes":["read"],"tenants":["team-b"]}"#,
     );
     assert_eq!(status, 201, "{body}");
     let made: Value = serde_json::from_str(&body).unwrap();
@@ -371,14 +349,7 @@ fn tokens_guard_every_endpoint_by_scope_and_tenant() {
         read(&server, Cred::Bearer(&api_token), None, "app").1,
         vec!["line of b".to_string()]
     );
-    let (status, _) = call(
-        &server,
-        "GET",
-        "/api/v1/tokens",
-        Cred::Bearer(&read_b),
-        None,
-        None,
-    );
+    let (status, _) = get(&server, "/api/v1/tokens", Cred::Bearer(&read_b));
     assert_eq!(status, 403, "only admin lists tokens");
     let path = format!("/api/v1/tokens/{}", made["id"].as_str().unwrap());
     assert_eq!(
@@ -395,7 +366,7 @@ fn tokens_guard_every_endpoint_by_scope_and_tenant() {
     }
 
     // Failed logins are counted.
-    let (_, metrics) = call(&server, "GET", "/metrics", Cred::Bearer(&admin), None, None);
+    let (_, metrics) = get(&server, "/metrics", Cred::Bearer(&admin));
     let failures: u64 = metrics
         .lines()
         .find_map(|l| l.strip_prefix("basin_auth_failures_total "))

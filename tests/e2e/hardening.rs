@@ -138,56 +138,57 @@ fn query_form_bodies_are_bounded() {
     assert_eq!(status, 200, "{text}");
 }
 
-#[test]
-fn trickled_bodies_are_cut_off() {
+/// Sends the start of a request to a server whose read timeout is 1 s and
+/// never the rest; returns what the server sent before closing (or the
+/// first read) and how long it held the connection.
+fn send_part_of_a_request(first_bytes: impl Fn(&str) -> String, whole: bool) -> (String, Duration) {
     let server = Server::start("http_server_read_timeout: 1s\n");
     let addr = server.url.trim_start_matches("http://").to_string();
     let mut stream = TcpStream::connect(&addr).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(20)))
         .unwrap();
-    write!(
-        stream,
-        "POST /loki/api/v1/push HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"streams\": ["
-    )
-    .unwrap();
+    stream.write_all(first_bytes(&addr).as_bytes()).unwrap();
     let started = Instant::now();
-    let mut answer = String::new();
-    let mut buf = [0u8; 1024];
-    // Never send the rest: the server must answer on its own.
-    let n = stream.read(&mut buf).unwrap();
-    answer.push_str(&String::from_utf8_lossy(&buf[..n]));
+    let mut buf = Vec::new();
+    if whole {
+        let _ = stream.read_to_end(&mut buf);
+    } else {
+        let mut chunk = [0u8; 1024];
+        let n = stream.read(&mut chunk).unwrap();
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    (
+        String::from_utf8_lossy(&buf).into_owned(),
+        started.elapsed(),
+    )
+}
+
+#[test]
+fn trickled_bodies_are_cut_off() {
+    let (answer, held) = send_part_of_a_request(
+        |addr| {
+            format!(
+                "POST /loki/api/v1/push HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"streams\": ["
+            )
+        },
+        false,
+    );
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("http_server_read_timeout"), "{answer}");
-    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(held < Duration::from_secs(10), "connection held {held:?}");
 }
 
 #[test]
 fn trickled_headers_are_cut_off() {
-    let server = Server::start("http_server_read_timeout: 1s\n");
-    let addr = server.url.trim_start_matches("http://").to_string();
-    let mut stream = TcpStream::connect(&addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
-    // Half a request line and never the rest.
-    write!(
-        stream,
-        "GET /loki/api/v1/labels HTTP/1.1\r\nHost: {addr}\r\nX-Slow: "
-    )
-    .unwrap();
-    let started = Instant::now();
-    let mut buf = Vec::new();
-    // The server closes the connection (perhaps after a 408) on its own.
-    let _ = stream.read_to_end(&mut buf);
-    let answer = String::from_utf8_lossy(&buf);
+    // Half a request's headers: the server closes (perhaps after a 408).
+    let (answer, held) = send_part_of_a_request(
+        |addr| format!("GET /loki/api/v1/labels HTTP/1.1\r\nHost: {addr}\r\nX-Slow: "),
+        true,
+    );
     assert!(
         answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
         "{answer}"
     );
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "connection held {:?}",
-        started.elapsed()
-    );
+    assert!(held < Duration::from_secs(10), "connection held {held:?}");
 }

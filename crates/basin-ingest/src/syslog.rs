@@ -191,6 +191,15 @@ impl Framer {
             return self.octet_counted();
         }
         match memchr_newline(&self.buf) {
+            // Over the limit whether or not its newline came in the same
+            // read: the answer must not depend on how the stream was cut.
+            Some(end) if end > self.max_frame => {
+                self.buf.drain(..=end);
+                Some(Frame::Skipped(format!(
+                    "message longer than {} bytes without a newline",
+                    self.max_frame
+                )))
+            }
             Some(end) => {
                 let frame: Vec<u8> = self.buf.drain(..=end).take(end).collect();
                 Some(Frame::Message(frame))
@@ -211,7 +220,9 @@ impl Framer {
         let digits = self.buf.iter().take_while(|b| b.is_ascii_digit()).count();
         if digits == self.buf.len() {
             if digits > 10 {
+                // As a bad prefix seen whole: drop to the next newline.
                 self.buf.clear();
+                self.skipping_line = true;
                 return Some(Frame::Skipped("octet count too long".into()));
             }
             return None;
@@ -390,5 +401,66 @@ mod tests {
         f.push(b"12x junk\n<14>ok2\n");
         assert!(matches!(f.next_frame(), Some(Frame::Skipped(_))));
         assert_eq!(f.next_frame(), Some(Frame::Message(b"<14>ok2".to_vec())));
+    }
+
+    /// Found by the `syslog_framing` fuzz target: a newline frame over the
+    /// limit was kept when its newline came in the same read and skipped
+    /// when the stream was read in small pieces.
+    #[test]
+    fn frames_do_not_depend_on_how_the_stream_was_read() {
+        let stream = b"<34>Oct 1 821 22:14:A&c1\n22 <13>1 - h app - - - hi\n<13>ok\n";
+        let frames = |step: usize| {
+            let mut framer = Framer::new(21);
+            let mut out = Vec::new();
+            for piece in stream.chunks(step) {
+                framer.push(piece);
+                while let Some(f) = framer.next_frame() {
+                    out.push(f);
+                }
+            }
+            out
+        };
+        let messages = |frames: Vec<Frame>| {
+            frames
+                .into_iter()
+                .filter(|f| matches!(f, Frame::Message(_)))
+                .collect::<Vec<_>>()
+        };
+        let whole = frames(stream.len());
+        for step in 1..8 {
+            assert_eq!(
+                messages(frames(step)),
+                messages(frames(stream.len())),
+                "read {step} bytes at a time"
+            );
+        }
+        assert_eq!(whole.last(), Some(&Frame::Message(b"<13>ok".to_vec())));
+        assert!(matches!(whole[0], Frame::Skipped(_)));
+    }
+
+    /// Found by the same target: an octet count of more than ten digits
+    /// dropped only what was buffered, so the rest of its line became a
+    /// message when the digits came in small reads.
+    #[test]
+    fn overlong_octet_counts_drop_their_line_however_read() {
+        let mut stream = vec![b'2'; 40];
+        stream.extend_from_slice(b"%junk\n<13>ok\n");
+        for step in [2, 3, stream.len()] {
+            let mut framer = Framer::new(58);
+            let mut messages = Vec::new();
+            for piece in stream.chunks(step) {
+                framer.push(piece);
+                while let Some(f) = framer.next_frame() {
+                    if let Frame::Message(m) = f {
+                        messages.push(m);
+                    }
+                }
+            }
+            assert_eq!(
+                messages,
+                vec![b"<13>ok".to_vec()],
+                "read {step} bytes at a time"
+            );
+        }
     }
 }

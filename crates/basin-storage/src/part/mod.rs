@@ -17,4 +17,6 @@ mod write;
 pub use read::{Part, PartPlan};
 pub use write::{write_part, WrittenPart};
 #[cfg(test)]
+mod damage_tests;
+#[cfg(test)]
 mod format_tests;

@@ -179,8 +179,16 @@ fn decompress(buf: &Bytes, keep: usize) -> Result<Bytes> {
             .map_err(|e| ParquetError::External(e.into()))?;
         return Ok(Bytes::from(out));
     };
-    let size =
-        usize::try_from(size).map_err(|_| ParquetError::General("zstd page too large".into()))?;
+    // The size comes from the file: a damaged frame header may state
+    // exabytes, and allocating that would abort the process.
+    let size = usize::try_from(size)
+        .ok()
+        .filter(|&n| n as u64 <= MAX_PAGE_BYTES)
+        .ok_or_else(|| {
+            ParquetError::General(format!(
+                "zstd page states {size} bytes, more than any page holds ({MAX_PAGE_BYTES})"
+            ))
+        })?;
     let mut out = Vec::with_capacity(levels.len() + size);
     out.extend_from_slice(levels);
     ZSTD.with(|cell| {
@@ -227,6 +235,14 @@ mod tests {
     fn damaged_pages_are_errors() {
         assert!(decompress(&Bytes::from_static(b"abc"), 9).is_err());
         assert!(decompress(&Bytes::from_static(b"not zstd at all"), 0).is_err());
+        // Found by the `part_reader` fuzz target: a frame header stating
+        // exabytes made the reader allocate them and abort. A frame with
+        // an 8-byte content size and one empty raw block:
+        let mut frame = vec![0x28, 0xB5, 0x2F, 0xFD, 0xE0];
+        frame.extend_from_slice(&0x3c04_0280_b800_010d_u64.to_le_bytes());
+        frame.extend_from_slice(&[0x01, 0x00, 0x00]);
+        let err = decompress(&Bytes::from(frame), 0).unwrap_err().to_string();
+        assert!(err.contains("more than any page holds"), "{err}");
     }
 
     #[test]

@@ -153,6 +153,16 @@ impl Part {
         if index.blocks.len() != arrow_meta.metadata().num_row_groups() {
             return Err(corrupt("block index and row groups disagree".into()));
         }
+        // Blocks name streams by their place in the index: a damaged
+        // footer must not send a scan past the end.
+        let streams = index.streams.len();
+        if index
+            .blocks
+            .iter()
+            .any(|b| b.streams.iter().any(|&s| s as usize >= streams))
+        {
+            return Err(corrupt("a block names a stream the index lacks".into()));
+        }
         let counts: Option<PartCounts> = value(COUNTS_KEY)?
             .map(|raw| decode_value(&raw).map_err(corrupt))
             .transpose()?;
@@ -274,7 +284,8 @@ impl Part {
         for (i, block) in self.index.blocks.iter().enumerate() {
             stats.blocks_total += 1;
             let in_range = block.max_ts >= req.start && block.min_ts < req.end;
-            if !in_range || !block.streams.iter().any(|&s| wanted[s as usize]) {
+            let wants = |s: &u32| wanted.get(*s as usize).copied().unwrap_or(false);
+            if !in_range || !block.streams.iter().any(wants) {
                 stats.blocks_pruned_by_range_or_stream += 1;
             } else if !token_hashes.iter().all(|&h| block.tokens.may_contain(h)) {
                 stats.blocks_pruned_by_tokens += 1;
@@ -540,7 +551,7 @@ impl Part {
         blocks: Vec<usize>,
         stats: &mut ScanStats,
         projection: Projection,
-    ) -> Result<Option<(StreamsById<'_>, ParquetRecordBatchReader)>> {
+    ) -> Result<Option<(StreamsById<'_>, GuardedBatches<'_>)>> {
         let Projection {
             line,
             pattern_ids,
@@ -592,7 +603,14 @@ impl Part {
         let blocks = Blocks::new(self.file.clone(), parquet_meta.clone(), blocks);
         let reader =
             ParquetRecordBatchReader::try_new_with_row_groups(&levels, &blocks, BLOCK_ROWS, None)?;
-        Ok(Some((by_id, reader)))
+        Ok(Some((
+            by_id,
+            GuardedBatches {
+                reader,
+                path: self.path(),
+                failed: false,
+            },
+        )))
     }
 
     /// A batch's time (if read) and stream id columns, and its field
@@ -1127,5 +1145,37 @@ impl<'p> NeedleFilter<'p> {
             }
         }
         true
+    }
+}
+
+/// A part's record batches, with the Parquet decoder's panics on damaged
+/// pages (some corrupt level data trips assertions in arrow-buffer, found
+/// by the `part_reader` fuzz target) turned into a corruption error that
+/// names the file: a damaged part fails the query that reads it, never the
+/// thread or the server.
+struct GuardedBatches<'a> {
+    reader: ParquetRecordBatchReader,
+    path: &'a Path,
+    failed: bool,
+}
+
+impl Iterator for GuardedBatches<'_> {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        let reader = &mut self.reader;
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| reader.next())) {
+            Ok(batch) => batch.map(|b| b.map_err(StorageError::from)),
+            Err(_) => {
+                self.failed = true;
+                Some(Err(StorageError::Corruption {
+                    path: self.path.to_path_buf(),
+                    detail: "a damaged page made the Parquet decoder fail".into(),
+                }))
+            }
+        }
     }
 }
