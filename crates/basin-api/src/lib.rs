@@ -19,6 +19,7 @@ mod range_checks;
 mod routes;
 pub mod rule_querier;
 mod state;
+pub mod stream_retention;
 pub mod syslog_listen;
 pub mod tls;
 

@@ -469,6 +469,23 @@ impl Storage {
         crate::merge::purge(&self.inner, tenant, range, drop)
     }
 
+    /// Removes from parts the entries of `tenant` older than `before` that
+    /// `drop` picks (retention per stream); the head is left alone, its
+    /// lines being the newest. Returns how many entries went.
+    pub fn expire(
+        &self,
+        tenant: &TenantId,
+        before: TimestampNs,
+        drop: &(dyn Fn(&Labels, &Entry) -> bool + Sync),
+    ) -> Result<u64> {
+        crate::merge::purge(
+            &self.inner,
+            tenant,
+            (i64::MIN, before.saturating_sub(1)),
+            drop,
+        )
+    }
+
     /// Runs one round of merges and retention now (tests and tools use it).
     pub fn compact(&self) -> Result<()> {
         maintenance::merge_all(&self.inner)?;

@@ -22,6 +22,10 @@ pub struct FileConfig {
     /// How long a delete request may be cancelled before its lines are
     /// removed from disk at the next merge round (default 0s).
     pub delete_request_cancel_period: Option<String>,
+    /// Retention per stream selector: `[{selector, priority, period}]`.
+    pub retention_stream: Option<Vec<basin_api::stream_retention::StreamRetentionRule>>,
+    /// How often expired lines of `retention_stream` are removed (default 10m).
+    pub compaction_interval: Option<String>,
     /// Data directory (`--data-dir`).
     pub data_dir: Option<PathBuf>,
     /// How long to keep logs, e.g. `30d` (`--retention`); absent: forever.

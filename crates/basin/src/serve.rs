@@ -10,6 +10,7 @@ use basin_api::auth::Auth;
 use basin_api::deletes::DeleteRequests;
 use basin_api::line_matcher::QueryLineMatcher;
 use basin_api::rule_querier::StorageQuerier;
+use basin_api::stream_retention::StreamRetention;
 use basin_api::tls::ReloadingTls;
 use basin_api::{patterns_state, router, syslog_listen, ApiLimits, AppState, Protocols};
 use basin_auth::TokenStore;
@@ -34,7 +35,7 @@ use crate::config::{parse_duration, FileConfig};
 #[derive(Args, Debug)]
 pub struct ServeArgs {
     /// YAML config file (keys: listen, auth, tls_cert_file, tls_key_file,
-    /// delete_request_cancel_period, data_dir, retention_period, wal_sync,
+    /// delete_request_cancel_period, retention_stream, compaction_interval, data_dir, retention_period, wal_sync,
     /// flush_interval, head_max_bytes, merge_interval, line_encoding,
     /// min_free_disk_bytes,
     /// max_line_size_bytes, max_request_size_bytes, max_label_names_per_series,
@@ -236,6 +237,19 @@ pub fn run(args: ServeArgs) -> Result<()> {
     if let Some(v) = file.cors_allowed_origins.clone() {
         protocols.cors_allowed_origins = v;
     }
+    let stream_retention = Arc::new(
+        StreamRetention::new(
+            file.retention_stream.as_deref().unwrap_or_default(),
+            storage
+                .retention_period
+                .map(|p| i64::try_from(p.as_nanos()).unwrap_or(i64::MAX)),
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?,
+    );
+    let compaction_interval = match &file.compaction_interval {
+        Some(v) => parse_duration("compaction_interval", v)?,
+        None => Duration::from_secs(600),
+    };
     let ruler = RulerConfig::resolve(&file.ruler.clone().unwrap_or_default(), &data_dir, &listen)
         .context("invalid ruler settings")?;
     tokio::runtime::Builder::new_multi_thread()
@@ -250,6 +264,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
             syslog,
             ruler,
             Exposure {
+                stream_retention: (stream_retention, compaction_interval),
                 auth_required,
                 tls,
                 delete_cancel_period,
@@ -259,6 +274,8 @@ pub fn run(args: ServeArgs) -> Result<()> {
 
 /// How the server faces the network: tokens required or not, and TLS.
 struct Exposure {
+    /// Retention per stream selector, and how often it runs.
+    stream_retention: (Arc<StreamRetention>, Duration),
     auth_required: bool,
     tls: Option<Arc<ReloadingTls>>,
     /// How long a delete request may be cancelled before its lines leave
@@ -276,6 +293,7 @@ async fn serve(
     exposure: Exposure,
 ) -> Result<()> {
     let Exposure {
+        stream_retention,
         auth_required,
         tls,
         delete_cancel_period,
@@ -386,6 +404,13 @@ async fn serve(
         deletes.clone(),
         storage.clone(),
     ));
+    let expirer = (!stream_retention.0.is_empty()).then(|| {
+        tokio::spawn(expire_streams_every(
+            stream_retention.1,
+            stream_retention.0.clone(),
+            storage.clone(),
+        ))
+    });
     let saver = tokio::spawn(save_patterns_every(
         PATTERNS_SAVE_INTERVAL,
         state.clone(),
@@ -394,6 +419,9 @@ async fn serve(
     shutdown_signal().await;
     saver.abort();
     deleter.abort();
+    if let Some(expirer) = expirer {
+        expirer.abort();
+    }
     info!("shutting down: draining requests");
     let _ = stop_tx.send(());
     match tokio::time::timeout(DRAIN_TIMEOUT, server).await {
@@ -457,6 +485,36 @@ async fn process_deletes_every(
                 Ok(Err(e)) => warn!("delete request not processed yet: {e:#}"),
                 Err(e) => warn!("delete task failed: {e}"),
             }
+        }
+    }
+}
+
+/// Removes, every `every`, the lines `retention_stream` says have expired.
+async fn expire_streams_every(every: Duration, rules: Arc<StreamRetention>, storage: Arc<Storage>) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let (rules, storage) = (rules.clone(), storage.clone());
+        let done = tokio::task::spawn_blocking(move || -> Result<u64> {
+            let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX);
+            let tenants: std::collections::BTreeSet<String> =
+                storage.parts().into_iter().map(|p| p.tenant).collect();
+            let mut removed = 0;
+            for tenant in tenants {
+                let tenant = TenantId::new(&tenant)?;
+                removed +=
+                    storage.expire(&tenant, rules.oldest_cutoff(now), &|labels, entry| {
+                        rules.expired(labels, entry.ts, now)
+                    })?;
+            }
+            Ok(removed)
+        })
+        .await;
+        match done {
+            Ok(Ok(0)) => {}
+            Ok(Ok(removed)) => info!(removed, "retention_stream removed expired lines"),
+            Ok(Err(e)) => warn!("retention_stream not applied: {e:#}"),
+            Err(e) => warn!("retention task failed: {e}"),
         }
     }
 }
