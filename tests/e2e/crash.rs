@@ -171,3 +171,53 @@ fn torn_wal_tail_is_truncated_and_the_server_starts() {
         .collect();
     assert_eq!(lines, ["line 0", "line 1", "line 2"]);
 }
+
+#[test]
+fn a_torn_part_is_quarantined_reported_and_the_server_serves_the_rest() {
+    let mut server = Server::start("");
+    let day = 86_400_000_000_000i64;
+    let now = now_ns();
+    let body = |ts: i64, line: &str| {
+        json_body(json!({"job": "torn"}), vec![json!([ts.to_string(), line])])
+    };
+    server.push_json(None, &body(now, "today's line"));
+    server.push_json(None, &body(now - 2 * day, "a line two days old"));
+    server.terminate();
+    // Parts are per day: tear the older day's file in half.
+    let parts = crate::common::part_files(&server.data_dir());
+    assert_eq!(parts.len(), 2, "{parts:?}");
+    let mut parts = parts;
+    parts.sort();
+    let torn = parts[0].clone();
+    let bytes = std::fs::read(&torn).unwrap();
+    std::fs::write(&torn, &bytes[..bytes.len() / 2]).unwrap();
+
+    server.spawn();
+    let lines: Vec<String> = server
+        .lines(None, r#"{job="torn"}"#)
+        .into_iter()
+        .map(|(_, l)| l)
+        .collect();
+    assert_eq!(lines, vec!["today's line".to_string()]);
+    assert!(server.metrics().contains("basin_parts_quarantined_total 1"));
+    let quarantined = server.data_dir().join("quarantine");
+    let kept: Vec<_> = walk(&quarantined);
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(std::fs::read(&kept[0]).unwrap().len(), bytes.len() / 2);
+    assert!(server.log().contains("moved to quarantine"));
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            if e.path().is_dir() {
+                stack.push(e.path());
+            } else {
+                out.push(e.path());
+            }
+        }
+    }
+    out
+}

@@ -57,6 +57,8 @@ pub(crate) struct Inner {
     pub(crate) wal_tx: Mutex<Option<Sender<WalMsg>>>,
     /// Acknowledged batches, for live tail; sent only while someone listens.
     pub(crate) live: tokio::sync::broadcast::Sender<Arc<PushBatch>>,
+    /// Parts moved to quarantine when the store opened.
+    pub(crate) quarantined: u64,
 }
 
 /// What a query sees: the active head, frozen heads being written, and parts.
@@ -95,6 +97,33 @@ pub(crate) enum WalMsg {
     Rotate { reply: Sender<Result<()>> },
 }
 
+/// Moves a part that fails its checks to `quarantine/` (kept, never
+/// deleted: someone may want to look at it or recover lines by hand).
+fn quarantine(dir: &std::path::Path, meta: &crate::manifest::PartMeta, why: &StorageError) {
+    let from = meta.path(dir);
+    let to = dir
+        .join(filenames::QUARANTINE_DIR)
+        .join(&meta.tenant)
+        .join(&meta.day)
+        .join(format!("{}.{}", meta.id, filenames::PART_EXT));
+    let moved = to
+        .parent()
+        .map_or(Ok(()), fs::create_dir_all)
+        .and_then(|()| fs::rename(&from, &to));
+    match moved {
+        Ok(()) => error!(
+            part = %from.display(),
+            quarantine = %to.display(),
+            rows = meta.rows,
+            "damaged part moved to quarantine, its lines are left out of queries: {why}"
+        ),
+        Err(e) => error!(
+            part = %from.display(),
+            "damaged part left out of queries; moving it to quarantine failed ({e}): {why}"
+        ),
+    }
+}
+
 pub(crate) fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
     lock.read().unwrap_or_else(|e| e.into_inner())
 }
@@ -112,16 +141,30 @@ impl Storage {
     pub fn open(cfg: StorageConfig) -> Result<Self> {
         let dir = cfg.data_dir.clone();
         fs::create_dir_all(&dir).map_err(|e| StorageError::io("create dir", &dir, e))?;
-        let manifest = Manifest::load(&dir)?;
+        let mut manifest = Manifest::load(&dir)?;
         let mut parts = Vec::new();
+        let mut damaged = HashSet::new();
+        // Every listed file, damaged ones too: one whose move to quarantine
+        // failed must not be taken for a leftover and removed.
+        let live: HashSet<PathBuf> = manifest.parts.iter().map(|m| m.path(&dir)).collect();
         for meta in &manifest.parts {
             let path = meta.path(&dir);
             match Part::open(&path, meta.clone()) {
                 Ok(part) => parts.push(Arc::new(part)),
+                Err(e) if e.is_damage() => {
+                    quarantine(&dir, meta, &e);
+                    damaged.insert(meta.id);
+                }
                 Err(e) => error!(part = %path.display(), "cannot open part, leaving it out: {e}"),
             }
         }
-        let live: HashSet<PathBuf> = manifest.parts.iter().map(|m| m.path(&dir)).collect();
+        if !damaged.is_empty() {
+            // Out of the manifest, so merges and retention never touch it.
+            let mut next = manifest.clone();
+            next.parts.retain(|p| !damaged.contains(&p.id));
+            next.save(&dir)?;
+            manifest = next;
+        }
         remove_leftovers(&dir.join(filenames::PARTS_DIR), &live)?;
 
         let mut head = Head::default();
@@ -150,6 +193,7 @@ impl Storage {
             maintenance: Mutex::new(()),
             wal_tx: Mutex::new(Some(wal_tx.clone())),
             live: tokio::sync::broadcast::channel(LIVE_BUFFER).0,
+            quarantined: damaged.len() as u64,
         });
         let writer = {
             let inner = inner.clone();
@@ -172,6 +216,11 @@ impl Storage {
             nudge_tx: Mutex::new(Some(nudge_tx)),
             threads: Mutex::new(vec![writer, maint]),
         })
+    }
+
+    /// Parts found damaged when the store opened, now in `quarantine/`.
+    pub fn quarantined_parts(&self) -> u64 {
+        self.inner.quarantined
     }
 
     /// The configuration the store runs with.

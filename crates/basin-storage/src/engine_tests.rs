@@ -270,6 +270,57 @@ fn purges_remove_picked_entries_from_parts_and_the_head() {
 }
 
 #[test]
+fn damaged_parts_are_quarantined_at_open_and_the_rest_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(cfg(dir.path())).unwrap();
+    storage
+        .append_blocking(batch("a", r#"{job="x"}"#, vec![Entry::new(1, "kept line")]))
+        .unwrap();
+    storage.flush().unwrap();
+    storage
+        .append_blocking(batch(
+            "a",
+            r#"{job="x"}"#,
+            vec![Entry::new(DAY_NS, "damaged line")],
+        ))
+        .unwrap();
+    storage.flush().unwrap();
+    let damaged = storage
+        .parts()
+        .into_iter()
+        .find(|p| p.min_ts == DAY_NS)
+        .unwrap();
+    assert_eq!(storage.quarantined_parts(), 0);
+    drop(storage);
+    // A torn write: the file loses its second half (and its footer).
+    let path = damaged.path(dir.path());
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+
+    let storage = Storage::open(cfg(dir.path())).unwrap();
+    assert_eq!(storage.quarantined_parts(), 1);
+    assert_eq!(lines(&storage, "a"), vec!["kept line".to_string()]);
+    assert!(!path.exists());
+    let kept = dir
+        .path()
+        .join(crate::filenames::QUARANTINE_DIR)
+        .join("a")
+        .join(&damaged.day)
+        .join(format!("{}.parquet", damaged.id));
+    assert_eq!(
+        std::fs::read(&kept).unwrap().len(),
+        bytes.len() / 2,
+        "kept, not deleted"
+    );
+    assert!(storage.parts().iter().all(|p| p.id != damaged.id));
+    drop(storage);
+    // Reopening again finds nothing more to quarantine.
+    let storage = Storage::open(cfg(dir.path())).unwrap();
+    assert_eq!(storage.quarantined_parts(), 0);
+    assert_eq!(lines(&storage, "a"), vec!["kept line".to_string()]);
+}
+
+#[test]
 fn retention_drops_old_parts_only() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = cfg(dir.path());

@@ -47,6 +47,21 @@ impl StorageError {
 }
 
 impl StorageError {
+    /// Whether this says a file's bytes are damaged (torn, flipped, not
+    /// Basin's), rather than that reading it failed for now.
+    pub fn is_damage(&self) -> bool {
+        match self {
+            StorageError::Corruption { .. } | StorageError::Parquet(_) | StorageError::Arrow(_) => {
+                true
+            }
+            StorageError::Io { source, .. } => matches!(
+                source.kind(),
+                io::ErrorKind::UnexpectedEof | io::ErrorKind::InvalidData
+            ),
+            _ => false,
+        }
+    }
+
     /// Whether this failure is for lack of disk space (and so passes once
     /// space returns).
     pub fn is_disk_full(&self) -> bool {

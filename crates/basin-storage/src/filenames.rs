@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 pub const WAL_DIR: &str = "wal";
 /// Directory of parts.
 pub const PARTS_DIR: &str = "parts";
+/// Where parts that fail their checks at start are moved, kept for a look.
+pub const QUARANTINE_DIR: &str = "quarantine";
 /// The manifest: the one file that says which parts are live.
 pub const MANIFEST: &str = "manifest.json";
 /// Suffix of files being written; they are renamed into place when complete,

@@ -22,6 +22,15 @@ pub async fn metrics(State(state): State<Arc<AppState>>, request: Request) -> im
         ruler.stats().render(&mut text);
         basin_rules::exposition::recorded(ruler, &mut text);
     }
+    if let Ok(storage) = state.storage() {
+        let _ = write!(
+            text,
+            "# HELP basin_parts_quarantined_total Damaged parts moved to quarantine/ when the store opened.\n\
+             # TYPE basin_parts_quarantined_total counter\n\
+             basin_parts_quarantined_total {}\n",
+            storage.quarantined_parts()
+        );
+    }
     if let Some(auth) = state.auth() {
         let _ = write!(
             text,
