@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs Basin's whole test suite on a fresh machine: installs what the tests
 # need (Python clients from tests/e2e/clients/requirements.txt; rsyslog and
-# logger; Prometheus and Alertmanager; Node and Grafana's LogQL grammar),
+# logger; Prometheus and Alertmanager; Node and Grafana's LogQL grammar;
+# the UI's npm packages and Debian's chromium),
 # then unit, golden and end-to-end tests, and a short run of each fuzz
 # target. --all-targets also builds the criterion benchmarks and runs each
 # once in test mode, so they are checked without a release build.
@@ -35,6 +36,14 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     apt-get update -qq && apt-get install -y -qq nodejs npm
 fi
 npm ci --prefix tests/grammar --no-audit --no-fund --loglevel=error
+
+# The web UI: the committed bundle must be what ui/ builds, and the browser
+# tests drive Debian's chromium with playwright-core (no browser download).
+ui/check-bundle.sh
+if ! command -v chromium >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+fi
+npm ci --prefix tests/ui --no-audit --no-fund --loglevel=error
 
 cargo test --workspace --all-targets
 

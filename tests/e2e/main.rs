@@ -32,3 +32,4 @@ mod syslog;
 mod tail;
 mod tenants;
 mod tls;
+mod ui;

@@ -13,6 +13,7 @@ use basin_pipeline::rules::Rules;
 use basin_query::{MemoryPool, QueryContext};
 use basin_rules::log_metrics::LogMetrics;
 use basin_rules::ruler::Ruler;
+use basin_saved::SavedStore;
 use basin_storage::Storage;
 
 use crate::auth::Auth;
@@ -117,6 +118,8 @@ pub struct AppState {
     auth: OnceLock<Arc<Auth>>,
     deletes: OnceLock<Arc<DeleteRequests>>,
     ruler: OnceLock<Arc<Ruler>>,
+    saved: OnceLock<Arc<SavedStore>>,
+    secure_cookies: std::sync::atomic::AtomicBool,
     /// The limits in force.
     pub limits: ApiLimits,
     /// Protocol mappings.
@@ -147,6 +150,8 @@ impl AppState {
             auth: OnceLock::new(),
             deletes: OnceLock::new(),
             ruler: OnceLock::new(),
+            saved: OnceLock::new(),
+            secure_cookies: std::sync::atomic::AtomicBool::new(false),
             limits,
             counters: IngestCounters::default(),
             pipeline: AutoParse::new(protocols.auto_parse),
@@ -166,6 +171,28 @@ impl AppState {
     /// The token store, when one is set.
     pub fn auth(&self) -> Option<&Arc<Auth>> {
         self.auth.get()
+    }
+
+    /// Sets the store of saved queries and dashboards (once).
+    pub fn set_saved(&self, saved: Arc<SavedStore>) {
+        let _ = self.saved.set(saved);
+    }
+
+    /// Saved queries and dashboards, when set.
+    pub fn saved(&self) -> Option<&Arc<SavedStore>> {
+        self.saved.get()
+    }
+
+    /// Marks session cookies `Secure` (the server speaks TLS).
+    pub fn set_secure_cookies(&self, secure: bool) {
+        self.secure_cookies
+            .store(secure, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether session cookies are marked `Secure`.
+    pub fn secure_cookies(&self) -> bool {
+        self.secure_cookies
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Sets the delete requests (once).

@@ -25,6 +25,7 @@ use basin_rules::log_metrics::LogMetrics;
 use basin_rules::notify::http::HttpTransport;
 use basin_rules::ruler::Ruler;
 use basin_rules::runner;
+use basin_saved::SavedStore;
 use basin_storage::{Storage, StorageConfig};
 use clap::Args;
 use tracing::{error, info, warn};
@@ -315,6 +316,10 @@ async fn serve(
         warn!("auth is off: anyone who reaches {addr} may push and read every tenant");
     }
     state.set_auth(Arc::new(Auth::new(tokens, auth_required)));
+    state.set_saved(Arc::new(
+        SavedStore::open(&data_dir).context("cannot open the saved objects database")?,
+    ));
+    state.set_secure_cookies(tls.is_some());
     let deletes = Arc::new(DeleteRequests::open(&data_dir).map_err(|e| anyhow::anyhow!("{e}"))?);
     state.set_deletes(deletes.clone());
     let merge_interval = storage_cfg.merge_interval;

@@ -26,7 +26,11 @@ pub async fn guard(
         return next.run(request).await;
     };
     // Preflights carry no credentials; what follows them does.
-    if !auth.required || request.uri().path() == "/ready" || request.method() == Method::OPTIONS {
+    let path = request.uri().path();
+    // The UI's page and scripts hold no data, and the session endpoint is
+    // how a browser gets its credentials.
+    let open = path == "/ready" || path == "/api/v1/session" || basin_ui::is_ui_path(path);
+    if !auth.required || open || request.method() == Method::OPTIONS {
         return next.run(request).await;
     }
     let address: Option<IpAddr> = request
@@ -105,9 +109,16 @@ pub async fn guard(
     next.run(request).await
 }
 
-/// The token a request carries, if any.
-fn credentials(headers: &axum::http::HeaderMap) -> Option<String> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+/// The name of the UI's session cookie, which holds a token.
+pub const SESSION_COOKIE: &str = "basin_session";
+
+/// The token a request carries, if any: the `Authorization` header, else
+/// the UI's session cookie.
+pub fn credentials(headers: &axum::http::HeaderMap) -> Option<String> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return session_cookie(headers);
+    };
+    let value = value.to_str().ok()?.trim();
     let (kind, rest) = value.split_once(' ')?;
     let rest = rest.trim();
     if kind.eq_ignore_ascii_case("bearer") {
@@ -123,6 +134,19 @@ fn credentials(headers: &axum::http::HeaderMap) -> Option<String> {
         return Some(password.to_string());
     }
     None
+}
+
+/// The token in the session cookie, if the request has one.
+fn session_cookie(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_string())
+        .filter(|v| !v.is_empty())
 }
 
 /// The scope an endpoint needs.

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use basin_auth::TokenStore;
 
 pub use failed_logins::FailedLogins;
-pub use guard::{grant_of, guard};
+pub use guard::{credentials, grant_of, guard, SESSION_COOKIE};
 
 /// The token store and whether requests must present a token.
 pub struct Auth {

@@ -16,7 +16,9 @@ mod push;
 mod query;
 mod ready;
 mod rules;
+mod saved;
 mod select;
+mod session;
 mod tail;
 mod tokens;
 
@@ -102,6 +104,31 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/api/v1/tokens", get(tokens::list).post(tokens::create))
         .route("/api/v1/tokens/{id}", axum::routing::delete(tokens::revoke))
+        .route(
+            "/api/v1/session",
+            get(session::get)
+                .post(session::create)
+                .delete(session::delete),
+        )
+        .route(
+            "/api/v1/saved_queries",
+            get(saved::list_queries).post(saved::create_query),
+        )
+        .route(
+            "/api/v1/saved_queries/{id}",
+            axum::routing::put(saved::update_query).delete(saved::delete_query),
+        )
+        .route(
+            "/api/v1/dashboards",
+            get(saved::list_dashboards).post(saved::create_dashboard),
+        )
+        .route(
+            "/api/v1/dashboards/{id}",
+            get(saved::get_dashboard)
+                .put(saved::update_dashboard)
+                .delete(saved::delete_dashboard),
+        )
+        .merge(basin_ui::router())
         .merge(ruler_router())
         .merge(ingest_router(&state.protocols.cors_allowed_origins))
         // Push and rule handlers read bodies themselves with the configured
