@@ -71,8 +71,13 @@ fn run_browser(server: &Server, env: &[(&str, &str)]) -> String {
 
 #[test]
 fn the_ui_works_in_a_real_browser() {
-    let server = Server::start("max_entries_limit_per_query: 100000\n");
+    let server = Server::start(
+        "max_entries_limit_per_query: 100000\nruler:\n  evaluation_interval: 1s\n  resend_delay: 1s\n  sample_lines: 3\n",
+    );
     seed(&server);
+    let rules = "name: errors\ninterval: 1s\nrules:\n  - alert: ShopErrors\n    expr: sum(count_over_time({job=\"shop\"} | detected_level=\"error\" [1h])) > 0\n    annotations:\n      summary: the shop logs errors\n";
+    let (status, _, text) = server.request("POST", "/loki/api/v1/rules/shop", None, Some(rules));
+    assert_eq!(status, 202, "{text}");
     let report = run_browser(&server, &[]);
     println!("{report}");
     assert!(report.contains("passed"), "{report}");

@@ -3,6 +3,7 @@
 //   {job="shop"}  60 JSON lines, levels info/warn/error 20 each, user_id 0..3 15 each,
 //                 "order <i> placed", in the last 10 minutes
 //   {job="bulk"}  100,000 lines, for the rendering and scrolling budget
+//   an alert rule ShopErrors (namespace shop) firing on the shop's errors
 // With AUTH_TOKEN set the server has auth on, and only sign-in is checked.
 import { axe, BASE, check, launch, newPage, run, shot } from "./browser.mjs";
 
@@ -136,6 +137,116 @@ const open = [
     await page.click(".card:has(h2:text-is('Orders placed')) button:text-is('Open')");
     await page.waitForSelector(".entry");
     check((await page.inputValue("#query")) === '{job="shop"} |= "placed"', "opened the saved query");
+  }],
+  ["live tail: a line pushed during the test shows within 2 s", async () => {
+    const page = await newPage(browser);
+    await page.goto(`${BASE}/?view=tail&q=${encodeURIComponent('{job="live"}')}`);
+    await page.waitForSelector(".dot.on", { timeout: 10000 });
+    const marker = `live line ${Date.now()}`;
+    const pushed = Date.now();
+    const res = await fetch(`${BASE}/loki/api/v1/push`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ streams: [{ stream: { job: "live" }, values: [[`${Date.now()}000000`, marker]] }] }),
+    });
+    check(res.status === 204, `push answered ${res.status}`);
+    await page.waitForSelector(`.entry .line:text-is("${marker}")`, { timeout: 2000 });
+    report.tailMs = Date.now() - pushed;
+    await shot(page, "tail");
+    report.axeTail = await axe(page, "live tail");
+    await page.click("button:text-is('Pause')");
+    await page.click("button:text-is('Clear')");
+    check((await page.$$(".entry")).length === 0, "cleared");
+  }],
+  ["live tail: thousands of lines a second are sampled, the rest counted", async () => {
+    const page = await newPage(browser);
+    await page.goto(`${BASE}/?view=tail&q=${encodeURIComponent('{job="flood"}')}`);
+    await page.waitForSelector(".dot.on", { timeout: 10000 });
+    const t0 = Date.now();
+    for (let batch = 0; batch < 10; batch++) {
+      const values = [];
+      for (let i = 0; i < 1000; i++) values.push([`${t0 + batch}${String(i).padStart(6, "0")}`, `flood ${batch} ${i}`]);
+      await fetch(`${BASE}/loki/api/v1/push`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ streams: [{ stream: { job: "flood" }, values }] }) });
+    }
+    await page.waitForFunction(() => Number(document.getElementById("tail-received")?.textContent) >= 10000, null, { timeout: 10000 });
+    await page.waitForTimeout(500);
+    const skipped = Number(await page.textContent("#tail-skipped"));
+    const shown = (await page.$$eval(".vlist [data-index]", (e) => e.length));
+    const total = await page.evaluate(() => document.querySelector(".vlist > div")?.getBoundingClientRect().height);
+    check(skipped > 0, `skipped ${skipped}`);
+    report.tailFlood = { received: 10000, skipped, heightPx: total, rowsInDom: shown };
+  }],
+  ["patterns: a seeded pattern is listed and opens its lines", async () => {
+    const page = await newPage(browser);
+    await page.goto(`${BASE}/?view=patterns&q=${encodeURIComponent('{job="shop"}')}`);
+    const row = await page.waitForSelector("tr:has(code:text-matches('order <_> placed'))", { timeout: 15000 });
+    const count = await row.$eval("td", (td) => td.textContent);
+    check(count === "60", `count ${count}`);
+    check(await row.$("svg.sparkline polyline"), "sparkline");
+    await shot(page, "patterns");
+    report.axePatterns = await axe(page, "patterns");
+    await row.$eval("button", (b) => b.click());
+    await page.waitForFunction(() => /^60 lines/.test(document.querySelector(".toolbar .count")?.textContent ?? ""), null, { timeout: 15000 });
+    check((await page.inputValue("#query")).includes("| pattern_id="), "query names the pattern");
+  }],
+  ["alerts: the firing rule shows its sample lines, history, and a rule is made from a query", async () => {
+    const page = await newPage(browser);
+    await page.goto(`${BASE}/?view=alerts&q=${encodeURIComponent('{job="shop"} |= "placed"')}`);
+    const card = await page.waitForSelector(".card.alert-firing:has(h3:text-matches('ShopErrors'))", { timeout: 20000 });
+    await page.waitForSelector(".card.alert-firing .sample-lines li", { timeout: 20000 });
+    const sample = await card.$eval(".sample-lines li", (li) => li.textContent);
+    check(/order \d+ placed/.test(sample) && sample.includes('"error"'), `sample ${sample}`);
+    await page.waitForSelector(".history-table td:text-is('ShopErrors')");
+    await shot(page, "alerts");
+    report.axeAlerts = await axe(page, "alerts");
+    check((await page.inputValue(".rule-form textarea")) === 'sum(count_over_time({job="shop"} |= "placed" [5m]))', "expr from the query");
+    await page.fill(".rule-form input[pattern]", "ShopOrders");
+    await page.fill(".rule-form input[type=number]", "5");
+    await page.click(".rule-form button[type=submit]");
+    await page.waitForSelector(".plain-table td:text-is('ShopOrders')", { timeout: 10000 });
+  }],
+  ["alerts: usable on a phone", async () => {
+    const page = await newPage(browser, { viewport: { width: 390, height: 800 } });
+    await page.goto(`${BASE}/?view=alerts`);
+    await page.waitForSelector(".card.alert-firing", { timeout: 20000 });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - innerWidth);
+    check(overflow <= 0, `page wider than the screen by ${overflow}px`);
+    await shot(page, "phone-alerts");
+  }],
+  ["dashboards: two panels and a variable survive a reload", async () => {
+    const page = await newPage(browser);
+    await page.goto(`${BASE}/?view=dashboards`);
+    await page.click("button:text-is('New dashboard')");
+    await page.waitForSelector("#dashboard-title");
+    await page.fill("#dashboard-title", "Shop");
+    await page.fill("#var-name", "job");
+    await page.fill("#var-label", "job");
+    await page.click("form[aria-label=Variables] button[type=submit]");
+    await page.fill("#panel-title", "Lines per minute");
+    await page.selectOption("#panel-type", "timeseries");
+    await page.fill("#panel-query", 'sum(count_over_time({job="$job"}[1m]))');
+    await page.click("form[aria-label='Add panel'] button[type=submit]");
+    await page.fill("#panel-title", "Recent lines");
+    await page.selectOption("#panel-type", "logs");
+    await page.fill("#panel-query", '{job="$job"}');
+    await page.click("form[aria-label='Add panel'] button[type=submit]");
+    await page.click(".toolbar button:text-is('Save')");
+    await page.waitForSelector(".toolbar button:text-is('Edit')");
+    const url = new URL(page.url());
+    url.searchParams.set("var-job", "shop");
+    await page.goto(url.toString());
+    await page.reload();
+    await page.waitForSelector("h1:text-is('Shop')");
+    await page.waitForSelector("article[aria-label='Lines per minute'] canvas", { timeout: 15000 });
+    await page.waitForSelector("article[aria-label='Recent lines'] .entry", { timeout: 15000 });
+    check((await page.$eval("select:near(:text('$job'))", (s) => s.value)) === "shop", "variable value");
+    const line = await page.textContent("article[aria-label='Recent lines'] .entry .line");
+    check(/order \d+ placed/.test(line), `logs panel: ${line}`);
+    await shot(page, "dashboard");
+    report.axeDashboard = await axe(page, "dashboard");
+    await page.goto(`${BASE}/?view=dashboards`);
+    await page.waitForSelector(".card h2 a:text-is('Shop')");
+    report.axeDashboards = await axe(page, "dashboard list");
   }],
   ["language: switch to Korean and back (under the real CSP)", async () => {
     const page = await newPage(browser, { bypassCSP: false });

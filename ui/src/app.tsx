@@ -4,13 +4,21 @@ import { useEffect, useState } from "preact/hooks";
 import * as api from "./lib/api";
 import { lang, setLang, t, useLang, type Key } from "./lib/i18n";
 import { navigate, useUrlParams } from "./lib/url";
+import { Alerts } from "./views/Alerts";
+import { Dashboards } from "./views/Dashboards";
 import { Explore } from "./views/Explore";
+import { Patterns } from "./views/Patterns";
 import { Saved } from "./views/Saved";
 import { SignIn } from "./views/SignIn";
+import { Tail } from "./views/Tail";
 
 const VIEWS: { id: string; key: Key }[] = [
   { id: "explore", key: "explore" },
+  { id: "tail", key: "tail" },
+  { id: "patterns", key: "patterns" },
+  { id: "alerts", key: "alerts" },
   { id: "saved", key: "saved" },
+  { id: "dashboards", key: "dashboards" },
 ];
 
 function initialTheme(): "dark" | "light" {
@@ -102,6 +110,14 @@ export function App() {
           <SignIn onSignedIn={loadSession} />
         ) : view === "saved" ? (
           <Saved />
+        ) : view === "tail" ? (
+          <Tail params={params} utc={utc} />
+        ) : view === "patterns" ? (
+          <Patterns params={params} utc={utc} />
+        ) : view === "alerts" ? (
+          <Alerts params={params} utc={utc} />
+        ) : view === "dashboards" ? (
+          <Dashboards params={params} utc={utc} />
         ) : (
           <Explore params={params} utc={utc} />
         )}

@@ -11,6 +11,7 @@ mod error;
 pub mod exposition;
 pub mod gofmt;
 pub mod group;
+pub mod history;
 pub mod log_metrics;
 pub mod new_patterns;
 pub mod notify;

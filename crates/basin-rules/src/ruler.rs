@@ -20,6 +20,7 @@ use crate::alerting::{
 };
 use crate::config::RulerConfig;
 use crate::group::{Rule, RuleGroup};
+use crate::history::{AlertEvent, AlertHistory};
 use crate::new_patterns::{self, is_new_patterns, level_rank, NewPattern, NewPatterns};
 use crate::notify::OutAlert;
 use crate::querier::{RuleQuerier, Sample, SampleLine};
@@ -168,6 +169,8 @@ pub struct Ruler {
     evaluations: AtomicI64,
     /// Series to remote-write: (tenant, evaluation time, samples).
     written: Mutex<Vec<Written>>,
+    /// When alerts fired and resolved, per tenant.
+    history: Mutex<AlertHistory>,
 }
 
 /// Samples of one group evaluation, for remote write.
@@ -208,6 +211,7 @@ impl Ruler {
             external_labels: config.external_labels.clone(),
             external_url: config.external_url.clone(),
         };
+        let history = AlertHistory::new(config.state_dir.join("history"));
         Self {
             store: RuleStore::new(config.rules_dir.clone()),
             config,
@@ -221,7 +225,13 @@ impl Ruler {
             dirty: Mutex::new(BTreeSet::new()),
             evaluations: AtomicI64::new(0),
             written: Mutex::new(Vec::new()),
+            history: Mutex::new(history),
         }
+    }
+
+    /// When the tenant's alerts fired and resolved, oldest first.
+    pub fn history(&self, tenant: &TenantId) -> Vec<AlertEvent> {
+        lock(&self.history).list(tenant)
     }
 
     /// The rule store the API edits.
@@ -534,6 +544,13 @@ impl Ruler {
                 let outcome = result.and_then(|samples| match &mut rule.body {
                     RuleBody::Alerting(a) => {
                         let r = a.apply(ts, &samples, &self.env, limit);
+                        let alerts: Vec<&Alert> = a.alerts.values().collect();
+                        lock(&self.history).record(
+                            &key.tenant,
+                            (&key.namespace, &key.name, rule.def.name()),
+                            ts,
+                            &alerts,
+                        );
                         lock(&self.dirty).insert(key.tenant.clone());
                         r
                     }
@@ -730,6 +747,7 @@ impl Ruler {
                     }
                     write_atomic(&path, &bytes).map_err(|e| e.to_string())
                 });
+            let result = result.and_then(|()| lock(&self.history).save(&tenant));
             if let Err(e) = result {
                 error!("alerts of tenant {tenant} not saved: {e}");
                 lock(&self.dirty).insert(tenant);

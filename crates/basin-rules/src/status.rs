@@ -78,6 +78,12 @@ fn alert_json(a: &Alert) -> Value {
         "state": a.state.as_str(),
         "activeAt": time(Some(a.active_at)),
         "value": format_e(a.value),
+        // Basin's own: the lines that matched at the last notification.
+        "sampleLines": a.sample_lines.iter().map(|l| json!({
+            "ts": l.ts.to_string(),
+            "labels": l.labels,
+            "line": l.line,
+        })).collect::<Vec<_>>(),
     })
 }
 

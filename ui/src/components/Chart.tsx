@@ -18,6 +18,8 @@ interface Props {
   height?: number;
   utc: boolean;
   label: string;
+  /** The x range to show, in seconds: the query's range, so sparse data is not stretched. */
+  xRange?: [number, number];
   onZoom?: (fromMs: number, toMs: number) => void;
 }
 
@@ -33,7 +35,7 @@ function stacked(series: ChartSeries[]): (number | null)[][] {
 }
 
 /** A chart of `series` over `times`. */
-export function Chart({ times, series, bars, height = 160, utc, label, onZoom }: Props) {
+export function Chart({ times, series, bars, height = 160, utc, label, xRange, onZoom }: Props) {
   const box = useRef<HTMLDivElement>(null);
   const zoom = useRef(onZoom);
   zoom.current = onZoom;
@@ -54,7 +56,7 @@ export function Chart({ times, series, bars, height = 160, utc, label, onZoom }:
       tzDate: utc ? (ts) => uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC") : undefined,
       cursor: { drag: { x: true, y: false, setScale: false } },
       legend: { show: !bars },
-      scales: { x: { time: true } },
+      scales: { x: { time: true, range: xRange ? () => xRange : undefined } },
       axes: [
         { stroke: muted, grid: { stroke: grid }, ticks: { stroke: grid } },
         { stroke: muted, grid: { stroke: grid }, ticks: { stroke: grid }, size: 50 },
@@ -67,7 +69,8 @@ export function Chart({ times, series, bars, height = 160, utc, label, onZoom }:
           fill: bars ? series[i].color : undefined,
           width: bars ? 0 : 1.5,
           paths: bars ? uPlot.paths.bars!({ size: [0.9, 40] }) : undefined,
-          points: { show: false },
+          // Few points (a sparse series) are drawn as dots, or a lone one would not show.
+          points: { show: !bars && times.length < 40 },
         })),
       ],
       hooks: {
@@ -89,7 +92,7 @@ export function Chart({ times, series, bars, height = 160, utc, label, onZoom }:
       resize.disconnect();
       plot.destroy();
     };
-  }, [times, series, bars, height, utc]);
+  }, [times, series, bars, height, utc, xRange?.[0], xRange?.[1]]);
 
   return <div ref={box} class="chart" role="img" aria-label={label} />;
 }

@@ -200,3 +200,36 @@ export async function signIn(token: string): Promise<void> {
 export async function signOut(): Promise<void> {
   await call<unknown>("/api/v1/session", { method: "DELETE" });
 }
+
+/** A dashboard as stored: its document is what the UI draws and exports. */
+export interface Dashboard {
+  id: string;
+  title: string;
+  document: unknown;
+  updated_at?: string;
+}
+
+/** The tenant's dashboards. */
+export async function dashboards(): Promise<Dashboard[]> {
+  return (await call<{ data: Dashboard[] }>("/api/v1/dashboards")).data;
+}
+
+/** One dashboard. */
+export async function dashboard(id: string): Promise<Dashboard> {
+  return (await call<{ data: Dashboard }>(`/api/v1/dashboards/${encodeURIComponent(id)}`)).data;
+}
+
+/** Save (or import) a dashboard document. */
+export async function createDashboard(document: unknown): Promise<Dashboard> {
+  return (await call<{ data: Dashboard }>("/api/v1/dashboards", { method: "POST", headers: JSON_HEADERS, body: JSON.stringify(document) })).data;
+}
+
+/** Replace a dashboard's document. */
+export async function updateDashboard(id: string, document: unknown): Promise<Dashboard> {
+  return (await call<{ data: Dashboard }>(`/api/v1/dashboards/${encodeURIComponent(id)}`, { method: "PUT", headers: JSON_HEADERS, body: JSON.stringify(document) })).data;
+}
+
+/** Delete a dashboard. */
+export async function deleteDashboard(id: string): Promise<void> {
+  await call<unknown>(`/api/v1/dashboards/${encodeURIComponent(id)}`, { method: "DELETE" });
+}

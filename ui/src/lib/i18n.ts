@@ -22,6 +22,8 @@ const en = {
   namespace: "Namespace", group: "Group", threshold: "Fires when the value is above", forDur: "For",
   expression: "Expression", samples: "Sample lines", noAlerts: "No alerts are firing.",
   nothingSaved: "Nothing saved yet.", edit: "Edit", volume: "Log volume", skipLink: "Skip to content",
+  history: "History", done: "Done", remove: "Remove", variableLabel: "Label", noPanels: "No panels yet: add one.",
+  stat: "Single stat", bars: "Bars", timeseries: "Time series", logs: "Logs",
 };
 export type Key = keyof typeof en;
 
@@ -46,6 +48,8 @@ const ko: Record<Key, string> = {
   namespace: "네임스페이스", group: "그룹", threshold: "값이 이보다 크면 발생", forDur: "지속 시간",
   expression: "표현식", samples: "예시 로그", noAlerts: "발생 중인 알림이 없습니다.",
   nothingSaved: "저장된 항목이 없습니다.", edit: "편집", volume: "로그 양", skipLink: "본문으로 건너뛰기",
+  history: "기록", done: "완료", remove: "제거", variableLabel: "레이블", noPanels: "패널이 없습니다. 패널을 추가하세요.",
+  stat: "단일 값", bars: "막대", timeseries: "시계열", logs: "로그",
 };
 
 export type Lang = "en" | "ko";

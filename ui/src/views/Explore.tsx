@@ -179,7 +179,7 @@ export function Explore({ params, utc }: { params: URLSearchParams; utc: boolean
         <div class="results">
           {result.volume && result.volume.times.length > 0 && (
             <div class="volume">
-              <Chart times={result.volume.times} series={result.volume.series} bars utc={utc} height={110} label={t("volume")} onZoom={zoom} />
+              <Chart times={result.volume.times} series={result.volume.series} bars utc={utc} height={110} label={t("volume")} xRange={[range[0] / 1e3, range[1] / 1e3]} onZoom={zoom} />
               <ul class="level-legend" aria-label={t("level")}>
                 {result.volume.series.map((s) => (
                   <li key={s.label}>
@@ -260,7 +260,7 @@ export function Explore({ params, utc }: { params: URLSearchParams; utc: boolean
           ) : table ? (
             <SeriesTable series={result.matrix} utc={utc} />
           ) : (
-            <Chart times={metricCols.times} series={metricCols.series} utc={utc} height={320} label={t("chart")} onZoom={zoom} />
+            <Chart times={metricCols.times} series={metricCols.series} utc={utc} height={320} label={t("chart")} xRange={[range[0] / 1e3, range[1] / 1e3]} onZoom={zoom} />
           )}
         </div>
       )}

@@ -154,7 +154,8 @@ fn ruler_router() -> Router<Arc<AppState>> {
         .route(
             "/prometheus/api/v1/alerts",
             get(rules::prometheus_alerts_state),
-        );
+        )
+        .route("/api/v1/alerts/history", get(rules::alert_history));
     for prefix in ["/loki/api/v1/rules", "/api/prom/rules"] {
         router = router
             .route(prefix, get(rules::list))

@@ -156,3 +156,30 @@ pub async fn prometheus_alerts_state(
     let ruler = ruler(&state)?;
     Ok(Json(prometheus_alerts(ruler, &tenant)).into_response())
 }
+
+/// `GET /api/v1/alerts/history`: when the tenant's alerts fired and
+/// resolved (Basin's own; newest first, at most the last 1000).
+pub async fn alert_history(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let tenant = params::tenant(&headers)?;
+    let ruler = ruler(&state)?;
+    let mut events = ruler.history(&tenant);
+    events.reverse();
+    let events: Vec<serde_json::Value> = events
+        .into_iter()
+        .map(|e| {
+            serde_json::json!({
+                "time": chrono::DateTime::from_timestamp_nanos(e.ts).to_rfc3339(),
+                "state": e.state,
+                "namespace": e.namespace,
+                "group": e.group,
+                "rule": e.rule,
+                "labels": e.labels,
+                "value": e.value,
+            })
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "status": "success", "data": events })).into_response())
+}
