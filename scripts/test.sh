@@ -40,8 +40,9 @@ npm ci --prefix tests/grammar --no-audit --no-fund --loglevel=error
 # The web UI: the committed bundle must be what ui/ builds, and the browser
 # tests drive Debian's chromium with playwright-core (no browser download).
 ui/check-bundle.sh
-if ! command -v chromium >/dev/null; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+# fonts-nanum: Korean glyphs for the screenshots of the Korean UI.
+if ! command -v chromium >/dev/null || ! fc-list | grep -qi nanum; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-nanum
 fi
 npm ci --prefix tests/ui --no-audit --no-fund --loglevel=error
 

@@ -108,6 +108,13 @@ const open = [
     const text = await page.textContent("#query-error");
     check(text.includes("col 17") && /^ {16}\^/.test(text), `error shown: ${text}`);
   }],
+  ["explore: with no query, one click on a service shows its logs", async () => {
+    const page = await newPage(browser);
+    await page.goto(`${BASE}/`);
+    await page.click(".start-here button:text-is('shop')");
+    await page.waitForFunction(() => /^60 lines/.test(document.querySelector(".toolbar .count")?.textContent ?? ""), null, { timeout: 15000 });
+    check((await page.inputValue("#query")) === '{job="shop"}', "query from the click");
+  }],
   ["explore: label names and values are completed", async () => {
     const page = await newPage(browser);
     await page.goto(`${BASE}/`);

@@ -173,6 +173,7 @@ export function Explore({ params, utc }: { params: URLSearchParams; utc: boolean
           {t("run")}
         </button>
       </form>
+      {!query.trim() && <StartHere range={range} />}
       {running !== null && <Loading since={running} onCancel={cancel} />}
       {error !== null && <ErrorBox error={error} context={t("query")} />}
       {result?.kind === "logs" && (
@@ -300,5 +301,57 @@ export function SeriesTable({ series, utc }: { series: api.Series[]; utc: boolea
         })}
       </tbody>
     </table>
+  );
+}
+
+/** Labels that usually name a service, tried in order for the start page. */
+const SERVICE_LABELS = ["service_name", "app", "job", "service", "namespace", "host"];
+
+/** With no query yet: one click to a service's logs, and the team's saved queries. */
+function StartHere({ range }: { range: [number, number] }) {
+  const [label, setLabel] = useState<string | null>(null);
+  const [values, setValues] = useState<string[]>([]);
+  const [saved, setSaved] = useState<api.SavedQuery[]>([]);
+  useEffect(() => {
+    api.labelNames(range[0], range[1]).then(async (names) => {
+      const found = SERVICE_LABELS.find((l) => names.includes(l)) ?? names[0];
+      if (!found) return;
+      setLabel(found);
+      setValues((await api.labelValues(found, range[0], range[1])).slice(0, 50));
+    }, () => undefined);
+    api.savedQueries().then(setSaved, () => undefined);
+  }, []);
+  if (!label && !saved.length) return null;
+  return (
+    <div class="start-here">
+      {label && values.length > 0 && (
+        <>
+          <h2>{label}</h2>
+          <ul class="chips">
+            {values.map((v) => (
+              <li key={v}>
+                <button type="button" class="secondary" onClick={() => navigate({ q: `{${label}=${JSON.stringify(v)}}` })}>
+                  {v}
+                </button>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+      {saved.length > 0 && (
+        <>
+          <h2>{t("saved")}</h2>
+          <ul class="chips">
+            {saved.slice(0, 20).map((q) => (
+              <li key={q.id}>
+                <button type="button" class="secondary" title={q.query} onClick={() => navigate({ q: q.query })}>
+                  {q.name}
+                </button>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+    </div>
   );
 }
