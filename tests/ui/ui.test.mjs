@@ -28,6 +28,7 @@ const open = [
         domContentLoadedMs: Math.round(nav.domContentLoadedEventEnd),
         loadMs: Math.round(nav.loadEventEnd),
         assetsBytes: res.reduce((a, r) => a + r.decodedBodySize, 0),
+        assetsTransferred: res.reduce((a, r) => a + r.encodedBodySize, 0),
       };
     });
     console.log(`first load: ${JSON.stringify(report.firstLoad)}`);
@@ -120,10 +121,10 @@ const open = [
     await page.goto(`${BASE}/`);
     await page.click("#query");
     await page.keyboard.type("{jo");
-    await page.waitForSelector(".completions li:text-is('job')");
+    await page.waitForSelector(".completions li.active:text-is('job')");
     await page.keyboard.press("Enter");
     await page.keyboard.type('="sh');
-    await page.waitForSelector(".completions li:text-is('shop')");
+    await page.waitForSelector(".completions li.active:text-is('shop')");
     await page.keyboard.press("Enter");
     const value = await page.inputValue("#query");
     check(value === '{job="shop', `editor holds ${value}`);

@@ -79,13 +79,15 @@ export function QueryEditor({ value, onChange, onRun, range }: Props) {
     const before = el.value.slice(0, cursor);
     const word = /[A-Za-z0-9_.\-/:]*$/.exec(before)?.[0] ?? "";
     const next = before.slice(0, before.length - word.length) + item + el.value.slice(cursor);
-    onChange(next);
-    setItems([]);
     const pos = cursor - word.length + item.length;
-    requestAnimationFrame(() => {
-      el.focus();
-      el.setSelectionRange(pos, pos);
-    });
+    // Set the text and cursor now: deferring the cursor (to a frame) lets
+    // a key typed in between land at the old position.
+    el.value = next;
+    el.setSelectionRange(pos, pos);
+    el.focus();
+    onChange(next);
+    latest.current++; // answers still on their way are for the old text
+    setItems([]);
   };
 
   const onKeyDown = (e: KeyboardEvent) => {
