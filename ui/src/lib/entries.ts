@@ -13,26 +13,58 @@ export interface Entry {
   level: Level;
 }
 
+/** Newest first; nanosecond strings break ties of the same millisecond. */
+function newestFirst(a: Entry, b: Entry): number {
+  if (a.ms !== b.ms) return b.ms - a.ms;
+  if (a.ns.length !== b.ns.length) return b.ns.length - a.ns.length;
+  return b.ns < a.ns ? -1 : b.ns > a.ns ? 1 : 0;
+}
+
+function entryOf(s: Stream, [ns, line, meta]: Stream["values"][number]): Entry {
+  const labels = meta ? { ...s.stream, ...meta } : s.stream;
+  return { ns, ms: Number(ns.slice(0, -6)) || 0, line, labels, level: levelOf(labels, line) };
+}
+
 /** The entries of `streams`, newest first. */
 export function flatten(streams: Stream[]): Entry[] {
   const out: Entry[] = [];
+  for (const s of streams) for (const v of s.values) out.push(entryOf(s, v));
+  return out.sort(newestFirst);
+}
+
+/** Lets the browser paint and handle input between chunks of work. */
+export const yieldToBrowser = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+/** [`flatten`] in chunks, yielding between them, so 100,000 entries never block the page for long. */
+export async function flattenInChunks(streams: Stream[], chunk = 10_000): Promise<Entry[]> {
+  const out: Entry[] = [];
+  let done = 0;
   for (const s of streams) {
-    for (const [ns, line, meta] of s.values) {
-      const labels = meta ? { ...s.stream, ...meta } : s.stream;
-      out.push({ ns, ms: Number(ns.slice(0, -6)) || 0, line, labels, level: levelOf(labels, line) });
+    for (const v of s.values) {
+      out.push(entryOf(s, v));
+      if (++done % chunk === 0) await yieldToBrowser();
     }
   }
-  out.sort((a, b) => (a.ns.length !== b.ns.length ? b.ns.length - a.ns.length : b.ns < a.ns ? -1 : b.ns > a.ns ? 1 : 0));
-  return out;
+  await yieldToBrowser();
+  return out.sort(newestFirst);
 }
 
 /** Labels Basin adds for the UI's own request, hidden from entry details. */
 export const INTERNAL = new Set(["pattern_id", "log_format"]);
 
-/** Top values of each label over `entries`, most frequent first. */
-export function facets(entries: Entry[], limit = 5): { name: string; distinct: number; top: [string, number][] }[] {
+/** A field's top values over the loaded entries. */
+export interface Facet {
+  name: string;
+  distinct: number;
+  top: [string, number][];
+}
+
+/** Top values of each label over `entries`, most frequent first, counted in chunks between which the browser may paint. */
+export async function facets(entries: Entry[], limit = 5, chunk = 20_000): Promise<Facet[]> {
   const counts = new Map<string, Map<string, number>>();
+  let done = 0;
   for (const e of entries) {
+    if (++done % chunk === 0) await yieldToBrowser();
     for (const [k, v] of Object.entries(e.labels)) {
       if (INTERNAL.has(k)) continue;
       let m = counts.get(k);

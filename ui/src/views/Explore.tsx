@@ -8,7 +8,7 @@ import { ErrorBox, Loading } from "../components/Loading";
 import { LogList } from "../components/LogList";
 import { QueryEditor } from "../components/QueryEditor";
 import { TimePicker } from "../components/TimePicker";
-import { download, type Entry, facets, flatten, toCsv, toNdjson } from "../lib/entries";
+import { download, type Entry, type Facet, facets, flattenInChunks, toCsv, toNdjson, yieldToBrowser } from "../lib/entries";
 import { t } from "../lib/i18n";
 import { LEVELS } from "../lib/level";
 import { addFilter, isMetricQuery, selectorOf } from "../lib/logql";
@@ -102,7 +102,8 @@ export function Explore({ params, utc }: { params: URLSearchParams; utc: boolean
         api.queryRange(volumeQuery, start, end, { step, signal: ctl.signal }).catch(() => null),
         api.labelNames(start, end).catch(() => [] as string[]),
       ]);
-      const entries = logs.resultType === "streams" ? flatten(logs.result) : [];
+      await yieldToBrowser();
+      const entries = logs.resultType === "streams" ? await flattenInChunks(logs.result) : [];
       let volumeCols = null;
       if (volume?.resultType === "matrix") {
         const ordered = [...volume.result].sort(
@@ -152,7 +153,17 @@ export function Explore({ params, utc }: { params: URLSearchParams; utc: boolean
   const filter = (name: string, value: string, isStream: boolean, exclude: boolean) =>
     navigate({ q: addFilter(query, name, value, isStream, exclude) });
 
-  const facetList = useMemo(() => (result?.kind === "logs" ? facets(result.entries) : []), [result]);
+  // Counted after the list is shown, in chunks: facets of 100,000 entries
+  // must not hold up the first screen.
+  const [facetList, setFacetList] = useState<Facet[]>([]);
+  useEffect(() => {
+    let live = true;
+    setFacetList([]);
+    if (result?.kind === "logs") facets(result.entries).then((f) => live && setFacetList(f));
+    return () => {
+      live = false;
+    };
+  }, [result]);
   const metricCols = useMemo(() => (result?.kind === "metric" ? toColumns(result.matrix) : null), [result]);
 
   return (
