@@ -213,13 +213,24 @@ const open = [
     await page.click(".rule-form button[type=submit]");
     await page.waitForSelector(".plain-table td:text-is('ShopOrders')", { timeout: 10000 });
   }],
-  ["alerts: usable on a phone", async () => {
+  ["phone: alerts and live tail fit a 390 px screen", async () => {
     const page = await newPage(browser, { viewport: { width: 390, height: 800 } });
     await page.goto(`${BASE}/?view=alerts`);
     await page.waitForSelector(".card.alert-firing", { timeout: 20000 });
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - innerWidth);
-    check(overflow <= 0, `page wider than the screen by ${overflow}px`);
+    let overflow = await page.evaluate(() => document.documentElement.scrollWidth - innerWidth);
+    check(overflow <= 0, `alerts wider than the screen by ${overflow}px`);
     await shot(page, "phone-alerts");
+    await page.goto(`${BASE}/?view=tail&q=${encodeURIComponent('{job="live"}')}`);
+    await page.waitForSelector(".dot.on", { timeout: 10000 });
+    await fetch(`${BASE}/loki/api/v1/push`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ streams: [{ stream: { job: "live" }, values: [[`${Date.now()}000000`, "a line for the phone"]] }] }),
+    });
+    await page.waitForSelector('.entry .line:text-is("a line for the phone")', { timeout: 5000 });
+    overflow = await page.evaluate(() => document.documentElement.scrollWidth - innerWidth);
+    check(overflow <= 0, `tail wider than the screen by ${overflow}px`);
+    await shot(page, "phone-tail");
   }],
   ["dashboards: two panels and a variable survive a reload", async () => {
     const page = await newPage(browser);
