@@ -14,7 +14,7 @@ use tungstenite::client::IntoClientRequest;
 use crate::common::{agent, json_body, now_ns, Server, BIN};
 
 /// Makes a token with the CLI, offline, in the server's data directory.
-fn token(server: &Server, scopes: &str, tenants: &str) -> String {
+pub fn token(server: &Server, scopes: &str, tenants: &str) -> String {
     let out = Command::new(BIN)
         .args([
             "token", "create", "--scope", scopes, "--tenant", tenants, "--name", "e2e",

@@ -9,7 +9,8 @@ use std::process::Command;
 
 use serde_json::{json, Value};
 
-use crate::common::{agent, json_body, now_ns, Server, BIN};
+use crate::auth::token;
+use crate::common::{agent, json_body, now_ns, Server};
 
 fn ui_tests_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/ui")
@@ -87,30 +88,9 @@ fn the_ui_works_in_a_real_browser() {
 fn the_ui_signs_in_with_a_token_when_auth_is_on() {
     let mut server = Server::prepare("auth: on\n");
     std::fs::create_dir_all(server.data_dir()).unwrap();
-    let out = Command::new(BIN)
-        .args([
-            "token", "create", "--scope", "read", "--tenant", "*", "--name", "ui",
-        ])
-        .arg("--data-dir")
-        .arg(server.data_dir())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let reader = token(&server, "read", "*");
     server.spawn();
-    let out = Command::new(BIN)
-        .args([
-            "token", "create", "--scope", "push", "--tenant", "*", "--name", "seed",
-        ])
-        .arg("--data-dir")
-        .arg(server.data_dir())
-        .output()
-        .unwrap();
-    let pusher = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let pusher = token(&server, "push", "*");
     let body = json_body(
         json!({"job": "shop"}),
         vec![json!([now_ns().to_string(), "order 1 placed"])],
@@ -123,7 +103,7 @@ fn the_ui_signs_in_with_a_token_when_auth_is_on() {
         .unwrap()
         .status();
     assert_eq!(status, 204);
-    let report = run_browser(&server, &[("AUTH_TOKEN", &token)]);
+    let report = run_browser(&server, &[("AUTH_TOKEN", &reader)]);
     println!("{report}");
 }
 

@@ -72,6 +72,14 @@ impl QueryBody {
     }
 }
 
+/// A posted query, read and checked: its LogQL must parse.
+fn checked_query(body: &[u8]) -> Result<SavedQuery, ApiError> {
+    let query = parse_json::<QueryBody>(body, "saved query")?.into_saved();
+    basin_logql::parse_expr(&query.query)
+        .map_err(|e| ApiError::BadRequest(format!("the query does not parse: {e}")))?;
+    Ok(query)
+}
+
 /// `GET /api/v1/saved_queries`: the tenant's saved queries, by name.
 pub async fn list_queries(
     State(state): State<Arc<AppState>>,
@@ -89,9 +97,7 @@ pub async fn create_query(
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let (store, tenant) = (store(&state)?, tenant(&headers)?);
-    let query = parse_json::<QueryBody>(&body, "saved query")?.into_saved();
-    basin_logql::parse_expr(&query.query)
-        .map_err(|e| ApiError::BadRequest(format!("the query does not parse: {e}")))?;
+    let query = checked_query(&body)?;
     let saved = blocking(move || store.put_query(tenant.as_str(), None, &query)).await?;
     Ok((
         StatusCode::CREATED,
@@ -107,9 +113,7 @@ pub async fn update_query(
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let (store, tenant) = (store(&state)?, tenant(&headers)?);
-    let query = parse_json::<QueryBody>(&body, "saved query")?.into_saved();
-    basin_logql::parse_expr(&query.query)
-        .map_err(|e| ApiError::BadRequest(format!("the query does not parse: {e}")))?;
+    let query = checked_query(&body)?;
     let saved = blocking(move || store.put_query(tenant.as_str(), Some(&id), &query)).await?;
     Ok(Json(json!({ "status": "success", "data": saved })))
 }
