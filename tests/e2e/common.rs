@@ -22,6 +22,8 @@ pub struct Server {
     config: String,
     child: Option<Child>,
     agent: ureq::Agent,
+    /// Extra environment of the server process (credentials, say).
+    pub env: Vec<(String, String)>,
 }
 
 /// Nanoseconds since the epoch, now.
@@ -81,6 +83,7 @@ impl Server {
             config,
             child: None,
             agent: agent(),
+            env: Vec::new(),
         }
     }
 
@@ -132,6 +135,7 @@ impl Server {
             .arg(self.data_dir())
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

@@ -19,6 +19,7 @@ mod levels;
 mod limits;
 mod lines;
 mod needle;
+mod object_storage;
 mod otlp;
 mod parquet_files;
 mod patterns;

@@ -24,6 +24,9 @@ pub struct StorageConfig {
     /// directory's file system has less than this available
     /// (`min_free_disk_bytes`); 0 writes until the disk is full.
     pub min_free_disk_bytes: u64,
+    /// A bucket that holds every part and the manifest too (`storage:
+    /// {type: s3}`); `None` keeps everything on the local disk.
+    pub remote: Option<std::sync::Arc<crate::remote::Remote>>,
 }
 
 /// How parts store lines.
@@ -65,6 +68,7 @@ impl StorageConfig {
             merge_interval: Duration::from_secs(30),
             line_encoding: LineEncoding::default(),
             min_free_disk_bytes: 100 * 1024 * 1024,
+            remote: None,
         }
     }
 }

@@ -141,6 +141,11 @@ impl Storage {
     pub fn open(cfg: StorageConfig) -> Result<Self> {
         let dir = cfg.data_dir.clone();
         fs::create_dir_all(&dir).map_err(|e| StorageError::io("create dir", &dir, e))?;
+        if let Some(remote) = &cfg.remote {
+            if Manifest::restore_from(remote, &dir)? {
+                info!("empty data directory: manifest read from the bucket");
+            }
+        }
         let mut manifest = Manifest::load(&dir)?;
         let mut parts = Vec::new();
         let mut damaged = HashSet::new();
@@ -149,7 +154,20 @@ impl Storage {
         let live: HashSet<PathBuf> = manifest.parts.iter().map(|m| m.path(&dir)).collect();
         for meta in &manifest.parts {
             let path = meta.path(&dir);
-            match Part::open(&path, meta.clone()) {
+            let opened = match &cfg.remote {
+                // Not on this disk: read it from the bucket, range by range.
+                Some(remote) if !path.exists() => {
+                    remote.mark_uploaded(meta.id);
+                    Part::open_remote(remote.clone(), &path, meta.clone())
+                }
+                Some(remote) => {
+                    // Uploads at publish are skipped for parts the bucket has.
+                    remote.has_part(meta)?;
+                    Part::open(&path, meta.clone())
+                }
+                None => Part::open(&path, meta.clone()),
+            };
+            match opened {
                 Ok(part) => parts.push(Arc::new(part)),
                 Err(e) if e.is_damage() => {
                     quarantine(&dir, meta, &e);
@@ -164,6 +182,11 @@ impl Storage {
             next.parts.retain(|p| !damaged.contains(&p.id));
             next.save(&dir)?;
             manifest = next;
+        }
+        if let Some(remote) = &cfg.remote {
+            // Parts written before a bucket was configured, or before a
+            // crash cut an upload short, go up now.
+            manifest.publish(&dir, Some(remote))?;
         }
         remove_leftovers(&dir.join(filenames::PARTS_DIR), &live)?;
 
@@ -216,6 +239,11 @@ impl Storage {
             nudge_tx: Mutex::new(Some(nudge_tx)),
             threads: Mutex::new(vec![writer, maint]),
         })
+    }
+
+    /// Requests to the bucket and range-cache counters, when parts go to one.
+    pub fn remote_stats(&self) -> Option<&Arc<crate::remote::RemoteStats>> {
+        self.inner.cfg.remote.as_ref().map(|r| r.stats())
     }
 
     /// Parts found damaged when the store opened, now in `quarantine/`.

@@ -1,3 +1,4 @@
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::{Columns, LineEncoding, RunTimes};
@@ -672,4 +673,97 @@ fn lines_showing_their_own_time_read_and_count_whole() {
             );
         }
     }
+}
+
+/// A store whose parts also go to `bucket`, caching ranges under `cache`.
+fn cfg_with_bucket(
+    dir: &Path,
+    cache: &Path,
+    bucket: &Arc<object_store::memory::InMemory>,
+) -> StorageConfig {
+    let mut cfg = cfg(dir);
+    let remote =
+        crate::remote::Remote::with_store(bucket.clone(), "basin", cache, 1 << 20).unwrap();
+    cfg.remote = Some(Arc::new(remote));
+    cfg
+}
+
+#[test]
+fn a_store_on_an_empty_disk_reads_its_parts_from_the_bucket() {
+    let bucket = Arc::new(object_store::memory::InMemory::new());
+    let first = tempfile::tempdir().unwrap();
+    let mut want = Vec::new();
+    {
+        let storage = Storage::open(cfg_with_bucket(
+            first.path(),
+            &first.path().join("cache"),
+            &bucket,
+        ))
+        .unwrap();
+        for round in 0..crate::limits::MERGE_MIN_PARTS {
+            let line = format!("round {round} needle{round}");
+            want.push(line.clone());
+            storage
+                .append_blocking(batch(
+                    "a",
+                    r#"{job="x"}"#,
+                    vec![Entry::new(round as i64, line)],
+                ))
+                .unwrap();
+            storage.flush().unwrap();
+        }
+        // Merged: the sources leave the bucket, the merged part goes in.
+        storage.compact().unwrap();
+        assert_eq!(storage.parts().len(), 1);
+    }
+    // Another node, nothing on its disk but what it reads from the bucket.
+    let second = tempfile::tempdir().unwrap();
+    let cfg = cfg_with_bucket(
+        &second.path().join("data"),
+        &second.path().join("cache"),
+        &bucket,
+    );
+    let remote = cfg.remote.clone().unwrap();
+    let storage = Storage::open(cfg).unwrap();
+    assert_eq!(lines(&storage, "a"), want);
+    let (found, _) = lines_with(&storage, "a", &["needle3".to_string()]);
+    assert_eq!(found, ["round 3 needle3"]);
+    assert!(
+        remote
+            .stats()
+            .get_requests
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0
+    );
+    assert!(
+        !second.path().join("data/parts/a").exists(),
+        "parts are read from the bucket, not downloaded whole"
+    );
+    // The bucket holds the manifest and exactly the merged part.
+    let objects: Vec<String> = futures_list(&bucket);
+    assert_eq!(
+        objects.iter().filter(|k| k.ends_with(".parquet")).count(),
+        1,
+        "{objects:?}"
+    );
+    assert!(
+        objects.iter().any(|k| k == "basin/manifest.json"),
+        "{objects:?}"
+    );
+}
+
+/// Every key in the in-memory bucket.
+fn futures_list(bucket: &object_store::memory::InMemory) -> Vec<String> {
+    use object_store::ObjectStore;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        use futures::StreamExt;
+        bucket
+            .list(None)
+            .map(|m| m.unwrap().location.to_string())
+            .collect()
+            .await
+    })
 }

@@ -33,6 +33,9 @@ pub enum StorageError {
     /// The store is shutting down and takes no more writes.
     #[error("storage is closed")]
     Closed,
+    /// The object store refused or failed a request.
+    #[error("object store: {0}")]
+    Remote(String),
 }
 
 impl StorageError {

@@ -21,6 +21,7 @@ mod maintenance;
 mod manifest;
 mod merge;
 pub mod part;
+pub mod remote;
 mod retention;
 mod scan;
 mod time;

@@ -165,7 +165,7 @@ fn write_frozen(inner: &Inner, frozen: &Arc<Frozen>) -> Result<()> {
         let mut next = manifest.clone();
         next.parts.extend(written.iter().map(|p| p.meta.clone()));
         next.wal_flushed_seq = frozen.wal_seq;
-        next.save(dir)?;
+        next.publish(dir, inner.cfg.remote.as_deref())?;
         *manifest = next;
     }
     unlisted.into_iter().for_each(DiscardOnError::keep);

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, StorageError};
 use crate::filenames::{self, tmp_of, DiscardOnError};
+use crate::remote::Remote;
 use crate::wal::sync_dir;
 
 /// A live part as the manifest records it.
@@ -91,6 +92,45 @@ impl Manifest {
         fs::rename(&tmp, &path).map_err(|e| StorageError::io("rename", &tmp, e))?;
         discard.keep();
         sync_dir(data_dir)
+    }
+
+    /// Makes this manifest the store's: with a bucket, uploads the parts it
+    /// names that the bucket lacks, then saves it locally, then replaces the
+    /// bucket's copy, so neither copy ever names a part the bucket lacks.
+    pub fn publish(&self, data_dir: &Path, remote: Option<&Remote>) -> Result<()> {
+        if let Some(remote) = remote {
+            for part in &self.parts {
+                remote.upload_part(part, &part.path(data_dir))?;
+            }
+        }
+        self.save(data_dir)?;
+        if let Some(remote) = remote {
+            let bytes =
+                serde_json::to_vec_pretty(self).map_err(|e| StorageError::Encode(e.to_string()))?;
+            remote.put_manifest(bytes)?;
+        }
+        Ok(())
+    }
+
+    /// The bucket's manifest, written to `data_dir` when the local disk has
+    /// none (a node starting on an empty disk). Returns whether it did.
+    pub fn restore_from(remote: &Remote, data_dir: &Path) -> Result<bool> {
+        if data_dir.join(filenames::MANIFEST).exists() {
+            return Ok(false);
+        }
+        let Some(bytes) = remote.get_manifest()? else {
+            return Ok(false);
+        };
+        let manifest: Manifest =
+            serde_json::from_slice(&bytes).map_err(|e| StorageError::Corruption {
+                path: data_dir.join(filenames::MANIFEST),
+                detail: format!("the bucket's manifest: {e}"),
+            })?;
+        for part in &manifest.parts {
+            remote.mark_uploaded(part.id);
+        }
+        manifest.save(data_dir)?;
+        Ok(true)
     }
 
     /// Hands out a new part id.

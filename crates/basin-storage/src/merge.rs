@@ -141,7 +141,7 @@ fn rewrite(
         let mut manifest = lock(&inner.manifest);
         let mut next = manifest.clone();
         next.parts.retain(|p| !gone.contains(&p.id));
-        next.save(dir)?;
+        next.publish(dir, inner.cfg.remote.as_deref())?;
         *manifest = next;
         replace_parts(inner, sources, &gone, None);
         info!(tenant, day, dropped, "deleted every entry of parts");
@@ -177,7 +177,7 @@ fn rewrite(
         let mut next = manifest.clone();
         next.parts.retain(|p| !gone.contains(&p.id));
         next.parts.push(merged.meta.clone());
-        next.save(dir)?;
+        next.publish(dir, inner.cfg.remote.as_deref())?;
         *manifest = next;
     }
     unlisted.keep();
@@ -208,8 +208,15 @@ fn replace_parts(
     }
     for part in sources {
         // Open scans keep their file handles; the data stays readable to them.
-        if let Err(e) = std::fs::remove_file(part.path()) {
-            warn!(part = %part.path().display(), "cannot remove replaced part: {e}");
+        // A part read from the bucket may have no local copy.
+        match std::fs::remove_file(part.path()) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                warn!(part = %part.path().display(), "cannot remove replaced part: {e}");
+            }
+            _ => {}
+        }
+        if let Some(remote) = &inner.cfg.remote {
+            remote.delete_part(&part.meta);
         }
     }
 }

@@ -35,7 +35,7 @@ pub fn apply_retention(inner: &Inner) -> Result<()> {
         let mut manifest = lock(&inner.manifest);
         let mut next = manifest.clone();
         next.parts.retain(|p| !gone.contains(&p.id));
-        next.save(dir)?;
+        next.publish(dir, inner.cfg.remote.as_deref())?;
         *manifest = next;
     }
     write(&inner.state)
@@ -43,8 +43,15 @@ pub fn apply_retention(inner: &Inner) -> Result<()> {
         .retain(|p| !gone.contains(&p.meta.id));
     for meta in &expired {
         let path = meta.path(dir);
-        if let Err(e) = std::fs::remove_file(&path) {
-            warn!(part = %path.display(), "cannot remove expired part: {e}");
+        // A part read from the bucket may have no local copy.
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                warn!(part = %path.display(), "cannot remove expired part: {e}");
+            }
+            _ => {}
+        }
+        if let Some(remote) = &inner.cfg.remote {
+            remote.delete_part(meta);
         }
         info!(tenant = %meta.tenant, day = %meta.day, rows = meta.rows, "retention dropped part");
     }

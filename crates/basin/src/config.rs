@@ -6,6 +6,25 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use serde::Deserialize;
 
+/// The `storage:` key: the object store parts also go to.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectStorage {
+    /// `local` (parts on the data directory's disk only) or `s3`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Bucket name (s3).
+    pub bucket: Option<String>,
+    /// Endpoint of an S3-compatible store (MinIO, R2, moto); AWS when unset.
+    pub endpoint: Option<String>,
+    /// Region (default us-east-1).
+    pub region: Option<String>,
+    /// Key prefix in the bucket (default none).
+    pub prefix: Option<String>,
+    /// Local disk for cached part ranges (default 1073741824).
+    pub cache_max_bytes: Option<u64>,
+}
+
 /// The configuration file's keys, all optional.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -41,6 +60,9 @@ pub struct FileConfig {
     /// How parts store lines: `templates` (default, smaller) or `plain`
     /// (the whole line in `_line`, for outside Parquet readers).
     pub line_encoding: Option<String>,
+    /// Where parts live besides the local disk: `{type: local}` (default)
+    /// or `{type: s3, bucket, endpoint, region, prefix, cache_max_bytes}`.
+    pub storage: Option<ObjectStorage>,
     /// Pushes get 503 while the data directory's disk has less than this
     /// available (default 104857600; 0 writes until the disk is full).
     pub min_free_disk_bytes: Option<u64>,

@@ -53,6 +53,10 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Two rustls crypto providers are linked (ring for our TLS, aws-lc-rs
+    // through the S3 client); naming one keeps clients that ask rustls for
+    // "the default" from failing.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Import(args) => import::run(args),

@@ -38,7 +38,7 @@ pub struct ServeArgs {
     /// YAML config file (keys: listen, auth, tls_cert_file, tls_key_file,
     /// delete_request_cancel_period, retention_stream, compaction_interval, data_dir, retention_period, wal_sync,
     /// flush_interval, head_max_bytes, merge_interval, line_encoding,
-    /// min_free_disk_bytes,
+    /// min_free_disk_bytes, storage,
     /// max_line_size_bytes, max_request_size_bytes, max_label_names_per_series,
     /// max_entries_limit_per_query, max_query_range, max_query_series,
     /// query_timeout, max_query_memory_bytes, max_query_memory_total_bytes,
@@ -134,6 +134,9 @@ pub fn run(args: ServeArgs) -> Result<()> {
     }
     if let Some(v) = file.min_free_disk_bytes {
         storage.min_free_disk_bytes = v;
+    }
+    if let Some(object) = &file.storage {
+        storage.remote = remote_storage(object, &data_dir)?;
     }
     let mut limits = ApiLimits::default();
     if let Some(v) = file.max_line_size_bytes {
@@ -574,5 +577,33 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = term => {},
+    }
+}
+
+/// The bucket of `storage: {type: s3, ...}`, or none for `type: local`.
+fn remote_storage(
+    object: &crate::config::ObjectStorage,
+    data_dir: &std::path::Path,
+) -> Result<Option<Arc<basin_storage::remote::Remote>>> {
+    match object.kind.as_str() {
+        "local" => Ok(None),
+        "s3" => {
+            let bucket = object
+                .bucket
+                .clone()
+                .context("storage: type s3 needs a bucket")?;
+            let cfg = basin_storage::remote::RemoteConfig {
+                bucket,
+                endpoint: object.endpoint.clone(),
+                region: object.region.clone(),
+                prefix: object.prefix.clone().unwrap_or_default(),
+                cache_max_bytes: object.cache_max_bytes.unwrap_or(1 << 30),
+            };
+            let remote = basin_storage::remote::Remote::s3(&cfg, &data_dir.join("cache"))
+                .map_err(|e| anyhow::anyhow!("storage: {e}"))?;
+            info!(bucket = %cfg.bucket, "parts and manifest also go to the bucket");
+            Ok(Some(Arc::new(remote)))
+        }
+        other => bail!("storage type {other:?}: use local or s3"),
     }
 }

@@ -30,6 +30,9 @@ pub async fn metrics(State(state): State<Arc<AppState>>, request: Request) -> im
              basin_parts_quarantined_total {}\n",
             storage.quarantined_parts()
         );
+        if let Some(remote) = storage.remote_stats() {
+            text.push_str(&remote.exposition());
+        }
     }
     if let Some(auth) = state.auth() {
         let _ = write!(

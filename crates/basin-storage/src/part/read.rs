@@ -32,6 +32,7 @@ use super::schema::{column_field, var_index, LINE, PATTERN_ID, STREAM_ID, TIME};
 use crate::error::{Result, StorageError};
 use crate::limits::{BLOCK_ROWS, PART_FORMAT_VERSION};
 use crate::manifest::PartMeta;
+use crate::remote::Remote;
 use crate::scan::{RunSink, RunTimes, ScanRequest, ScanStats};
 use crate::token_filter::{gram_hash, token_hash};
 use crate::tokens::{required_grams, required_tokens};
@@ -91,16 +92,28 @@ impl std::fmt::Debug for Part {
 impl Part {
     /// Opens a part file and reads its footer and index.
     pub fn open(path: &Path, meta: PartMeta) -> Result<Self> {
-        let corrupt = |detail: String| StorageError::Corruption {
-            path: path.to_path_buf(),
-            detail,
-        };
         let file = File::open(path).map_err(|e| StorageError::io("open", path, e))?;
         let len = file
             .metadata()
             .map_err(|e| StorageError::io("stat", path, e))?
             .len();
-        let file = PartFile::new(file, len);
+        Self::open_from(PartFile::new(file, len), path, meta)
+    }
+
+    /// Opens a part that is only in the bucket: its footer, index and, later,
+    /// the pages a scan admits are read by ranged GETs (`path` is where its
+    /// local copy would be, for messages).
+    pub fn open_remote(remote: Arc<Remote>, path: &Path, meta: PartMeta) -> Result<Self> {
+        let key = Remote::part_key(&meta);
+        let file = PartFile::remote(remote, &key, meta.size_bytes);
+        Self::open_from(file, path, meta)
+    }
+
+    fn open_from(file: PartFile, path: &Path, meta: PartMeta) -> Result<Self> {
+        let corrupt = |detail: String| StorageError::Corruption {
+            path: path.to_path_buf(),
+            detail,
+        };
         let arrow_meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::default())?;
         let kv = arrow_meta
             .metadata()
