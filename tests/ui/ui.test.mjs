@@ -263,9 +263,35 @@ const open = [
     check(/order \d+ placed/.test(line), `logs panel: ${line}`);
     await shot(page, "dashboard");
     report.axeDashboard = await axe(page, "dashboard");
+    // Export, then import the file under another title.
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("button:text-is('Export')")]);
+    const exported = JSON.parse(await (await import("node:fs/promises")).readFile(await download.path(), "utf8"));
+    check(exported.panels.length === 2 && exported.variables[0].name === "job", `export ${JSON.stringify(exported)}`);
     await page.goto(`${BASE}/?view=dashboards`);
     await page.waitForSelector(".card h2 a:text-is('Shop')");
     report.axeDashboards = await axe(page, "dashboard list");
+    await page.setInputFiles("input[type=file]", {
+      name: "shop-copy.json",
+      mimeType: "application/json",
+      buffer: Buffer.from(JSON.stringify({ ...exported, title: "Shop copy" })),
+    });
+    await page.waitForSelector(".card h2 a:text-is('Shop copy')");
+  }],
+  ["explore: a long query shows progress and can be cancelled", async () => {
+    const page = await newPage(browser);
+    // Hold the answer back, as a slow query would.
+    await page.route("**/loki/api/v1/query_range", async (route) => {
+      await new Promise((r) => setTimeout(r, 4000));
+      await route.continue().catch(() => undefined);
+    });
+    await page.goto(q('{job="shop"}'));
+    await page.waitForSelector(".loading button:text-is('Cancel')");
+    await page.waitForTimeout(300);
+    const shown = await page.textContent(".loading");
+    check(/Running \d+\.\d s/.test(shown), `progress: ${shown}`);
+    await page.click(".loading button:text-is('Cancel')");
+    await page.waitForSelector(".loading", { state: "detached", timeout: 2000 });
+    check(!(await page.$(".error")), "a cancel is not an error");
   }],
   ["language: switch to Korean and back (under the real CSP)", async () => {
     const page = await newPage(browser, { bypassCSP: false });
