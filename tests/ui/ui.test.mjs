@@ -116,6 +116,18 @@ const open = [
     await page.waitForFunction(() => /^60 lines/.test(document.querySelector(".toolbar .count")?.textContent ?? ""), null, { timeout: 15000 });
     check((await page.inputValue("#query")) === '{job="shop"}', "query from the click");
   }],
+  ["keyboard: / focuses the editor, Ctrl+Enter runs the query", async () => {
+    const page = await newPage(browser);
+    await page.goto(`${BASE}/`);
+    await page.waitForSelector("#query");
+    await page.click("h1, main", { position: { x: 5, y: 5 } }).catch(() => undefined);
+    await page.keyboard.press("/");
+    check(await page.evaluate(() => document.activeElement?.id === "query"), "/ focused the editor");
+    await page.keyboard.type('{job="shop"} |= "order 7 "');
+    await page.keyboard.press("Control+Enter");
+    await page.waitForFunction(() => /^1 lines/.test(document.querySelector(".toolbar .count")?.textContent ?? ""), null, { timeout: 15000 });
+    check(new URL(page.url()).searchParams.get("q") === '{job="shop"} |= "order 7 "', "the URL holds the query");
+  }],
   ["explore: label names and values are completed", async () => {
     const page = await newPage(browser);
     await page.goto(`${BASE}/`);
