@@ -125,7 +125,7 @@ const open = [
     check(await page.evaluate(() => document.activeElement?.id === "query"), "/ focused the editor");
     await page.keyboard.type('{job="shop"} |= "order 7 "');
     await page.keyboard.press("Control+Enter");
-    await page.waitForFunction(() => /^1 lines/.test(document.querySelector(".toolbar .count")?.textContent ?? ""), null, { timeout: 15000 });
+    await page.waitForFunction(() => /^1 line /.test(document.querySelector(".toolbar .count")?.textContent ?? ""), null, { timeout: 15000 });
     check(new URL(page.url()).searchParams.get("q") === '{job="shop"} |= "order 7 "', "the URL holds the query");
   }],
   ["explore: label names and values are completed", async () => {

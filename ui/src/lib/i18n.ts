@@ -5,7 +5,7 @@ const en = {
   explore: "Explore", tail: "Live tail", patterns: "Patterns", alerts: "Alerts",
   saved: "Saved queries", dashboards: "Dashboards", signIn: "Sign in", signOut: "Sign out",
   run: "Run query", cancel: "Cancel", running: "Running", query: "Query", from: "From", to: "To",
-  utc: "UTC", local: "Local time", wrap: "Wrap lines", lines: "lines", noResults: "No results in this range.",
+  utc: "UTC", local: "Local time", wrap: "Wrap lines", lines: "lines", line: "line", noResults: "No results in this range.",
   download: "Download", fields: "Fields", labels: "Labels", pattern: "Pattern", traceId: "Trace id",
   filterFor: "Filter for value", filterOut: "Filter out value", table: "Table", chart: "Chart",
   pause: "Pause", resume: "Resume", clear: "Clear", skipped: "skipped", perSecond: "lines/s",
@@ -31,7 +31,7 @@ const ko: Record<Key, string> = {
   explore: "탐색", tail: "실시간 로그", patterns: "패턴", alerts: "알림",
   saved: "저장된 쿼리", dashboards: "대시보드", signIn: "로그인", signOut: "로그아웃",
   run: "쿼리 실행", cancel: "취소", running: "실행 중", query: "쿼리", from: "시작", to: "끝",
-  utc: "UTC", local: "현지 시간", wrap: "줄 바꿈", lines: "줄", noResults: "이 범위에 결과가 없습니다.",
+  utc: "UTC", local: "현지 시간", wrap: "줄 바꿈", lines: "줄", line: "줄", noResults: "이 범위에 결과가 없습니다.",
   download: "내려받기", fields: "필드", labels: "레이블", pattern: "패턴", traceId: "트레이스 ID",
   filterFor: "이 값으로 필터", filterOut: "이 값 제외", table: "표", chart: "차트",
   pause: "일시정지", resume: "재개", clear: "지우기", skipped: "건너뜀", perSecond: "줄/초",
@@ -67,6 +67,11 @@ const listeners = new Set<() => void>();
 /** The text of `key` in the current language. */
 export function t(key: Key): string {
   return DICTS[current][key];
+}
+
+/** `n` and the word for lines, singular or plural as the language wants. */
+export function lineCount(n: number): string {
+  return `${n.toLocaleString()} ${t(n === 1 ? "line" : "lines")}`;
 }
 
 /** The current language. */

@@ -9,7 +9,7 @@ import { LogList } from "../components/LogList";
 import { QueryEditor } from "../components/QueryEditor";
 import { TimePicker } from "../components/TimePicker";
 import { download, type Entry, type Facet, facets, flattenInChunks, toCsv, toNdjson, yieldToBrowser } from "../lib/entries";
-import { t } from "../lib/i18n";
+import { lineCount, t } from "../lib/i18n";
 import { LEVELS } from "../lib/level";
 import { addFilter, isMetricQuery, selectorOf } from "../lib/logql";
 import { navigate } from "../lib/url";
@@ -203,7 +203,7 @@ export function Explore({ params, utc }: { params: URLSearchParams; utc: boolean
           )}
           <div class="toolbar">
             <span class="count">
-              {result.entries.length.toLocaleString()} {t("lines")} · {result.took} ms
+              {lineCount(result.entries.length)} · {result.took} ms
             </span>
             <label>
               <input type="checkbox" checked={wrap} onChange={() => navigate({ wrap: wrap ? undefined : "1" }, false)} /> {t("wrap")}

@@ -6,7 +6,7 @@ import { useEffect, useState } from "preact/hooks";
 import * as api from "../lib/api";
 import { ErrorBox, Loading } from "../components/Loading";
 import { TimePicker } from "../components/TimePicker";
-import { t } from "../lib/i18n";
+import { lineCount, t } from "../lib/i18n";
 import { normaliseLevel } from "../lib/level";
 import { selectorOf } from "../lib/logql";
 import { navigate } from "../lib/url";
@@ -137,7 +137,7 @@ export function Patterns({ params, utc }: { params: URLSearchParams; utc: boolea
                     <code title={p.example}>{p.pattern}</code>
                   </td>
                   <td>
-                    <Sparkline samples={p.samples} from={start} to={end} label={`${p.count} ${t("lines")}`} />
+                    <Sparkline samples={p.samples} from={start} to={end} label={lineCount(p.count)} />
                   </td>
                   <td>
                     <LevelMix levels={p.levels} />
