@@ -59,6 +59,8 @@ pub(crate) struct Inner {
     pub(crate) live: tokio::sync::broadcast::Sender<Arc<PushBatch>>,
     /// Parts moved to quarantine when the store opened.
     pub(crate) quarantined: u64,
+    /// Highest queue position durable in the WAL or the parts (0: none).
+    pub(crate) queue_position: std::sync::atomic::AtomicU64,
 }
 
 /// What a query sees: the active head, frozen heads being written, and parts.
@@ -88,9 +90,11 @@ pub(crate) struct Frozen {
 }
 
 pub(crate) enum WalMsg {
+    /// Batches written in one group, all or none; `position` is the queue
+    /// position of the last, for batches taken from a queue.
     Append {
-        batch: PushBatch,
-        payload: Vec<u8>,
+        items: Vec<(PushBatch, Vec<u8>)>,
+        position: Option<u64>,
         reply: tokio::sync::oneshot::Sender<Result<()>>,
     },
     /// Close the current segment and freeze the head.
@@ -201,6 +205,7 @@ impl Storage {
             );
         }
         let next_seq = outcome.max_seq.max(manifest.wal_flushed_seq) + 1;
+        let queue_position = manifest.queue_position;
         let wal = Wal::create(&dir, next_seq, cfg.wal_sync)?;
 
         let (wal_tx, wal_rx) = mpsc::channel();
@@ -217,6 +222,7 @@ impl Storage {
             wal_tx: Mutex::new(Some(wal_tx.clone())),
             live: tokio::sync::broadcast::channel(LIVE_BUFFER).0,
             quarantined: damaged.len() as u64,
+            queue_position: outcome.max_position.max(queue_position).into(),
         });
         let writer = {
             let inner = inner.clone();
@@ -273,6 +279,30 @@ impl Storage {
         }
     }
 
+    /// Appends batches taken from a queue, with their positions there
+    /// (rising), in one WAL group: all of them are durable or none is. The
+    /// highest position is then [`Storage::queue_position`], also after a
+    /// restart, so a consumer can tell redeliveries from new messages.
+    pub async fn append_at(&self, batches: Vec<(PushBatch, u64)>) -> Result<()> {
+        let Some(position) = batches.iter().map(|(_, p)| *p).max() else {
+            return Ok(());
+        };
+        let mut items = Vec::with_capacity(batches.len());
+        for (batch, at) in batches {
+            let payload = wal::encode_batch_at(&batch, at)?;
+            items.push((batch, payload));
+        }
+        let rx = self.send(items, Some(position))?;
+        rx.await.map_err(|_| StorageError::Closed)?
+    }
+
+    /// The highest queue position appended (see [`Storage::append_at`]).
+    pub fn queue_position(&self) -> u64 {
+        self.inner
+            .queue_position
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
     fn submit(
         &self,
         batch: PushBatch,
@@ -281,15 +311,23 @@ impl Storage {
             return Ok(None);
         }
         let payload = wal::encode_batch(&batch)?;
+        self.send(vec![(batch, payload)], None).map(Some)
+    }
+
+    fn send(
+        &self,
+        items: Vec<(PushBatch, Vec<u8>)>,
+        position: Option<u64>,
+    ) -> Result<tokio::sync::oneshot::Receiver<Result<()>>> {
         let (reply, rx) = tokio::sync::oneshot::channel();
         let tx = lock(&self.wal_tx).clone().ok_or(StorageError::Closed)?;
         tx.send(WalMsg::Append {
-            batch,
-            payload,
+            items,
+            position,
             reply,
         })
         .map_err(|_| StorageError::Closed)?;
-        Ok(Some(rx))
+        Ok(rx)
     }
 
     /// Every batch acknowledged from now on, as it becomes visible. A
@@ -615,8 +653,8 @@ fn run_writer(inner: &Inner, mut wal: Wal, rx: &Receiver<WalMsg>, nudge: &Sender
         while bytes < WAL_MAX_GROUP_BYTES {
             match rx.try_recv() {
                 Ok(msg) => {
-                    if let WalMsg::Append { payload, .. } = &msg {
-                        bytes += payload.len();
+                    if let WalMsg::Append { items, .. } = &msg {
+                        bytes += items.iter().map(|(_, p)| p.len()).sum::<usize>();
                     }
                     msgs.push(msg);
                 }
@@ -627,10 +665,10 @@ fn run_writer(inner: &Inner, mut wal: Wal, rx: &Receiver<WalMsg>, nudge: &Sender
         for msg in msgs {
             match msg {
                 WalMsg::Append {
-                    batch,
-                    payload,
+                    items,
+                    position,
                     reply,
-                } => group.push((batch, payload, reply)),
+                } => group.push((items, position, reply)),
                 WalMsg::Rotate { reply } => {
                     commit(inner, &mut wal, &mut disk, std::mem::take(&mut group));
                     let _ = reply.send(rotate(inner, &mut wal));
@@ -664,13 +702,20 @@ fn wait_for_flush(inner: &Inner) {
     }
 }
 
-type Pending = (PushBatch, Vec<u8>, tokio::sync::oneshot::Sender<Result<()>>);
+type Pending = (
+    Vec<(PushBatch, Vec<u8>)>,
+    Option<u64>,
+    tokio::sync::oneshot::Sender<Result<()>>,
+);
 
 fn commit(inner: &Inner, wal: &mut Wal, disk: &mut DiskGuard, group: Vec<Pending>) {
     if group.is_empty() {
         return;
     }
-    let payloads: Vec<&[u8]> = group.iter().map(|(_, p, _)| p.as_slice()).collect();
+    let payloads: Vec<&[u8]> = group
+        .iter()
+        .flat_map(|(items, _, _)| items.iter().map(|(_, p)| p.as_slice()))
+        .collect();
     let appended = disk.check().and_then(|()| wal.append_group(&payloads));
     drop(payloads);
     match appended {
@@ -679,11 +724,18 @@ fn commit(inner: &Inner, wal: &mut Wal, disk: &mut DiskGuard, group: Vec<Pending
             {
                 let mut state = write(&inner.state);
                 let live = inner.live.receiver_count() > 0;
-                for (batch, _, reply) in group {
-                    if live {
-                        let _ = inner.live.send(Arc::new(batch.clone()));
+                for (items, position, reply) in group {
+                    for (batch, _) in items {
+                        if live {
+                            let _ = inner.live.send(Arc::new(batch.clone()));
+                        }
+                        state.active.insert(batch);
                     }
-                    state.active.insert(batch);
+                    if let Some(p) = position {
+                        inner
+                            .queue_position
+                            .fetch_max(p, std::sync::atomic::Ordering::AcqRel);
+                    }
                     replies.push(reply);
                 }
             }

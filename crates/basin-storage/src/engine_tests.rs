@@ -98,6 +98,36 @@ fn appends_are_visible_then_survive_flush_and_reopen() {
 }
 
 #[test]
+fn queue_positions_survive_the_wal_and_flushes() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(cfg(dir.path())).unwrap();
+    assert_eq!(storage.queue_position(), 0);
+    let at = |n: i64, p: u64| (batch("a", r#"{job="q"}"#, vec![Entry::new(n, "q")]), p);
+    futures::executor::block_on(storage.append_at(vec![at(1, 7), at(2, 8)])).unwrap();
+    // Plain appends leave the position alone.
+    storage
+        .append_blocking(batch("a", r#"{job="x"}"#, vec![Entry::new(3, "x")]))
+        .unwrap();
+    assert_eq!(storage.queue_position(), 8);
+    drop(storage);
+
+    // From the WAL's records.
+    let storage = Storage::open(cfg(dir.path())).unwrap();
+    assert_eq!(storage.queue_position(), 8);
+    assert_eq!(lines(&storage, "a"), ["q", "q", "x"]);
+    storage.flush().unwrap();
+    futures::executor::block_on(storage.append_at(vec![at(4, 9)])).unwrap();
+    storage.flush().unwrap();
+    assert_eq!(wal::list_segments(dir.path()).unwrap().len(), 1);
+    drop(storage);
+
+    // From the manifest, once the WAL segments holding them are gone.
+    let storage = Storage::open(cfg(dir.path())).unwrap();
+    assert_eq!(storage.queue_position(), 9);
+    assert_eq!(lines(&storage, "a").len(), 4);
+}
+
+#[test]
 fn parts_split_by_day_and_keep_fields() {
     let dir = tempfile::tempdir().unwrap();
     let storage = Storage::open(cfg(dir.path())).unwrap();

@@ -165,6 +165,10 @@ fn write_frozen(inner: &Inner, frozen: &Arc<Frozen>) -> Result<()> {
         let mut next = manifest.clone();
         next.parts.extend(written.iter().map(|p| p.meta.clone()));
         next.wal_flushed_seq = frozen.wal_seq;
+        // Positions of the segments dropped below are in the parts now.
+        next.queue_position = inner
+            .queue_position
+            .load(std::sync::atomic::Ordering::Acquire);
         next.publish(dir, inner.cfg.remote.as_deref())?;
         *manifest = next;
     }

@@ -51,6 +51,10 @@ pub struct Manifest {
     pub next_part_id: u64,
     /// Live parts.
     pub parts: Vec<PartMeta>,
+    /// Highest queue position applied when this manifest was written (see
+    /// `Storage::append_at`); the WAL holds any later ones.
+    #[serde(default)]
+    pub queue_position: u64,
 }
 
 impl Default for Manifest {
@@ -60,6 +64,7 @@ impl Default for Manifest {
             wal_flushed_seq: 0,
             next_part_id: 1,
             parts: Vec::new(),
+            queue_position: 0,
         }
     }
 }

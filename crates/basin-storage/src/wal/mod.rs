@@ -36,6 +36,27 @@ pub fn encode_batch(batch: &PushBatch) -> Result<Vec<u8>> {
     postcard::to_extend(batch, Vec::with_capacity(size)).map_err(encode)
 }
 
+/// Encodes one batch taken from a queue as a WAL record payload: the batch,
+/// then its position in the queue (8 bytes, little-endian). Readers that
+/// know no positions decode the batch and ignore the trailer.
+pub fn encode_batch_at(batch: &PushBatch, position: u64) -> Result<Vec<u8>> {
+    let mut payload = encode_batch(batch)?;
+    payload.extend_from_slice(&position.to_le_bytes());
+    Ok(payload)
+}
+
+/// Decodes a record payload: the batch and, when it came from a queue, its
+/// position there.
+pub fn decode_record(payload: &[u8]) -> Option<(PushBatch, Option<u64>)> {
+    let (batch, rest) = postcard::take_from_bytes::<PushBatch>(payload).ok()?;
+    let position = match rest.len() {
+        0 => None,
+        8 => Some(u64::from_le_bytes(rest.try_into().ok()?)),
+        _ => return None,
+    };
+    Some((batch, position))
+}
+
 /// The segment being appended to.
 pub struct Wal {
     data_dir: PathBuf,

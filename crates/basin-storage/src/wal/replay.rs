@@ -5,7 +5,7 @@ use basin_model::PushBatch;
 use tracing::warn;
 
 use super::legacy;
-use super::{list_segments, RECORD_HEADER};
+use super::{decode_record, list_segments, RECORD_HEADER};
 use crate::error::{Result, StorageError};
 use crate::limits::{WAL_MAGIC, WAL_MAGIC_V1};
 
@@ -18,6 +18,8 @@ pub struct ReplayOutcome {
     pub records: u64,
     /// Segments whose tail was torn or corrupt and was truncated.
     pub truncated_segments: u64,
+    /// Highest queue position among the replayed records (0 if none).
+    pub max_position: u64,
 }
 
 /// Replays the records of every segment after `flushed_seq`, in order.
@@ -36,8 +38,9 @@ pub fn replay(
             continue;
         }
         let data = fs::read(&path).map_err(|e| StorageError::io("read", &path, e))?;
-        let (good_len, problem) = read_records(&data, |batch| {
+        let (good_len, problem) = read_records(&data, |batch, position| {
             outcome.records += 1;
+            outcome.max_position = outcome.max_position.max(position.unwrap_or(0));
             apply(batch)
         });
         if let Some(problem) = problem {
@@ -62,10 +65,13 @@ pub fn replay(
 
 /// Decodes records until the data ends or stops checking out; returns the
 /// length of the good prefix and, if it stopped early, why.
-fn read_records(data: &[u8], mut apply: impl FnMut(PushBatch)) -> (usize, Option<&'static str>) {
-    let decode: fn(&[u8]) -> Option<PushBatch> = match data.get(..WAL_MAGIC.len()) {
-        Some(magic) if magic == WAL_MAGIC => |p| postcard::from_bytes::<PushBatch>(p).ok(),
-        Some(magic) if magic == WAL_MAGIC_V1 => legacy::decode_v1,
+fn read_records(
+    data: &[u8],
+    mut apply: impl FnMut(PushBatch, Option<u64>),
+) -> (usize, Option<&'static str>) {
+    let decode: fn(&[u8]) -> Option<(PushBatch, Option<u64>)> = match data.get(..WAL_MAGIC.len()) {
+        Some(magic) if magic == WAL_MAGIC => decode_record,
+        Some(magic) if magic == WAL_MAGIC_V1 => |p| legacy::decode_v1(p).map(|b| (b, None)),
         _ => return (0, (!data.is_empty()).then_some("missing its header")),
     };
     let mut pos = WAL_MAGIC.len();
@@ -83,7 +89,7 @@ fn read_records(data: &[u8], mut apply: impl FnMut(PushBatch)) -> (usize, Option
             return (pos, Some("corrupt (checksum mismatch)"));
         }
         match decode(payload) {
-            Some(batch) => apply(batch),
+            Some((batch, position)) => apply(batch, position),
             None => return (pos, Some("corrupt (undecodable record)")),
         }
         pos = start + len;
