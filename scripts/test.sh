@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs Basin's whole test suite on a fresh machine: installs what the tests
 # need (Python clients from tests/e2e/clients/requirements.txt; rsyslog and
-# logger; Prometheus and Alertmanager; Node and Grafana's LogQL grammar;
+# logger; Prometheus and Alertmanager; nats-server; Node and Grafana's LogQL grammar;
 # the UI's npm packages and Debian's chromium),
 # then unit, golden and end-to-end tests, and a short run of each fuzz
 # target. --all-targets also builds the criterion benchmarks and runs each
@@ -29,6 +29,11 @@ fi
 if ! command -v prometheus >/dev/null || ! command -v prometheus-alertmanager >/dev/null; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
         prometheus prometheus-alertmanager
+fi
+
+# Queue peer: NATS with JetStream (ingest and indexer nodes).
+if ! command -v nats-server >/dev/null; then
+    apt-get update -qq && apt-get install -y -qq nats-server
 fi
 
 # Grafana's LogQL grammar, for the grammar conformance test.

@@ -26,6 +26,7 @@ mod patterns;
 mod pipeline;
 mod prometheus;
 mod push;
+mod queue;
 mod read_api;
 mod retention;
 mod rules;

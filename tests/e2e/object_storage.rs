@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::common::{agent, free_port, json_body, now_ns, Server};
+use crate::common::{agent, free_port, json_body, now_ns, urlencode, Server};
 
 /// moto's S3 server, killed on drop.
 struct Moto {
@@ -85,15 +85,6 @@ fn answer(server: &Server, query: &str) -> Value {
     let mut v: Value = serde_json::from_str(&body).unwrap();
     v["data"]["stats"] = Value::Null;
     v["data"]["result"].clone()
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 fn metric(text: &str, name: &str) -> u64 {

@@ -84,18 +84,6 @@ fn prom_query(prom: &str, query: &str) -> Vec<(serde_json::Value, f64)> {
         .unwrap_or_default()
 }
 
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
 #[test]
 fn prometheus_scrapes_log_metrics_and_gets_remote_writes_and_alertmanager_routes_alerts() {
     let work = tempfile::tempdir().unwrap();

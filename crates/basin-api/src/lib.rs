@@ -16,6 +16,7 @@ mod params;
 pub mod patterns_state;
 mod query_slots;
 mod range_checks;
+mod role_guard;
 mod routes;
 pub mod rule_querier;
 mod state;
@@ -25,4 +26,4 @@ pub mod tls;
 
 pub use error::ApiError;
 pub use routes::router;
-pub use state::{ApiLimits, AppState, Protocols};
+pub use state::{ApiLimits, AppState, Protocols, Role};

@@ -112,9 +112,33 @@ impl Default for Protocols {
     }
 }
 
+/// What a node does (`target:`): everything, or one role of a scaled-out
+/// deployment (docs/scale-out.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Role {
+    /// Takes pushes, stores them, answers queries (one binary).
+    #[default]
+    All,
+    /// Takes pushes and publishes them to the queue; answers no queries.
+    Ingest,
+    /// Stores what the queue holds and answers queries over it.
+    Index,
+}
+
+impl Role {
+    /// Whether this node answers queries.
+    pub fn serves_queries(self) -> bool {
+        self != Role::Ingest
+    }
+}
+
 /// What every handler shares.
 pub struct AppState {
     storage: OnceLock<Arc<Storage>>,
+    queue: OnceLock<Arc<basin_queue::Publisher>>,
+    queue_stats: OnceLock<Arc<basin_queue::QueueStats>>,
+    /// This node's role.
+    pub role: Role,
     auth: OnceLock<Arc<Auth>>,
     deletes: OnceLock<Arc<DeleteRequests>>,
     ruler: OnceLock<Arc<Ruler>>,
@@ -147,6 +171,9 @@ impl AppState {
         Self {
             limiter: RateLimiter::new(limits.rates),
             storage: OnceLock::new(),
+            queue: OnceLock::new(),
+            queue_stats: OnceLock::new(),
+            role: Role::default(),
             auth: OnceLock::new(),
             deletes: OnceLock::new(),
             ruler: OnceLock::new(),
@@ -236,20 +263,45 @@ impl AppState {
         }
     }
 
-    /// Stores a batch that went through the pipeline; log metrics count it
-    /// once the store accepted it.
+    /// Stores a batch that went through the pipeline, or publishes it to
+    /// the ingest queue when there is one; log metrics count it once the
+    /// store or the queue accepted it.
     pub async fn append(
         &self,
         storage: &Storage,
         batch: basin_model::PushBatch,
-    ) -> Result<(), basin_storage::StorageError> {
+    ) -> Result<(), ApiError> {
         let metrics = &self.protocols.log_metrics;
         let measure = (!metrics.is_empty()).then(|| metrics.measure(&batch));
-        storage.append(batch).await?;
+        match self.queue.get() {
+            Some(queue) => queue.publish(batch).await.map_err(queue_refused)?,
+            None => storage.append(batch).await?,
+        }
         if let Some(m) = measure {
             metrics.apply(m);
         }
         Ok(())
+    }
+
+    /// Sends every push to the ingest queue from now on (ingest nodes).
+    pub fn set_queue(&self, queue: Arc<basin_queue::Publisher>) {
+        let _ = self.queue_stats.set(queue.stats().clone());
+        let _ = self.queue.set(queue);
+    }
+
+    /// The ingest queue pushes go to, when set.
+    pub fn queue(&self) -> Option<&Arc<basin_queue::Publisher>> {
+        self.queue.get()
+    }
+
+    /// Shows a queue consumer's stats on `/metrics` (indexers).
+    pub fn set_queue_stats(&self, stats: Arc<basin_queue::QueueStats>) {
+        let _ = self.queue_stats.set(stats);
+    }
+
+    /// The queue's stats, on ingest nodes and indexers.
+    pub fn queue_stats(&self) -> Option<&Arc<basin_queue::QueueStats>> {
+        self.queue_stats.get()
     }
 
     /// Hands over the opened store; the server is ready from now on.
@@ -270,5 +322,16 @@ impl AppState {
     /// The store, or 503 while it is still opening.
     pub fn storage(&self) -> Result<&Arc<Storage>, ApiError> {
         self.storage.get().ok_or(ApiError::NotReady)
+    }
+}
+
+/// A push the queue did not take: 503, to be sent again.
+fn queue_refused(e: basin_queue::QueueError) -> ApiError {
+    match e {
+        basin_queue::QueueError::EntryTooLarge { .. } => ApiError::TooLarge(e.to_string()),
+        e => ApiError::Unavailable {
+            message: e.to_string(),
+            retry_after_secs: 1,
+        },
     }
 }

@@ -25,12 +25,44 @@ pub struct ObjectStorage {
     pub cache_max_bytes: Option<u64>,
 }
 
+/// The `queue:` key: pushes go through NATS JetStream between ingest nodes
+/// and indexers (docs/scale-out.md).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueFile {
+    /// `nats` (the only kind).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// NATS server URL(s), comma-separated (default nats://127.0.0.1:4222).
+    pub url: Option<String>,
+    /// Name prefix of the JetStream streams (default basin).
+    pub stream: Option<String>,
+    /// Partitions, one indexer each (default 1).
+    pub partitions: Option<u32>,
+    /// The partition this indexer stores (default 0).
+    pub partition: Option<u32>,
+    /// JetStream replicas per stream (default 1).
+    pub replicas: Option<usize>,
+    /// Bytes a partition may buffer before pushes get 503 (default 1073741824).
+    pub max_bytes: Option<u64>,
+    /// Longest wait for JetStream's acknowledgement of a push (default 10s).
+    pub publish_timeout: Option<String>,
+    /// How long an indexer may take to acknowledge a message before
+    /// JetStream delivers it again (default 30s).
+    pub ack_wait: Option<String>,
+}
+
 /// The configuration file's keys, all optional.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     /// Address to listen on (`--listen`).
     pub listen: Option<String>,
+    /// This node's role: all (default), ingest or index (`--target`).
+    pub target: Option<String>,
+    /// The ingest queue between ingest nodes and indexers: `{type: nats,
+    /// url, stream, partitions, partition, replicas, max_bytes}`.
+    pub queue: Option<QueueFile>,
     /// Whether requests need a token: `on`, `off`, or `auto` (the default:
     /// on unless listening on a loopback address).
     pub auth: Option<String>,

@@ -7,6 +7,7 @@ mod import;
 mod listen;
 mod patterns;
 mod query;
+mod roles;
 mod rules;
 mod serve;
 mod tail;

@@ -12,7 +12,7 @@ use basin_api::line_matcher::QueryLineMatcher;
 use basin_api::rule_querier::StorageQuerier;
 use basin_api::stream_retention::StreamRetention;
 use basin_api::tls::ReloadingTls;
-use basin_api::{patterns_state, router, syslog_listen, ApiLimits, AppState, Protocols};
+use basin_api::{patterns_state, router, syslog_listen, ApiLimits, AppState, Protocols, Role};
 use basin_auth::TokenStore;
 use basin_model::TenantId;
 use basin_pipeline::auto::ParseMode;
@@ -20,6 +20,7 @@ use basin_pipeline::mask::Masking;
 use basin_pipeline::rate_limit::RateLimits;
 use basin_pipeline::rules::Rules;
 use basin_query::entry_selector::EntrySelector;
+use basin_queue::QueueConfig;
 use basin_rules::config::RulerConfig;
 use basin_rules::log_metrics::LogMetrics;
 use basin_rules::notify::http::HttpTransport;
@@ -35,7 +36,7 @@ use crate::config::{parse_duration, FileConfig};
 /// Flags of `basin serve`; each has a key of the same name in the config file.
 #[derive(Args, Debug)]
 pub struct ServeArgs {
-    /// YAML config file (keys: listen, auth, tls_cert_file, tls_key_file,
+    /// YAML config file (keys: listen, target, queue, auth, tls_cert_file, tls_key_file,
     /// delete_request_cancel_period, retention_stream, compaction_interval, data_dir, retention_period, wal_sync,
     /// flush_interval, head_max_bytes, merge_interval, line_encoding,
     /// min_free_disk_bytes, storage,
@@ -68,6 +69,9 @@ pub struct ServeArgs {
     /// Receive syslog over TCP on HOST:PORT, newline or octet-counted frames [config: syslog_tcp]
     #[arg(long)]
     syslog_tcp: Option<String>,
+    /// This node's role: all, ingest or index (see docs/scale-out.md) [config: target] [default: all]
+    #[arg(long)]
+    target: Option<String>,
 }
 
 /// How long in-flight requests get to finish after SIGTERM.
@@ -256,6 +260,8 @@ pub fn run(args: ServeArgs) -> Result<()> {
     };
     let ruler = RulerConfig::resolve(&file.ruler.clone().unwrap_or_default(), &data_dir, &listen)
         .context("invalid ruler settings")?;
+    let role = crate::roles::parse_role(args.target.as_deref().or(file.target.as_deref()))?;
+    let queue = crate::roles::queue_config(role, file.queue.as_ref())?;
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -272,12 +278,19 @@ pub fn run(args: ServeArgs) -> Result<()> {
                 auth_required,
                 tls,
                 delete_cancel_period,
+                role,
+                queue,
             },
         ))
 }
 
-/// How the server faces the network: tokens required or not, and TLS.
+/// How the server faces the network (tokens required or not, TLS) and
+/// its role in a deployment.
 struct Exposure {
+    /// What this node does.
+    role: Role,
+    /// The ingest queue, in a deployment with one.
+    queue: Option<QueueConfig>,
     /// Retention per stream selector, and how often it runs.
     stream_retention: (Arc<StreamRetention>, Duration),
     auth_required: bool,
@@ -301,8 +314,15 @@ async fn serve(
         auth_required,
         tls,
         delete_cancel_period,
+        role,
+        queue,
     } = exposure;
-    let state = Arc::new(AppState::new(limits, protocols));
+    let mut state = AppState::new(limits, protocols);
+    state.role = role;
+    let state = Arc::new(state);
+    if let (Some(queue), Role::All | Role::Ingest) = (&queue, role) {
+        crate::roles::start_publisher(&state, queue).await?;
+    }
     let data_dir = storage_cfg.data_dir.clone();
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
@@ -398,6 +418,9 @@ async fn serve(
             return Err(e);
         }
     };
+    if let (Some(queue), Role::All | Role::Index) = (queue, role) {
+        crate::roles::start_consumer(&state, storage.clone(), queue);
+    }
     let ruler = Arc::new(Ruler::new(
         ruler_cfg,
         Arc::new(StorageQuerier::new(&state, storage.clone())),

@@ -34,6 +34,9 @@ pub async fn metrics(State(state): State<Arc<AppState>>, request: Request) -> im
             text.push_str(&remote.exposition());
         }
     }
+    if let Some(queue) = state.queue_stats() {
+        queue.render(&mut text);
+    }
     if let Some(auth) = state.auth() {
         let _ = write!(
             text,

@@ -31,7 +31,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::{auth, origin_guard, AppState};
+use crate::{auth, origin_guard, role_guard, AppState};
 
 /// The whole API on one router.
 pub fn router(state: Arc<AppState>) -> Router {
@@ -135,6 +135,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         // cap; this bounds the form bodies of POSTed queries.
         .layer(DefaultBodyLimit::max(
             state.limits.ingest.max_request_size_bytes,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            role_guard::guard,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), auth::guard))
         .layer(middleware::from_fn_with_state(

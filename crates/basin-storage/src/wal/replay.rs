@@ -63,13 +63,16 @@ pub fn replay(
     Ok(outcome)
 }
 
+/// Decodes a record payload into its batch and queue position.
+type Decoder = fn(&[u8]) -> Option<(PushBatch, Option<u64>)>;
+
 /// Decodes records until the data ends or stops checking out; returns the
 /// length of the good prefix and, if it stopped early, why.
 fn read_records(
     data: &[u8],
     mut apply: impl FnMut(PushBatch, Option<u64>),
 ) -> (usize, Option<&'static str>) {
-    let decode: fn(&[u8]) -> Option<(PushBatch, Option<u64>)> = match data.get(..WAL_MAGIC.len()) {
+    let decode: Decoder = match data.get(..WAL_MAGIC.len()) {
         Some(magic) if magic == WAL_MAGIC => decode_record,
         Some(magic) if magic == WAL_MAGIC_V1 => |p| legacy::decode_v1(p).map(|b| (b, None)),
         _ => return (0, (!data.is_empty()).then_some("missing its header")),

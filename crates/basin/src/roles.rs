@@ -1,0 +1,117 @@
+//! `target:` and `queue:`: what this node does in a scaled-out deployment,
+//! and the queue consumer an indexer runs (docs/scale-out.md).
+
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use basin_api::{AppState, Role};
+use basin_queue::{QueueConfig, QueueStats};
+use basin_storage::Storage;
+use tracing::info;
+
+use crate::config::{parse_duration, QueueFile};
+
+/// The role named by `--target` or `target:`.
+pub fn parse_role(target: Option<&str>) -> Result<Role> {
+    match target.map(str::trim) {
+        None | Some("all") => Ok(Role::All),
+        Some("ingest") => Ok(Role::Ingest),
+        Some("index") => Ok(Role::Index),
+        Some(t @ ("query" | "compact")) => bail!(
+            "target {t:?} is not built yet: run indexers (target: index), which answer queries over what they store; see docs/scale-out.md"
+        ),
+        Some(other) => bail!("invalid target {other:?}: use all, ingest or index"),
+    }
+}
+
+/// The queue settings of `queue:`, checked against the role.
+pub fn queue_config(role: Role, file: Option<&QueueFile>) -> Result<Option<QueueConfig>> {
+    let Some(file) = file else {
+        if role != Role::All {
+            bail!("target {role:?} needs a queue: set `queue: {{type: nats, url: ...}}`");
+        }
+        return Ok(None);
+    };
+    if file.kind != "nats" {
+        bail!("queue type {:?}: use nats", file.kind);
+    }
+    let mut cfg = QueueConfig::default();
+    if let Some(v) = &file.url {
+        cfg.url = v.clone();
+    }
+    if let Some(v) = &file.stream {
+        if v.is_empty()
+            || !v
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            bail!("queue stream {v:?}: use letters, digits, - and _");
+        }
+        cfg.stream = v.clone();
+    }
+    if let Some(v) = file.partitions {
+        if v == 0 {
+            bail!("queue partitions must be at least 1");
+        }
+        cfg.partitions = v;
+    }
+    if let Some(v) = file.partition {
+        cfg.partition = v;
+    }
+    if cfg.partition >= cfg.partitions {
+        bail!(
+            "queue partition {} is past the {} partitions (they count from 0)",
+            cfg.partition,
+            cfg.partitions
+        );
+    }
+    if role == Role::All && cfg.partitions > 1 {
+        bail!("target all stores every partition itself: use partitions: 1, or target index per partition");
+    }
+    if let Some(v) = file.replicas {
+        cfg.replicas = v.max(1);
+    }
+    if let Some(v) = file.max_bytes {
+        cfg.max_bytes = v;
+    }
+    if let Some(v) = &file.publish_timeout {
+        cfg.publish_timeout = parse_duration("queue publish_timeout", v)?;
+    }
+    if let Some(v) = &file.ack_wait {
+        cfg.ack_wait = parse_duration("queue ack_wait", v)?;
+    }
+    Ok(Some(cfg))
+}
+
+/// Connects an ingest node (or a one-binary node with a queue) to the
+/// queue: its pushes are published from now on.
+pub async fn start_publisher(state: &AppState, cfg: &QueueConfig) -> Result<()> {
+    let publisher = basin_queue::Publisher::connect(cfg.clone())
+        .await
+        .context("cannot set up the ingest queue")?;
+    info!(url = %cfg.url, partitions = cfg.partitions, "pushes go to the ingest queue");
+    state.set_queue(Arc::new(publisher));
+    Ok(())
+}
+
+/// Starts storing the configured partition of the queue (indexers).
+pub fn start_consumer(state: &AppState, storage: Arc<Storage>, cfg: QueueConfig) {
+    let stats = Arc::new(QueueStats::new([cfg.partition]));
+    if state.queue().is_none() {
+        state.set_queue_stats(stats.clone());
+    }
+    info!(
+        partition = cfg.partition,
+        position = storage.queue_position(),
+        "indexing the ingest queue"
+    );
+    let position = {
+        let storage = storage.clone();
+        move || storage.queue_position()
+    };
+    let apply = move |batches| {
+        let storage = storage.clone();
+        async move { storage.append_at(batches).await.map_err(|e| e.to_string()) }
+    };
+    tokio::spawn(basin_queue::consume(cfg, stats, position, apply));
+}
