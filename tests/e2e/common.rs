@@ -24,6 +24,9 @@ pub struct Server {
     agent: ureq::Agent,
     /// Extra environment of the server process (credentials, say).
     pub env: Vec<(String, String)>,
+    /// A port kept across restarts (other nodes know it); a new free one
+    /// at each start when unset.
+    pub port: Option<u16>,
 }
 
 /// Nanoseconds since the epoch, now.
@@ -84,6 +87,7 @@ impl Server {
             child: None,
             agent: agent(),
             env: Vec::new(),
+            port: None,
         }
     }
 
@@ -100,9 +104,10 @@ impl Server {
         std::fs::read_to_string(self.log_path()).unwrap_or_default()
     }
 
-    /// Starts the process (again) on a new port with the same data directory.
+    /// Starts the process (again) on a new port (or [`Server::port`]) with
+    /// the same data directory.
     pub fn spawn(&mut self) {
-        let port = free_port();
+        let port = self.port.unwrap_or_else(free_port);
         if self.config.contains("tls_cert_file:") {
             // Readiness and helpers need not check the certificate; the
             // TLS tests check it with real clients.

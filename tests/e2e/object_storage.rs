@@ -10,14 +10,14 @@ use serde_json::{json, Value};
 use crate::common::{agent, free_port, json_body, now_ns, urlencode, Server};
 
 /// moto's S3 server, killed on drop.
-struct Moto {
+pub(crate) struct Moto {
     child: Child,
-    url: String,
+    pub(crate) url: String,
     log: std::path::PathBuf,
 }
 
 impl Moto {
-    fn start(dir: &std::path::Path) -> Moto {
+    pub(crate) fn start(dir: &std::path::Path) -> Moto {
         let port = free_port();
         let log = dir.join("moto.log");
         let child = Command::new("moto_server")
@@ -42,7 +42,7 @@ impl Moto {
     }
 
     /// The requests moto logged for objects under `prefix`: (method, status).
-    fn requests(&self, prefix: &str) -> Vec<(String, u16)> {
+    pub(crate) fn requests(&self, prefix: &str) -> Vec<(String, u16)> {
         let log = std::fs::read_to_string(&self.log).unwrap_or_default();
         log.lines()
             .filter_map(|l| {

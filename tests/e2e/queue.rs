@@ -1,7 +1,8 @@
 //! Ingest through NATS JetStream (Debian's `nats-server`, started here on a
 //! loopback port): ingest nodes publish, indexers store each acknowledged
 //! line exactly once, through a killed indexer and a queue that filled up
-//! while no indexer ran.
+//! while no indexer ran; a query node answers over the indexers' parts in a
+//! bucket (moto's S3 server) and their heads.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Child, Command, Stdio};
@@ -12,6 +13,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::common::{agent, free_port, json_body, now_ns, urlencode, Server};
+use crate::object_storage::Moto;
 
 /// A JetStream-enabled NATS server, killed on drop.
 struct Nats {
@@ -176,22 +178,56 @@ fn ingest_buffers_while_no_indexer_runs_then_answers_503_and_drains() {
     assert_eq!(metric(&indexer, "basin_queue_lag_messages"), 0);
 }
 
+/// Credentials moto takes, for every node that reads or writes the bucket.
+fn with_bucket_credentials(mut server: Server) -> Server {
+    server.env = vec![
+        ("AWS_ACCESS_KEY_ID".into(), "test".into()),
+        ("AWS_SECRET_ACCESS_KEY".into(), "test".into()),
+    ];
+    server
+}
+
 #[test]
 fn a_killed_indexer_stores_every_acknowledged_line_exactly_once() {
     let nats = Nats::start();
+    let scratch = tempfile::tempdir().unwrap();
+    let moto = Moto::start(scratch.path());
+    let bucket = format!(
+        "storage: {{type: s3, bucket: basin-e2e, endpoint: \"{}\", region: us-east-1, prefix: q}}\n",
+        moto.url
+    );
     let queue = |p: u32| format!("partitions: 2, partition: {p}, ack_wait: 1s");
     let ingest = [
         nats.node("ingest", &queue(0)),
         nats.node("ingest", &queue(0)),
     ];
-    // The first indexer's acknowledgements are all lost until it is killed:
-    // after its restart, JetStream delivers again what it had stored.
-    let mut first = Server::prepare(&nats.config("index", &queue(0)));
+    // Indexers flush often, so the query node reads parts in the bucket as
+    // well as heads. The first indexer's acknowledgements are all lost
+    // until it is killed: after its restart, JetStream delivers again what
+    // it had stored. It keeps its port, which the query node knows.
+    let indexer = |p: u32| {
+        let config = format!(
+            "{}{bucket}flush_interval: 1s\n",
+            nats.config("index", &queue(p))
+        );
+        let mut node = with_bucket_credentials(Server::prepare(&config));
+        node.port = Some(free_port());
+        node
+    };
+    let mut first = indexer(0);
     first
         .env
         .push(("BASIN_TEST_DROP_QUEUE_ACKS".into(), "1".into()));
     first.spawn();
-    let mut indexers = [first, nats.node("index", &queue(1))];
+    let mut second = indexer(1);
+    second.spawn();
+    let mut indexers = [first, second];
+    let querier = with_bucket_credentials(Server::prepare(&format!(
+        "target: query\nindexers: [\"{}\", \"{}\"]\n{bucket}max_entries_limit_per_query: 1000000\n",
+        indexers[0].url, indexers[1].url
+    )));
+    let mut querier = querier;
+    querier.spawn();
     let urls: Vec<String> = ingest.iter().map(|s| s.url.clone()).collect();
     let stop = Arc::new(AtomicBool::new(false));
     let acked: Arc<Mutex<Vec<(String, i64, String)>>> = Arc::default();
@@ -220,7 +256,9 @@ fn a_killed_indexer_stores_every_acknowledged_line_exactly_once() {
     std::thread::sleep(Duration::from_millis(1500));
     indexers[0].kill();
     std::thread::sleep(Duration::from_millis(1000));
-    indexers[0].env.clear();
+    indexers[0]
+        .env
+        .retain(|(k, _)| k != "BASIN_TEST_DROP_QUEUE_ACKS");
     indexers[0].spawn();
     std::thread::sleep(Duration::from_millis(1500));
     stop.store(true, Ordering::Relaxed);
@@ -236,11 +274,13 @@ fn a_killed_indexer_stores_every_acknowledged_line_exactly_once() {
         "only {} lines acknowledged",
         acked.len()
     );
-    let stored = stored(&[&indexers[0], &indexers[1]], r#"{job="queue"}"#);
-    let twice: Vec<_> = stored.iter().filter(|(_, &n)| n > 1).take(3).collect();
+    // The query node answers for both indexers: their parts in the bucket
+    // and their heads.
+    let held = stored(&[&querier], r#"{job="queue"}"#);
+    let twice: Vec<_> = held.iter().filter(|(_, &n)| n > 1).take(3).collect();
     assert!(twice.is_empty(), "stored twice: {twice:?}");
     let stored_lines: BTreeSet<(i64, String)> =
-        stored.keys().map(|(_, ts, l)| (*ts, l.clone())).collect();
+        held.keys().map(|(_, ts, l)| (*ts, l.clone())).collect();
     let acked_lines: BTreeSet<(i64, String)> =
         acked.iter().map(|(_, ts, l)| (*ts, l.clone())).collect();
     assert_eq!(stored_lines.len(), acked_lines.len());
@@ -303,4 +343,38 @@ fn a_killed_indexer_stores_every_acknowledged_line_exactly_once() {
     let one = counts(&[&single]);
     assert_eq!(one.len(), 4);
     assert_eq!(counts(&[&indexers[0], &indexers[1]]), one);
+    assert_eq!(counts(&[&querier]), one);
+    assert!(metric(&querier, "basin_query_snapshots_total") > 0);
+    // It read both indexers' parts in the bucket, by ranges (moto's log).
+    for prefix in ["q/index-0", "q/index-1"] {
+        let ranged = moto
+            .requests(prefix)
+            .iter()
+            .filter(|(method, status)| method == "GET" && *status == 206)
+            .count();
+        assert!(ranged > 0, "no ranged GET under {prefix}");
+    }
+    assert!(metric(&querier, "basin_object_store_requests_total") > 0);
+
+    // A line pushed now is visible on the query node within about a second.
+    let pushed = Instant::now();
+    let (status, _) = push(&ingest[0].url, "late", 0, now_ns(), 1);
+    assert_eq!(status, 204);
+    let selector = r#"{job="queue", client="late"}"#;
+    while stored(&[&querier], selector).is_empty() {
+        assert!(
+            pushed.elapsed() < Duration::from_secs(2),
+            "not visible on the query node in 2 s"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    eprintln!(
+        "queue kill: push to visible on the query node in {:?}",
+        pushed.elapsed()
+    );
+
+    // A query node takes no pushes and says where they go.
+    let (status, _, body) = querier.request("POST", "/loki/api/v1/push", None, Some("{}"));
+    assert_eq!(status, 404, "{body}");
+    assert!(body.contains("query node"), "{body}");
 }

@@ -14,6 +14,7 @@ pub mod line_matcher;
 mod origin_guard;
 mod params;
 pub mod patterns_state;
+pub mod peers;
 mod query_slots;
 mod range_checks;
 mod role_guard;

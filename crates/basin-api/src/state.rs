@@ -123,12 +123,20 @@ pub enum Role {
     Ingest,
     /// Stores what the queue holds and answers queries over it.
     Index,
+    /// Answers queries over the indexers' parts (in the bucket) and heads;
+    /// takes no pushes.
+    Query,
 }
 
 impl Role {
     /// Whether this node answers queries.
     pub fn serves_queries(self) -> bool {
         self != Role::Ingest
+    }
+
+    /// Whether this node takes pushes.
+    pub fn takes_pushes(self) -> bool {
+        self != Role::Query
     }
 }
 
@@ -137,6 +145,7 @@ pub struct AppState {
     storage: OnceLock<Arc<Storage>>,
     queue: OnceLock<Arc<basin_queue::Publisher>>,
     queue_stats: OnceLock<Arc<basin_queue::QueueStats>>,
+    peers: OnceLock<Arc<crate::peers::Peers>>,
     /// This node's role.
     pub role: Role,
     auth: OnceLock<Arc<Auth>>,
@@ -173,6 +182,7 @@ impl AppState {
             storage: OnceLock::new(),
             queue: OnceLock::new(),
             queue_stats: OnceLock::new(),
+            peers: OnceLock::new(),
             role: Role::default(),
             auth: OnceLock::new(),
             deletes: OnceLock::new(),
@@ -188,6 +198,16 @@ impl AppState {
 
             protocols,
         }
+    }
+
+    /// Sets the indexers a query node reads (once).
+    pub fn set_peers(&self, peers: Arc<crate::peers::Peers>) {
+        let _ = self.peers.set(peers);
+    }
+
+    /// The indexers a query node reads, when set.
+    pub fn peers(&self) -> Option<&Arc<crate::peers::Peers>> {
+        self.peers.get()
     }
 
     /// Sets the token store and whether tokens are required (once).

@@ -61,6 +61,8 @@ pub(crate) struct Inner {
     pub(crate) quarantined: u64,
     /// Highest queue position durable in the WAL or the parts (0: none).
     pub(crate) queue_position: std::sync::atomic::AtomicU64,
+    /// Set on a query node's view (see [`crate::view`]).
+    pub(crate) view: Option<crate::view::ViewState>,
 }
 
 /// What a query sees: the active head, frozen heads being written, and parts.
@@ -69,9 +71,17 @@ pub(crate) struct State {
     pub(crate) active: Head,
     pub(crate) frozen: Vec<Arc<Frozen>>,
     pub(crate) parts: Vec<Arc<Part>>,
+    /// Heads of other nodes, in a query node's view (see [`crate::view`]);
+    /// scanned like frozen heads but never written to parts here.
+    pub(crate) peers: Vec<Arc<Frozen>>,
 }
 
 impl State {
+    /// The heads a scan reads after the active one: frozen, then peers'.
+    pub(crate) fn heads_behind(&self) -> Vec<Arc<Frozen>> {
+        self.frozen.iter().chain(&self.peers).cloned().collect()
+    }
+
     /// The live parts of one tenant.
     pub(crate) fn tenant_parts(&self, tenant: &basin_model::TenantId) -> Vec<Arc<Part>> {
         self.parts
@@ -216,6 +226,7 @@ impl Storage {
                 active: head,
                 frozen: Vec::new(),
                 parts,
+                peers: Vec::new(),
             }),
             manifest: Mutex::new(manifest),
             maintenance: Mutex::new(()),
@@ -223,6 +234,7 @@ impl Storage {
             live: tokio::sync::broadcast::channel(LIVE_BUFFER).0,
             quarantined: damaged.len() as u64,
             queue_position: outcome.max_position.max(queue_position).into(),
+            view: None,
         });
         let writer = {
             let inner = inner.clone();
@@ -247,8 +259,21 @@ impl Storage {
         })
     }
 
+    /// A store around `inner` with no WAL writer and no background threads.
+    pub(crate) fn from_inner(inner: Arc<Inner>) -> Self {
+        Self {
+            inner,
+            wal_tx: Mutex::new(None),
+            nudge_tx: Mutex::new(None),
+            threads: Mutex::new(Vec::new()),
+        }
+    }
+
     /// Requests to the bucket and range-cache counters, when parts go to one.
     pub fn remote_stats(&self) -> Option<&Arc<crate::remote::RemoteStats>> {
+        if let Some(view) = &self.inner.view {
+            return Some(&view.stats);
+        }
         self.inner.cfg.remote.as_ref().map(|r| r.stats())
     }
 
@@ -351,7 +376,7 @@ impl Storage {
             if !state.active.scan(req, &mut stats, emit) {
                 return Ok(stats);
             }
-            (state.frozen.clone(), state.tenant_parts(req.tenant))
+            (state.heads_behind(), state.tenant_parts(req.tenant))
         };
         for f in &frozen {
             if !f.head.scan(req, &mut stats, emit) {
@@ -383,7 +408,7 @@ impl Storage {
             state
                 .active
                 .streams_in(tenant, start, end, filter, &mut seen);
-            (state.frozen.clone(), state.tenant_parts(tenant))
+            (state.heads_behind(), state.tenant_parts(tenant))
         };
         for f in &frozen {
             f.head.streams_in(tenant, start, end, filter, &mut seen);
@@ -489,7 +514,7 @@ impl Storage {
             {
                 return Ok((vec![first], stats));
             }
-            (state.frozen.clone(), state.tenant_parts(req.tenant))
+            (state.heads_behind(), state.tenant_parts(req.tenant))
         };
         for f in &frozen {
             if !f

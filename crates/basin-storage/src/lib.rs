@@ -27,6 +27,7 @@ mod scan;
 mod time;
 pub mod token_filter;
 pub mod tokens;
+mod view;
 pub mod wal;
 
 pub use config::{LineEncoding, StorageConfig};
@@ -34,3 +35,4 @@ pub use engine::Storage;
 pub use error::StorageError;
 pub use manifest::PartMeta;
 pub use scan::{Columns, FieldPairs, ParallelRunSink, RunSink, RunTimes, ScanRequest, ScanStats};
+pub use view::{OpenRemote, Snapshot};

@@ -58,11 +58,15 @@ pub struct QueueFile {
 pub struct FileConfig {
     /// Address to listen on (`--listen`).
     pub listen: Option<String>,
-    /// This node's role: all (default), ingest or index (`--target`).
+    /// This node's role: all (default), ingest, index or query (`--target`).
     pub target: Option<String>,
     /// The ingest queue between ingest nodes and indexers: `{type: nats,
     /// url, stream, partitions, partition, replicas, max_bytes}`.
     pub queue: Option<QueueFile>,
+    /// The indexers a query node reads (`target: query`): base URLs,
+    /// e.g. `http://indexer-0:3100`.
+    #[serde(default)]
+    pub indexers: Vec<String>,
     /// Whether requests need a token: `on`, `off`, or `auto` (the default:
     /// on unless listening on a loopback address).
     pub auth: Option<String>,

@@ -4,9 +4,12 @@
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
+use basin_api::peers::Peers;
 use basin_api::{AppState, Role};
 use basin_queue::{QueueConfig, QueueStats};
+use basin_storage::remote::RemoteConfig;
 use basin_storage::Storage;
+use std::time::Duration;
 use tracing::info;
 
 use crate::config::{parse_duration, QueueFile};
@@ -17,15 +20,20 @@ pub fn parse_role(target: Option<&str>) -> Result<Role> {
         None | Some("all") => Ok(Role::All),
         Some("ingest") => Ok(Role::Ingest),
         Some("index") => Ok(Role::Index),
-        Some(t @ ("query" | "compact")) => bail!(
-            "target {t:?} is not built yet: run indexers (target: index), which answer queries over what they store; see docs/scale-out.md"
+        Some("query") => Ok(Role::Query),
+        Some("compact") => bail!(
+            "target \"compact\" is not built yet: each indexer merges and expires its own parts; see docs/scale-out.md"
         ),
-        Some(other) => bail!("invalid target {other:?}: use all, ingest or index"),
+        Some(other) => bail!("invalid target {other:?}: use all, ingest, index or query"),
     }
 }
 
 /// The queue settings of `queue:`, checked against the role.
 pub fn queue_config(role: Role, file: Option<&QueueFile>) -> Result<Option<QueueConfig>> {
+    if role == Role::Query {
+        // A query node reads the indexers, not the queue.
+        return Ok(None);
+    }
     let Some(file) = file else {
         if role != Role::All {
             bail!("target {role:?} needs a queue: set `queue: {{type: nats, url: ...}}`");
@@ -114,4 +122,64 @@ pub fn start_consumer(state: &AppState, storage: Arc<Storage>, cfg: QueueConfig)
         async move { storage.append_at(batches).await.map_err(|e| e.to_string()) }
     };
     tokio::spawn(basin_queue::consume(cfg, stats, position, apply));
+}
+
+/// The bucket an indexer writes: its own prefix under the configured one
+/// (`<prefix>/index-<partition>`), so indexers never share a manifest or
+/// part ids.
+pub fn bucket_for_role(
+    role: Role,
+    queue: Option<&QueueConfig>,
+    bucket: Option<RemoteConfig>,
+) -> Option<RemoteConfig> {
+    let mut bucket = bucket?;
+    if let (Role::Index, Some(queue)) = (role, queue) {
+        let own = format!("index-{}", queue.partition);
+        bucket.prefix = match bucket.prefix.trim_matches('/') {
+            "" => own,
+            p => format!("{p}/{own}"),
+        };
+    }
+    Some(bucket)
+}
+
+/// What a query node reads: its indexers and the bucket of their parts.
+pub struct QueryNode {
+    /// The indexers, asked for snapshots before each query.
+    pub peers: Arc<Peers>,
+    /// The bucket (prefixes come from the indexers' snapshots).
+    pub bucket: RemoteConfig,
+}
+
+/// How long a query node waits for one indexer's snapshot.
+const SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A query node's settings, checked (none for other roles).
+pub fn query_node(
+    role: Role,
+    indexers: &[String],
+    bucket: Option<&RemoteConfig>,
+) -> Result<Option<QueryNode>> {
+    if role != Role::Query {
+        return Ok(None);
+    }
+    if indexers.is_empty() {
+        bail!("target query needs `indexers:`, the base URLs of every indexer");
+    }
+    for url in indexers {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            bail!("indexer {url:?}: give a base URL such as http://indexer-0:3100");
+        }
+    }
+    let Some(bucket) = bucket else {
+        bail!("target query reads parts from the bucket: set `storage: {{type: s3, ...}}` as on the indexers");
+    };
+    info!(
+        indexers = indexers.len(),
+        "query node: reading the indexers and the bucket"
+    );
+    Ok(Some(QueryNode {
+        peers: Arc::new(Peers::new(indexers.to_vec(), SNAPSHOT_TIMEOUT)),
+        bucket: bucket.clone(),
+    }))
 }

@@ -36,7 +36,7 @@ use crate::config::{parse_duration, FileConfig};
 /// Flags of `basin serve`; each has a key of the same name in the config file.
 #[derive(Args, Debug)]
 pub struct ServeArgs {
-    /// YAML config file (keys: listen, target, queue, auth, tls_cert_file, tls_key_file,
+    /// YAML config file (keys: listen, target, queue, indexers, auth, tls_cert_file, tls_key_file,
     /// delete_request_cancel_period, retention_stream, compaction_interval, data_dir, retention_period, wal_sync,
     /// flush_interval, head_max_bytes, merge_interval, line_encoding,
     /// min_free_disk_bytes, storage,
@@ -69,7 +69,7 @@ pub struct ServeArgs {
     /// Receive syslog over TCP on HOST:PORT, newline or octet-counted frames [config: syslog_tcp]
     #[arg(long)]
     syslog_tcp: Option<String>,
-    /// This node's role: all, ingest or index (see docs/scale-out.md) [config: target] [default: all]
+    /// This node's role: all, ingest, index or query (see docs/scale-out.md) [config: target] [default: all]
     #[arg(long)]
     target: Option<String>,
 }
@@ -138,9 +138,6 @@ pub fn run(args: ServeArgs) -> Result<()> {
     }
     if let Some(v) = file.min_free_disk_bytes {
         storage.min_free_disk_bytes = v;
-    }
-    if let Some(object) = &file.storage {
-        storage.remote = remote_storage(object, &data_dir)?;
     }
     let mut limits = ApiLimits::default();
     if let Some(v) = file.max_line_size_bytes {
@@ -262,6 +259,20 @@ pub fn run(args: ServeArgs) -> Result<()> {
         .context("invalid ruler settings")?;
     let role = crate::roles::parse_role(args.target.as_deref().or(file.target.as_deref()))?;
     let queue = crate::roles::queue_config(role, file.queue.as_ref())?;
+    let bucket = match &file.storage {
+        Some(object) => bucket_config(object)?,
+        None => None,
+    };
+    let bucket = crate::roles::bucket_for_role(role, queue.as_ref(), bucket);
+    let query_node = crate::roles::query_node(role, &file.indexers, bucket.as_ref())?;
+    if role != Role::Query {
+        if let Some(bucket) = &bucket {
+            let remote = basin_storage::remote::Remote::s3(bucket, &data_dir.join("cache"))
+                .map_err(|e| anyhow::anyhow!("storage: {e}"))?;
+            info!(bucket = %bucket.bucket, prefix = %bucket.prefix, "parts and manifest also go to the bucket");
+            storage.remote = Some(Arc::new(remote));
+        }
+    }
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -280,6 +291,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
                 delete_cancel_period,
                 role,
                 queue,
+                query_node,
             },
         ))
 }
@@ -291,6 +303,8 @@ struct Exposure {
     role: Role,
     /// The ingest queue, in a deployment with one.
     queue: Option<QueueConfig>,
+    /// A query node's indexers and bucket.
+    query_node: Option<crate::roles::QueryNode>,
     /// Retention per stream selector, and how often it runs.
     stream_retention: (Arc<StreamRetention>, Duration),
     auth_required: bool,
@@ -316,6 +330,7 @@ async fn serve(
         delete_cancel_period,
         role,
         queue,
+        query_node,
     } = exposure;
     let mut state = AppState::new(limits, protocols);
     state.role = role;
@@ -346,6 +361,11 @@ async fn serve(
     let deletes = Arc::new(DeleteRequests::open(&data_dir).map_err(|e| anyhow::anyhow!("{e}"))?);
     state.set_deletes(deletes.clone());
     let merge_interval = storage_cfg.merge_interval;
+    let syslog = if role.takes_pushes() {
+        syslog
+    } else {
+        SyslogAddrs::default()
+    };
     if let Some(addr) = syslog.udp {
         let socket = tokio::net::UdpSocket::bind(addr)
             .await
@@ -377,9 +397,15 @@ async fn serve(
         let state = state.clone();
         tokio::task::spawn_blocking(move || -> Result<Arc<Storage>> {
             let dir = storage_cfg.data_dir.clone();
+            let opened = match query_node {
+                Some(node) => {
+                    state.set_peers(node.peers);
+                    Storage::open_view(storage_cfg, node.bucket)
+                }
+                None => Storage::open(storage_cfg),
+            };
             let storage = Arc::new(
-                Storage::open(storage_cfg)
-                    .with_context(|| format!("cannot open storage in {}", dir.display()))?,
+                opened.with_context(|| format!("cannot open storage in {}", dir.display()))?,
             );
             // Before any push: new pattern ids must not reuse saved ones.
             let tenants = patterns_state::load(&dir, &state.patterns)
@@ -427,8 +453,14 @@ async fn serve(
         Arc::default(),
     ));
     state.set_ruler(ruler.clone());
-    let ruler_threads = runner::spawn(ruler, Arc::new(HttpTransport::default()))
-        .context("cannot start the ruler")?;
+    // A query node keeps no data of its own to evaluate rules over or
+    // delete from: its picture of a tenant is only fresh during a query.
+    let ruler_threads = if role == Role::Query {
+        runner::spawn_none()
+    } else {
+        runner::spawn(ruler, Arc::new(HttpTransport::default()))
+            .context("cannot start the ruler")?
+    };
     let deleter = tokio::spawn(process_deletes_every(
         merge_interval,
         delete_cancel_period,
@@ -565,6 +597,7 @@ async fn save_patterns_every(every: Duration, state: Arc<AppState>, data_dir: Pa
 }
 
 /// Where syslog is received, if anywhere.
+#[derive(Default)]
 struct SyslogAddrs {
     udp: Option<SocketAddr>,
     tcp: Option<SocketAddr>,
@@ -604,10 +637,9 @@ async fn shutdown_signal() {
 }
 
 /// The bucket of `storage: {type: s3, ...}`, or none for `type: local`.
-fn remote_storage(
+fn bucket_config(
     object: &crate::config::ObjectStorage,
-    data_dir: &std::path::Path,
-) -> Result<Option<Arc<basin_storage::remote::Remote>>> {
+) -> Result<Option<basin_storage::remote::RemoteConfig>> {
     match object.kind.as_str() {
         "local" => Ok(None),
         "s3" => {
@@ -622,10 +654,7 @@ fn remote_storage(
                 prefix: object.prefix.clone().unwrap_or_default(),
                 cache_max_bytes: object.cache_max_bytes.unwrap_or(1 << 30),
             };
-            let remote = basin_storage::remote::Remote::s3(&cfg, &data_dir.join("cache"))
-                .map_err(|e| anyhow::anyhow!("storage: {e}"))?;
-            info!(bucket = %cfg.bucket, "parts and manifest also go to the bucket");
-            Ok(Some(Arc::new(remote)))
+            Ok(Some(cfg))
         }
         other => bail!("storage type {other:?}: use local or s3"),
     }

@@ -37,6 +37,9 @@ pub async fn metrics(State(state): State<Arc<AppState>>, request: Request) -> im
     if let Some(queue) = state.queue_stats() {
         queue.render(&mut text);
     }
+    if let Some(peers) = state.peers() {
+        peers.render(&mut text);
+    }
     if let Some(auth) = state.auth() {
         let _ = write!(
             text,

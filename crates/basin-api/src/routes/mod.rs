@@ -19,6 +19,7 @@ mod rules;
 mod saved;
 mod select;
 mod session;
+mod snapshot;
 mod tail;
 mod tokens;
 
@@ -95,6 +96,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(patterns::loki_patterns).post(patterns::loki_patterns),
         )
         .route("/api/v1/patterns", get(patterns::basin_patterns))
+        .route(crate::peers::SNAPSHOT_PATH, get(snapshot::snapshot))
         .route(
             "/loki/api/v1/delete",
             get(delete::list)

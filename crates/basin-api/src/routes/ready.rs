@@ -8,9 +8,17 @@ use crate::AppState;
 
 /// `GET /ready`: 200 once the node can do its job: the WAL replayed, and,
 /// in a queue deployment, NATS reachable (ingest) or the queue being
-/// consumed (indexer). 503 with the reason before.
+/// consumed (indexer), every indexer ready (query node). 503 with the reason before.
 pub async fn ready(State(state): State<Arc<AppState>>) -> (StatusCode, String) {
-    match not_ready(&state) {
+    let mut why = not_ready(&state).map(str::to_string);
+    if let (None, Some(peers)) = (&why, state.peers()) {
+        let peers = peers.clone();
+        why = tokio::task::spawn_blocking(move || peers.first_unready())
+            .await
+            .unwrap_or_else(|e| Some(e.to_string()))
+            .map(|url| format!("indexer {url} is not ready"));
+    }
+    match why {
         None => (StatusCode::OK, "ready\n".into()),
         Some(why) => (
             StatusCode::SERVICE_UNAVAILABLE,

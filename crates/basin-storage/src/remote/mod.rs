@@ -113,6 +113,18 @@ impl Remote {
         })
     }
 
+    /// Counts into `stats` from now on (a query node's handles of several
+    /// prefixes share one set of counters).
+    pub fn with_stats(mut self, stats: Arc<RemoteStats>) -> Self {
+        self.stats = stats;
+        self
+    }
+
+    /// The key prefix inside the bucket.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
     /// Request and cache counters, for `/metrics`.
     pub fn stats(&self) -> &Arc<RemoteStats> {
         &self.stats
