@@ -151,6 +151,10 @@ pub struct QueryNode {
     pub bucket: RemoteConfig,
 }
 
+/// How long an indexer keeps a merged-away or expired part in the bucket:
+/// longer than a query on a query node that listed it may run.
+pub const RETIRE_GRACE: Duration = Duration::from_secs(600);
+
 /// How long a query node waits for one indexer's snapshot.
 const SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(10);
 

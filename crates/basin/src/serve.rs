@@ -267,8 +267,12 @@ pub fn run(args: ServeArgs) -> Result<()> {
     let query_node = crate::roles::query_node(role, &file.indexers, bucket.as_ref())?;
     if role != Role::Query {
         if let Some(bucket) = &bucket {
-            let remote = basin_storage::remote::Remote::s3(bucket, &data_dir.join("cache"))
+            let mut remote = basin_storage::remote::Remote::s3(bucket, &data_dir.join("cache"))
                 .map_err(|e| anyhow::anyhow!("storage: {e}"))?;
+            if role == Role::Index {
+                // Query nodes may still read what their last snapshot listed.
+                remote = remote.with_retire_grace(crate::roles::RETIRE_GRACE);
+            }
             info!(bucket = %bucket.bucket, prefix = %bucket.prefix, "parts and manifest also go to the bucket");
             storage.remote = Some(Arc::new(remote));
         }

@@ -56,6 +56,11 @@ pub struct Remote {
     stats: Arc<RemoteStats>,
     /// Parts known to be in the bucket.
     uploaded: Mutex<HashSet<u64>>,
+    /// How long a part no manifest names stays in the bucket (see
+    /// [`Remote::with_retire_grace`]).
+    retire_grace: std::time::Duration,
+    /// Parts replaced or expired, waiting out the grace.
+    retired: Mutex<Vec<(PartMeta, std::time::Instant)>>,
 }
 
 impl std::fmt::Debug for Remote {
@@ -110,7 +115,16 @@ impl Remote {
             cache: RangeCache::open(cache_dir, cache_max_bytes)?,
             stats: Arc::new(RemoteStats::default()),
             uploaded: Mutex::new(HashSet::new()),
+            retire_grace: std::time::Duration::ZERO,
+            retired: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Keeps replaced parts in the bucket for `grace` before deleting them:
+    /// query nodes may still read a part their last snapshot listed.
+    pub fn with_retire_grace(mut self, grace: std::time::Duration) -> Self {
+        self.retire_grace = grace;
+        self
     }
 
     /// Counts into `stats` from now on (a query node's handles of several
@@ -210,9 +224,26 @@ impl Remote {
             .contains(&id)
     }
 
-    /// Deletes a part's object; failures are logged (an orphan costs space,
+    /// Deletes a part's object once the retire grace has passed (at this
+    /// call or a later one); failures are logged (an orphan costs space,
     /// not correctness: no manifest names it).
     pub fn delete_part(&self, meta: &PartMeta) {
+        let now = std::time::Instant::now();
+        let due: Vec<PartMeta> = {
+            let mut retired = self.retired.lock().unwrap_or_else(|p| p.into_inner());
+            retired.push((meta.clone(), now));
+            let (due, wait): (Vec<_>, Vec<_>) = retired
+                .drain(..)
+                .partition(|(_, at)| now.duration_since(*at) >= self.retire_grace);
+            *retired = wait;
+            due.into_iter().map(|(m, _)| m).collect()
+        };
+        for meta in &due {
+            self.delete_now(meta);
+        }
+    }
+
+    fn delete_now(&self, meta: &PartMeta) {
         let key = Self::part_key(meta);
         let (store, path) = (self.store.clone(), self.path(&key));
         self.stats.delete();

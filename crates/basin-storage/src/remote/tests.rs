@@ -94,3 +94,22 @@ fn manifest_round_trips_and_parts_are_found_and_deleted() {
     r.delete_part(&meta(3));
     assert!(!r.has_part(&meta(3)).expect("head"));
 }
+
+#[test]
+fn retired_parts_stay_in_the_bucket_for_the_grace() {
+    let dir = tempfile::tempdir().expect("dir");
+    let r =
+        remote(dir.path(), BLOCK_BYTES).with_retire_grace(std::time::Duration::from_millis(200));
+    let file = dir.path().join("p.parquet");
+    std::fs::write(&file, b"part").expect("write");
+    r.upload_part(&meta(3), &file).expect("upload");
+    r.upload_part(&meta(4), &file).expect("upload");
+    // A query node that listed part 3 can still read it for a while.
+    r.delete_part(&meta(3));
+    assert!(r.has_part(&meta(3)).expect("head"));
+    std::thread::sleep(std::time::Duration::from_millis(250));
+    // The next retirement deletes what waited long enough.
+    r.delete_part(&meta(4));
+    assert!(!r.has_part(&meta(3)).expect("head"));
+    assert!(r.has_part(&meta(4)).expect("head"));
+}
