@@ -356,6 +356,33 @@ fn a_killed_indexer_stores_every_acknowledged_line_exactly_once() {
     }
     assert!(metric(&querier, "basin_object_store_requests_total") > 0);
 
+    // Rules on the query node are evaluated over every indexer.
+    let (status, _, body) = querier.request(
+        "POST",
+        "/loki/api/v1/rules/queue",
+        None,
+        Some(
+            "name: lines\ninterval: 1s\nrules:\n  - alert: Lines\n    \
+             expr: sum(count_over_time({job=\"queue\"}[1h])) > 0\n",
+        ),
+    );
+    assert!(status < 300, "{status} {body}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let value = loop {
+        let (_, _, body) = querier.request("GET", "/prometheus/api/v1/alerts", None, None);
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        if let Some(alert) = v["data"]["alerts"].as_array().and_then(|a| a.first()) {
+            break alert["value"].as_str().unwrap().parse::<f64>().unwrap();
+        }
+        assert!(Instant::now() < deadline, "the rule did not fire: {body}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(
+        value as usize,
+        acked.len(),
+        "the alert counts both partitions"
+    );
+
     // A line pushed now is visible on the query node within about a second.
     let pushed = Instant::now();
     let (status, _) = push(&ingest[0].url, "late", 0, now_ns(), 1);

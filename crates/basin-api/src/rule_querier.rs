@@ -26,6 +26,9 @@ pub struct StorageQuerier {
     limits: ApiLimits,
     /// Weak: the state holds the ruler, which holds this querier.
     state: Weak<AppState>,
+    /// The server's runtime, to fetch indexers' snapshots on a query node
+    /// from the ruler's own thread.
+    runtime: Option<tokio::runtime::Handle>,
 }
 
 impl StorageQuerier {
@@ -35,7 +38,22 @@ impl StorageQuerier {
             storage,
             limits: state.limits.clone(),
             state: Arc::downgrade(state),
+            runtime: tokio::runtime::Handle::try_current().ok(),
         }
+    }
+
+    /// On a query node, brings the store's picture of `tenant` up to date
+    /// from every indexer first (see [`crate::peers`]); elsewhere nothing.
+    fn refresh(&self, tenant: &TenantId) -> Result<(), String> {
+        let Some(state) = self.state.upgrade() else {
+            return Ok(());
+        };
+        let (Some(peers), Some(runtime)) = (state.peers(), &self.runtime) else {
+            return Ok(());
+        };
+        runtime
+            .block_on(peers.sync(&self.storage, tenant, None))
+            .map_err(|e| e.to_string())
     }
 
     fn context(&self, tenant: &TenantId) -> QueryContext {
@@ -61,6 +79,7 @@ impl RuleQuerier for StorageQuerier {
         expr: &MetricExpr,
         at: i64,
     ) -> Result<Vec<Sample>, String> {
+        self.refresh(tenant)?;
         let ctx = self.context(tenant);
         let result = eval_metric(
             &self.storage,
@@ -106,6 +125,7 @@ impl RuleQuerier for StorageQuerier {
         end: i64,
         limit: usize,
     ) -> Result<Vec<SampleLine>, String> {
+        self.refresh(tenant)?;
         let ctx = self.context(tenant);
         let selection = select_logs(
             &self.storage,

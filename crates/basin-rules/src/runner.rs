@@ -55,14 +55,6 @@ impl Drop for RulerHandle {
     }
 }
 
-/// A handle with nothing running, for nodes that evaluate no rules.
-pub fn spawn_none() -> RulerHandle {
-    RulerHandle {
-        stop: Arc::new(AtomicBool::new(false)),
-        threads: Vec::new(),
-    }
-}
-
 /// Starts evaluating and notifying.
 pub fn spawn(ruler: Arc<Ruler>, transport: Arc<dyn Transport>) -> Result<RulerHandle, RulesError> {
     let config = ruler.config().clone();

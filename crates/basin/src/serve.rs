@@ -457,14 +457,9 @@ async fn serve(
         Arc::default(),
     ));
     state.set_ruler(ruler.clone());
-    // A query node keeps no data of its own to evaluate rules over or
-    // delete from: its picture of a tenant is only fresh during a query.
-    let ruler_threads = if role == Role::Query {
-        runner::spawn_none()
-    } else {
-        runner::spawn(ruler, Arc::new(HttpTransport::default()))
-            .context("cannot start the ruler")?
-    };
+    // On a query node, each evaluation reads every indexer first.
+    let ruler_threads = runner::spawn(ruler, Arc::new(HttpTransport::default()))
+        .context("cannot start the ruler")?;
     let deleter = tokio::spawn(process_deletes_every(
         merge_interval,
         delete_cancel_period,
