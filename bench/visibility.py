@@ -3,7 +3,9 @@ query. Pushes N lines one at a time (Loki JSON push, a stream of its own),
 and after each acknowledgement polls query_range for the line's unique token
 until it is there. Prints and writes p50, p99 and max in seconds.
 
-usage: visibility.py URL OUT_JSON [N]"""
+usage: visibility.py URL OUT_JSON [N] [QUERY_URL]
+(QUERY_URL: where to query, when pushes go elsewhere, e.g. an ingest node
+and its indexer)"""
 import json
 import statistics
 import sys
@@ -14,6 +16,7 @@ import uuid
 
 url, out = sys.argv[1:3]
 n = int(sys.argv[3]) if len(sys.argv) > 3 else 200
+query_url = sys.argv[4] if len(sys.argv) > 4 else url
 
 
 def push(token):
@@ -32,7 +35,7 @@ def visible(token, pushed_ns):
         "query": '{bench="visibility"} |= "%s"' % token,
         "start": str(pushed_ns - 60_000_000_000), "end": str(pushed_ns + 60_000_000_000), "limit": "1",
     })
-    with urllib.request.urlopen(f"{url}/loki/api/v1/query_range?{q}", timeout=30) as r:
+    with urllib.request.urlopen(f"{query_url}/loki/api/v1/query_range?{q}", timeout=30) as r:
         return any(s["values"] for s in json.load(r)["data"]["result"])
 
 
