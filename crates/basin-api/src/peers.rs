@@ -58,11 +58,6 @@ impl Peers {
         }
     }
 
-    /// The indexers' URLs.
-    pub fn urls(&self) -> &[String] {
-        &self.urls
-    }
-
     /// Fetches every indexer's snapshot of `tenant` (with the caller's
     /// credentials) and makes them `storage`'s picture of it.
     pub async fn sync(
@@ -108,31 +103,24 @@ impl Peers {
 
     /// Counters in Prometheus text format.
     pub fn render(&self, out: &mut String) {
-        use std::fmt::Write;
         let rows = [
             (
                 "basin_query_snapshots_total",
                 "Snapshots fetched from indexers.",
-                &self.fetched,
+                self.fetched.load(Ordering::Relaxed),
             ),
             (
                 "basin_query_snapshot_bytes_total",
                 "Bytes of snapshots fetched from indexers.",
-                &self.fetched_bytes,
+                self.fetched_bytes.load(Ordering::Relaxed),
             ),
             (
                 "basin_query_snapshot_failures_total",
                 "Snapshots an indexer did not give.",
-                &self.failures,
+                self.failures.load(Ordering::Relaxed),
             ),
         ];
-        for (name, help, value) in rows {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
-                value.load(Ordering::Relaxed)
-            );
-        }
+        basin_model::exposition::counters(out, &rows);
     }
 
     fn fetch(

@@ -6,6 +6,7 @@
 //! every other crate may depend on it, it depends on none of them.
 
 mod error;
+pub mod exposition;
 mod labels;
 pub mod level;
 mod record;

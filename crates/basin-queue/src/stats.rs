@@ -65,36 +65,30 @@ impl QueueStats {
             (
                 "basin_queue_published_total",
                 "Messages JetStream acknowledged to this node.",
-                &self.published,
+                self.published.load(Ordering::Relaxed),
             ),
             (
                 "basin_queue_publish_failures_total",
                 "Publishes to JetStream refused or not acknowledged.",
-                &self.publish_failures,
+                self.publish_failures.load(Ordering::Relaxed),
             ),
             (
                 "basin_queue_applied_total",
                 "Queue messages this indexer stored.",
-                &self.applied,
+                self.applied.load(Ordering::Relaxed),
             ),
             (
                 "basin_queue_redeliveries_skipped_total",
                 "Redelivered queue messages already stored, skipped.",
-                &self.redeliveries_skipped,
+                self.redeliveries_skipped.load(Ordering::Relaxed),
             ),
             (
                 "basin_queue_undecodable_total",
                 "Queue messages that could not be decoded, dropped.",
-                &self.undecodable,
+                self.undecodable.load(Ordering::Relaxed),
             ),
         ];
-        for (name, help, value) in counters {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
-                value.load(Ordering::Relaxed)
-            );
-        }
+        basin_model::exposition::counters(out, &counters);
         let gauges = [
             (
                 "basin_queue_lag_messages",

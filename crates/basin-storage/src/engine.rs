@@ -826,4 +826,4 @@ fn remove_leftovers(parts_dir: &Path, live: &HashSet<PathBuf>) -> Result<()> {
 
 #[cfg(test)]
 #[path = "engine_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -16,7 +16,7 @@ fn cfg(dir: &Path) -> StorageConfig {
     cfg
 }
 
-fn batch(tenant: &str, labels: &str, entries: Vec<Entry>) -> PushBatch {
+pub(crate) fn batch(tenant: &str, labels: &str, entries: Vec<Entry>) -> PushBatch {
     PushBatch {
         tenant: TenantId::new(tenant).unwrap(),
         streams: vec![StreamBatch {
@@ -59,7 +59,7 @@ fn lines_with(storage: &Storage, tenant: &str, needles: &[String]) -> (Vec<Strin
     (out, stats)
 }
 
-fn lines(storage: &Storage, tenant: &str) -> Vec<String> {
+pub(crate) fn lines(storage: &Storage, tenant: &str) -> Vec<String> {
     lines_with(storage, tenant, &[]).0
 }
 

@@ -2,11 +2,12 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use basin_model::{Entry, Labels, PushBatch, StreamBatch, TenantId};
+use basin_model::{Entry, TenantId};
 use object_store::memory::InMemory;
 
+use crate::engine::tests::{batch, lines};
 use crate::remote::Remote;
-use crate::{Columns, ScanRequest, Snapshot, Storage, StorageConfig};
+use crate::{Snapshot, Storage, StorageConfig};
 
 fn indexer(dir: &Path, bucket: &Arc<InMemory>, prefix: &str) -> Storage {
     let mut cfg = StorageConfig::new(dir.join("data"));
@@ -32,36 +33,10 @@ fn push(storage: &Storage, tenant: &str, job: &str, lines: &[&str]) {
         .enumerate()
         .map(|(i, l)| Entry::new(i as i64 + 1, *l))
         .collect();
-    let batch = PushBatch {
-        tenant: TenantId::new(tenant).unwrap(),
-        streams: vec![StreamBatch {
-            labels: Labels::parse(&format!(r#"{{job="{job}"}}"#)).unwrap(),
-            entries,
-        }],
-    };
-    storage.append_blocking(batch).unwrap();
-}
-
-fn lines(storage: &Storage, tenant: &str) -> Vec<String> {
-    let tenant = TenantId::new(tenant).unwrap();
-    let all = |_: &Labels| true;
-    let req = ScanRequest {
-        tenant: &tenant,
-        start: i64::MIN,
-        end: i64::MAX,
-        stream_filter: &all,
-        needles: &[],
-        columns: Columns::all(),
-    };
-    let mut out = Vec::new();
+    let labels = format!(r#"{{job="{job}"}}"#);
     storage
-        .scan(&req, &mut |_, e| {
-            out.push(e.line.clone());
-            true
-        })
+        .append_blocking(batch(tenant, &labels, entries))
         .unwrap();
-    out.sort();
-    out
 }
 
 fn snapshots(nodes: &[&Storage], tenant: &str) -> Vec<Snapshot> {
