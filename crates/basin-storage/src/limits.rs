@@ -20,7 +20,9 @@
 /// known layout, instead of holding that text's variables
 /// ([`crate::part::time_marks`]); lines holding the bytes 0x11 to 0x1a are
 /// stored whole.
-pub const PART_FORMAT_VERSION: u32 = 7;
+/// 8: a block's variable columns hold their values grouped by skeleton
+/// number, in row order within a group ([`crate::part::var_order`]).
+pub const PART_FORMAT_VERSION: u32 = 8;
 
 /// Rows per block (Parquet row group). A block is the unit the index skips;
 /// 8192 lines of ~200 bytes is ~1.6 MB raw, about a Loki chunk, big enough for

@@ -29,6 +29,7 @@ use super::line_codec::{
 };
 use super::pages::Blocks;
 use super::schema::{column_field, var_index, LINE, PATTERN_ID, STREAM_ID, TIME};
+use super::var_order::VarOrder;
 use crate::error::{Result, StorageError};
 use crate::limits::{BLOCK_ROWS, PART_FORMAT_VERSION};
 use crate::manifest::PartMeta;
@@ -206,6 +207,21 @@ impl Part {
         };
         if templated && var_masks.len() != index.blocks.len() {
             return Err(corrupt("variable masks and row groups disagree".into()));
+        }
+        // Variables are ordered per block and a read's batches must be its
+        // blocks: every block but the last holds exactly one batch's rows.
+        let row_groups = arrow_meta.metadata().row_groups();
+        if templated
+            && version >= 8
+            && row_groups
+                .iter()
+                .rev()
+                .skip(1)
+                .any(|g| g.num_rows() != BLOCK_ROWS as i64)
+        {
+            return Err(corrupt(format!(
+                "a block other than the last does not hold {BLOCK_ROWS} rows"
+            )));
         }
         let var_count = arrow_meta
             .schema()
@@ -675,6 +691,7 @@ impl Part {
                 whole,
                 templated: None,
                 present: Vec::new(),
+                order: None,
                 marks: false,
             });
         };
@@ -698,14 +715,19 @@ impl Part {
                     .ok_or_else(|| self.corrupt_column(&var_column(n)))?,
             ));
         }
+        let present: Vec<(usize, &StringArray)> = vars
+            .iter()
+            .enumerate()
+            .filter_map(|(n, v)| v.map(|v| (n, v)))
+            .collect();
+        // A batch is one block (every block but a part's last holds
+        // BLOCK_ROWS rows, checked at open), so its order is the block's.
+        let order = (self.version >= 8 && !present.is_empty()).then(|| VarOrder::of(ids.values()));
         Ok(BatchLines {
             whole,
-            present: vars
-                .iter()
-                .enumerate()
-                .filter_map(|(n, v)| v.map(|v| (n, v)))
-                .collect(),
+            present,
             templated: Some((templates, ids, vars)),
+            order,
             marks: self.version >= 7,
         })
     }
@@ -895,6 +917,8 @@ struct BatchLines<'b> {
     /// The variable columns the batch has (a read for needles leaves out
     /// those that cannot hold them), with their numbers.
     present: Vec<(usize, &'b StringArray)>,
+    /// Where each row's variables sit (format 8 on; before, in row order).
+    order: Option<VarOrder>,
     /// Whether skeletons may hold time marks (format 7 on).
     marks: bool,
 }
@@ -911,8 +935,9 @@ impl BatchLines<'_> {
         match (&self.templated, id) {
             (Some((templates, _, vars)), id) if id != 0 => {
                 let skeleton = templates.get(id).unwrap_or("");
+                let at = self.order.as_ref().map_or(row, |o| o.position(row));
                 let column = |n: usize| match vars.get(n) {
-                    Some(Some(v)) if v.is_valid(row) => v.value(row),
+                    Some(Some(v)) if at < v.len() && v.is_valid(at) => v.value(at),
                     _ => "",
                 };
                 let time = if self.marks { time } else { None };
@@ -1075,9 +1100,13 @@ impl<'p> NeedleFilter<'p> {
                     let at = from + at;
                     // The value the match starts in; it counts only if the
                     // match ends inside it too.
-                    let row = offsets.partition_point(|&o| o as usize <= at) - 1;
-                    let value_end = offsets.get(row + 1).map_or(end, |&o| o as usize);
-                    if at + test.needle_len() <= value_end && values.is_valid(row) {
+                    let position = offsets.partition_point(|&o| o as usize <= at) - 1;
+                    let value_end = offsets.get(position + 1).map_or(end, |&o| o as usize);
+                    let row = lines.order.as_ref().map_or(position, |o| o.row(position));
+                    if at + test.needle_len() <= value_end
+                        && values.is_valid(position)
+                        && row < rows
+                    {
                         if hits[row] == NO_COLUMN {
                             hits[row] = column;
                         }

@@ -24,6 +24,7 @@ use super::line_codec::{
     VAR_COLUMNS, VAR_MASKS_KEY,
 };
 use super::schema::{part_schema, time_unit, LINE, PATTERN_ID, STREAM, STREAM_ID, TIME};
+use super::var_order::VarOrder;
 use crate::config::LineEncoding;
 use crate::error::{Result, StorageError};
 use crate::filenames::{tmp_of, DiscardOnError};
@@ -383,7 +384,7 @@ impl<'a, 'd> BlockSplit<'a, 'd> {
 
     /// The `_tpl` and variable columns, and each variable column's byte classes.
     fn finish(self) -> (Vec<ArrayRef>, Vec<u64>) {
-        let (vars, masks) = self.vars.finish();
+        let (vars, masks) = self.vars.finish(&VarOrder::of(&self.ids));
         let mut columns: Vec<ArrayRef> = vec![Arc::new(UInt32Array::from(self.ids))];
         columns.extend(vars);
         (columns, masks)
@@ -424,12 +425,12 @@ impl<'a> VarColumns<'a> {
         self.ends.push(self.values.len() as u32);
     }
 
-    /// The columns, and each one's byte classes.
+    /// The columns, values in `order`, and each one's byte classes.
     ///
     /// Built row by row, every column at once: one pass a column went over
     /// all of a block's rows (most of them holding fewer variables than
     /// there are columns) twice, once for the capacity.
-    fn finish(self) -> (Vec<ArrayRef>, Vec<u64>) {
+    fn finish(self, order: &VarOrder) -> (Vec<ArrayRef>, Vec<u64>) {
         let last = VAR_COLUMNS - 1;
         let mut start = 0;
         let rows: Vec<&[&str]> = self
@@ -455,7 +456,7 @@ impl<'a> VarColumns<'a> {
             .collect();
         let mut masks = vec![0u64; VAR_COLUMNS];
         let mut rest = String::new();
-        for row in &rows {
+        for row in order.rows().filter_map(|r| rows.get(r)) {
             let held = row.len().min(last);
             for ((builder, mask), v) in builders.iter_mut().zip(&mut masks).zip(&row[..held]) {
                 *mask |= byte_mask(v.as_bytes());
