@@ -76,20 +76,32 @@ for path in sys.argv[1:]:
     footer = part.metadata.metadata
     pointer = footer.get(b"basin.templates")
     tpl = skeletons(footer_value(path, pointer.decode())) if pointer else []
-    table = part.read()
-    # Parts keep times in the coarsest unit that holds them (s, ms, us or ns).
-    times = table.column("_time").cast(pa.timestamp("ns", tz="UTC")).cast(pa.int64()).to_pylist()
-    for ts, row in zip(times, table.drop_columns(["_time"]).to_pylist()):
-        line = row["_line"]
-        if row.get("_tpl"):
-            # _v0.._v22 hold a variable each, _v23 the rest joined by 0x11.
-            columns = [row.get("_v%d" % i) or "" for i in range(24)]
-            values = columns[:23] + columns[23].split("\x11")
-            line = join(tpl[row["_tpl"] - 1], values, ts)
-            templated += 1
-            timed += "\x12" in tpl[row["_tpl"] - 1]
-        fields = {k: v for k, v in row.items() if not k.startswith("_") and v is not None}
-        rows.append([ts, row["_stream"], line, fields])
+    version = int(footer[b"basin.format_version"])
+    for block in range(part.num_row_groups):
+        table = part.read_row_group(block)
+        # Parts keep times in the coarsest unit that holds them (s, ms, us or ns).
+        times = table.column("_time").cast(pa.timestamp("ns", tz="UTC")).cast(pa.int64()).to_pylist()
+        block_rows = table.drop_columns(["_time"]).to_pylist()
+        # From format 8 a block's variables are grouped by skeleton number,
+        # in row order within a group.
+        order = range(len(block_rows))
+        if version >= 8:
+            order = sorted(order, key=lambda r: block_rows[r].get("_tpl") or 0)
+        position = [0] * len(block_rows)
+        for at, r in enumerate(order):
+            position[r] = at
+        for r, (ts, row) in enumerate(zip(times, block_rows)):
+            line = row["_line"]
+            if row.get("_tpl"):
+                # _v0.._v22 hold a variable each, _v23 the rest joined by 0x11.
+                held = block_rows[position[r]]
+                columns = [held.get("_v%d" % i) or "" for i in range(24)]
+                values = columns[:23] + columns[23].split("\x11")
+                line = join(tpl[row["_tpl"] - 1], values, ts)
+                templated += 1
+                timed += "\x12" in tpl[row["_tpl"] - 1]
+            fields = {k: v for k, v in row.items() if not k.startswith("_") and v is not None}
+            rows.append([ts, row["_stream"], line, fields])
 print(json.dumps({"rows": rows, "templated": templated, "timed": timed}))
 "#;
 

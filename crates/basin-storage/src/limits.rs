@@ -21,7 +21,11 @@
 /// ([`crate::part::time_marks`]); lines holding the bytes 0x11 to 0x1a are
 /// stored whole.
 /// 8: a block's variable columns hold their values grouped by skeleton
-/// number, in row order within a group ([`crate::part::var_order`]).
+/// number, in row order within a group ([`crate::part::var_order`]);
+/// `_tpl` is zstd-compressed; a templated row's `_pattern_id` is null where
+/// it equals its skeleton's, kept in footer key `basin.skeleton_patterns`;
+/// token filters leave out tokens of hex digits alone
+/// ([`crate::tokens::indexed_token`]).
 pub const PART_FORMAT_VERSION: u32 = 8;
 
 /// Rows per block (Parquet row group). A block is the unit the index skips;

@@ -12,7 +12,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use xxhash_rust::xxh3::xxh3_128;
 
 use crate::token_filter::{gram_hash, token_hash};
-use crate::tokens::for_each_gram;
+use crate::tokens::{for_each_gram, indexed_token};
 
 /// Slots of the recent-token cache (64 KiB of whole keys; with 2,048 slots
 /// a fifth more tokens missed it).
@@ -57,8 +57,9 @@ impl BlockTokens {
     /// Takes a token missing from the recent-token cache.
     #[inline(never)]
     fn not_recent(&mut self, line: &str, start: usize, end: usize, key: u128) {
-        if self.seen.insert(key) {
-            let token = line.get(start..end).unwrap_or_default();
+        let token = line.get(start..end).unwrap_or_default();
+        // Hex digits alone: neither the token nor its trigrams are kept.
+        if indexed_token(token) && self.seen.insert(key) {
             self.hashes.push(token_hash(token));
             for_each_gram(token, |g| self.hashes.push(gram_hash(g)));
         }
@@ -158,7 +159,7 @@ mod tests {
             });
         }
         let mut out = Vec::new();
-        for t in &tokens {
+        for t in tokens.iter().filter(|t| indexed_token(t)) {
             out.push(token_hash(t));
             for_each_gram(t, |g| out.push(gram_hash(g)));
         }

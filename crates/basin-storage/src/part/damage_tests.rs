@@ -92,15 +92,14 @@ fn every_flipped_byte_is_an_error_or_rows_never_a_panic() {
 
 /// The `part_reader` fuzz input `crash-d4c0c547…`: two edits to the plain
 /// part gave a block a stream id past the index, and planning the scan
-/// indexed past its table. Such a part is refused at open now.
+/// indexed past its table. Such a part is refused at open now. The byte
+/// flipped here does the same to a part of format 8 (found by flipping
+/// each byte in turn; search again when the layout changes).
 #[test]
 fn a_block_naming_a_missing_stream_is_refused_at_open() {
     let dir = tempfile::tempdir().unwrap();
     let mut bytes = part_bytes(dir.path(), LineEncoding::Plain);
-    for (at, xor) in [(0x32f9usize, 0x89u8), (0x7bcb, 0x08)] {
-        let i = at % bytes.len();
-        bytes[i] ^= xor;
-    }
+    bytes[0x317] ^= 0x02;
     let path = dir.path().join("damaged.parquet");
     std::fs::write(&path, &bytes).unwrap();
     let meta = PartMeta {

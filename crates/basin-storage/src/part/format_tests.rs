@@ -186,3 +186,56 @@ fn parts_of_this_format_read_whole() {
     let part = Part::open(&path, meta_of(&path, &want)).expect("opens");
     check_reads(&part, &want);
 }
+
+#[test]
+fn pattern_ids_read_back_with_and_without_lines() {
+    // Over two blocks, a skeleton's ids differ from its first row's (which
+    // has none), and a line stored whole has an id of its own.
+    let rows = crate::limits::BLOCK_ROWS as i64 + 500;
+    let entries: Vec<Entry> = (0..rows)
+        .map(|i| {
+            let (line, id) = match i % 3 {
+                0 => (format!("took {i}ms"), if i == 0 { 0 } else { 7 }),
+                1 => (format!("user u{i} left"), if i % 100 == 1 { 11 } else { 9 }),
+                _ => (format!("holds \u{11} the placeholder {i}"), 5),
+            };
+            let mut e = Entry::new(1_000 + i, line);
+            e.pattern_id = id;
+            e
+        })
+        .collect();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("part.parquet");
+    let labels = Arc::new(Labels::parse(r#"{job="x"}"#).expect("labels"));
+    super::write_part(
+        &path,
+        vec![(labels, entries.iter().collect())],
+        crate::config::LineEncoding::Templates,
+    )
+    .expect("writes");
+    let want: Vec<(i64, u64)> = entries.iter().map(|e| (e.ts, e.pattern_id)).collect();
+    let meta = PartMeta {
+        id: 1,
+        tenant: "a".into(),
+        day: "1970-01-01".into(),
+        rows: rows as u64,
+        min_ts: 1_000,
+        max_ts: 1_000 + rows - 1,
+        size_bytes: std::fs::metadata(&path).expect("part").len(),
+    };
+    let part = Part::open(&path, meta).expect("opens");
+    let tenant = TenantId::new("a").expect("tenant");
+    let all = |_: &Labels| true;
+    for line in [true, false] {
+        let mut got = Vec::new();
+        let mut emit = |_: &Arc<Labels>, e: &Entry| {
+            got.push((e.ts, e.pattern_id));
+            true
+        };
+        let mut req = ScanRequest::everything(&tenant, &all);
+        req.columns.line = line;
+        part.scan(&req, &mut ScanStats::default(), &mut emit)
+            .expect("scans");
+        assert_eq!(got, want, "line read: {line}");
+    }
+}

@@ -24,8 +24,8 @@ use super::file::PartFile;
 use super::hash_key::HashIsKey;
 use super::index::{decode_value, stored_value, unpack, PartIndex, INDEX_KEY, VERSION_KEY};
 use super::line_codec::{
-    join_columns, var_column, NeedleTest, Templates, Verdict, TEMPLATE, TEMPLATES_KEY,
-    VAR_MASKS_KEY,
+    join_columns, var_column, NeedleTest, Templates, Verdict, SKELETON_PATTERNS_KEY, TEMPLATE,
+    TEMPLATES_KEY, VAR_MASKS_KEY,
 };
 use super::pages::Blocks;
 use super::schema::{column_field, var_index, LINE, PATTERN_ID, STREAM_ID, TIME};
@@ -36,7 +36,7 @@ use crate::manifest::PartMeta;
 use crate::remote::Remote;
 use crate::scan::{RunSink, RunTimes, ScanRequest, ScanStats};
 use crate::token_filter::{gram_hash, token_hash};
-use crate::tokens::{required_grams, required_tokens};
+use crate::tokens::{indexed_token, required_grams, required_tokens};
 
 /// What a scan must read of one part: the admitted blocks, and which of the
 /// part's streams the selector wants (evaluated once per part, not per block).
@@ -72,6 +72,9 @@ pub struct Part {
     templates: Option<(Vec<u8>, OnceLock<DecodedTemplates>)>,
     /// Per block, the byte classes of each variable column.
     var_masks: Vec<Vec<u64>>,
+    /// Each skeleton's pattern id, for rows whose `_pattern_id` is null
+    /// (format 8 on; empty before).
+    skeleton_patterns: Vec<u64>,
     /// Number of variable columns.
     var_count: usize,
     /// Skeleton verdicts by needle (see [`Part::verdicts`]).
@@ -223,6 +226,10 @@ impl Part {
                 "a block other than the last does not hold {BLOCK_ROWS} rows"
             )));
         }
+        let skeleton_patterns: Vec<u64> = match value(SKELETON_PATTERNS_KEY)? {
+            Some(raw) => decode_value(&raw).map_err(corrupt)?,
+            None => Vec::new(),
+        };
         let var_count = arrow_meta
             .schema()
             .fields()
@@ -249,6 +256,7 @@ impl Part {
             counts,
             templates,
             var_masks,
+            skeleton_patterns,
             var_count,
             verdicts: Mutex::new(HashMap::new()),
         })
@@ -330,7 +338,12 @@ impl Part {
     fn needle_hashes(&self, needles: &[String]) -> Vec<u64> {
         let mut out = Vec::new();
         for needle in needles {
-            out.extend(required_tokens(needle).iter().map(|t| token_hash(t)));
+            out.extend(
+                required_tokens(needle)
+                    .iter()
+                    .filter(|t| self.version < 8 || indexed_token(t))
+                    .map(|t| token_hash(t)),
+            );
             if self.version >= 2 {
                 out.extend(required_grams(needle).into_iter().map(gram_hash));
             }
@@ -610,7 +623,12 @@ impl Part {
             .filter(|(_, f)| match f.name().as_str() {
                 super::schema::STREAM => false,
                 TIME => times,
-                LINE | TEMPLATE => !matches!(line, LineRead::No),
+                LINE => !matches!(line, LineRead::No),
+                // Rows without a pattern id of their own have their skeleton's.
+                TEMPLATE => {
+                    !matches!(line, LineRead::No)
+                        || (pattern_ids && !self.skeleton_patterns.is_empty())
+                }
                 PATTERN_ID => pattern_ids,
                 name if var_index(name).is_some() => match &line {
                     LineRead::No => false,
@@ -821,6 +839,11 @@ impl Part {
                 .retain(|(n, _)| searched.get(*n).copied().unwrap_or(true));
             filter.prepare(lines);
         }
+        let skeletons = batch
+            .schema_ref()
+            .index_of(TEMPLATE)
+            .ok()
+            .and_then(|i| batch.column(i).as_primitive_opt::<UInt32Type>());
         // Parts before format version 4 have no pattern ids: 0 for all.
         let patterns = match batch.schema_ref().index_of(PATTERN_ID) {
             Ok(i) => Some(
@@ -848,7 +871,16 @@ impl Part {
                 }
             }
             entry.ts = ts;
-            entry.pattern_id = patterns.map_or(0, |p| p.value(row));
+            entry.pattern_id = match (patterns, skeletons) {
+                (Some(p), _) if p.is_valid(row) => p.value(row),
+                (Some(_), Some(s)) => s
+                    .value(row)
+                    .checked_sub(1)
+                    .and_then(|slot| self.skeleton_patterns.get(slot as usize))
+                    .copied()
+                    .unwrap_or(0),
+                _ => 0,
+            };
             entry.line.clear();
             if let Some(lines) = &lines {
                 lines.line(row, Some(ts), &mut entry.line);

@@ -80,7 +80,8 @@ pub fn part_schema(field_names: &[String], unit: TimeUnit, vars: Option<usize>) 
         Field::new(STREAM_ID, DataType::UInt64, false),
         Field::new(STREAM, DataType::Utf8, false),
         Field::new(LINE, DataType::Utf8, vars.is_some()),
-        Field::new(PATTERN_ID, DataType::UInt64, false),
+        // Null in templated parts where the skeleton's id applies.
+        Field::new(PATTERN_ID, DataType::UInt64, vars.is_some()),
     ];
     fields.extend(
         field_names

@@ -20,8 +20,8 @@ use super::block_tokens::BlockTokens;
 use super::counts::{count_block, PartCounts, COUNTS_KEY};
 use super::index::{encode_value, value_pointer, BlockIndex, PartIndex, INDEX_KEY, VERSION_KEY};
 use super::line_codec::{
-    byte_mask, var_column, SkeletonBuilder, TemplateBuilder, PLACEHOLDER, TEMPLATE, TEMPLATES_KEY,
-    VAR_COLUMNS, VAR_MASKS_KEY,
+    byte_mask, var_column, SkeletonBuilder, TemplateBuilder, PLACEHOLDER, SKELETON_PATTERNS_KEY,
+    TEMPLATES_KEY, VAR_COLUMNS, VAR_MASKS_KEY,
 };
 use super::schema::{part_schema, time_unit, LINE, PATTERN_ID, STREAM, STREAM_ID, TIME};
 use super::var_order::VarOrder;
@@ -97,11 +97,12 @@ pub fn write_part(
         .set_created_by(format!("basin {}", env!("CARGO_PKG_VERSION")));
     // Columns every `|=` count reads, small once encoded (dictionary runs;
     // with templated lines `_line` holds only the rare lines kept whole):
-    // the Parquet reader sets up a zstd context for each compressed column
-    // chunk it opens, which costs more than reading the bytes zstd saves.
+    // zstd saves too few bytes there to pay for a decoder. Skeleton numbers
+    // are compressed: their runs do not repeat, and zstd takes a quarter
+    // off them (loghub corpus).
     let mut uncompressed = vec![STREAM_ID];
     if templates.is_some() {
-        uncompressed.extend([TEMPLATE, LINE]);
+        uncompressed.push(LINE);
     }
     for column in uncompressed {
         props = props.set_column_compression(ColumnPath::from(column), Compression::UNCOMPRESSED);
@@ -134,6 +135,7 @@ pub fn write_part(
     };
     let mut counts = PartCounts::default();
     let mut var_masks: Vec<Vec<u64>> = Vec::new();
+    let mut skeleton_patterns: Vec<Option<u64>> = Vec::new();
     for block in rows.chunks(BLOCK_ROWS) {
         let (batch, block_index, masks) = encode_block(
             &schema,
@@ -141,7 +143,7 @@ pub fn write_part(
             &ordered,
             &field_pos,
             scale,
-            templates.as_mut(),
+            templates.as_mut().map(|t| (t, &mut skeleton_patterns)),
         )?;
         var_masks.extend(masks);
         writer.write(&batch)?;
@@ -159,6 +161,8 @@ pub fn write_part(
     if let Some(t) = &templates {
         values.push((TEMPLATES_KEY, t.encode()));
         values.push((VAR_MASKS_KEY, encode_value(&var_masks)));
+        let by_skeleton: Vec<u64> = skeleton_patterns.iter().map(|p| p.unwrap_or(0)).collect();
+        values.push((SKELETON_PATTERNS_KEY, encode_value(&by_skeleton)));
     }
     for (key, bytes) in values {
         let bytes = bytes.map_err(|e| StorageError::Encode(format!("part {key}: {e}")))?;
@@ -204,7 +208,7 @@ fn encode_block(
     streams: &[(String, u64, Vec<&Entry>)],
     field_pos: &HashMap<&str, usize>,
     time_scale: i64,
-    templates: Option<&mut TemplateBuilder>,
+    templates: Option<(&mut TemplateBuilder, &mut Vec<Option<u64>>)>,
 ) -> Result<EncodedBlock> {
     let mut fields: Vec<Vec<Option<&str>>> = vec![vec![None; block.len()]; field_pos.len()];
     let mut tokens = BlockTokens::new(block.len());
@@ -212,6 +216,7 @@ fn encode_block(
     let mut block_streams: Vec<u32> = Vec::new();
     // Lines are split into skeletons and variables in the same pass over
     // their tokens that feeds the index.
+    let (templates, skeleton_patterns) = templates.unzip();
     let mut split = templates.map(|dict| BlockSplit::new(dict, block.len()));
     for (row, (stream, entry)) in block.iter().enumerate() {
         if block_streams.last() != Some(stream) {
@@ -248,9 +253,12 @@ fn encode_block(
             )),
             Some(split) => Arc::new(split.whole_lines(block)),
         },
-        Arc::new(UInt64Array::from_iter_values(
-            block.iter().map(|(_, e)| e.pattern_id),
-        )),
+        match (&split, skeleton_patterns) {
+            (Some(split), Some(by_skeleton)) => Arc::new(split.pattern_ids(block, by_skeleton)),
+            _ => Arc::new(UInt64Array::from_iter_values(
+                block.iter().map(|(_, e)| e.pattern_id),
+            )),
+        },
     ];
     columns.extend(
         fields
@@ -379,6 +387,29 @@ impl<'a, 'd> BlockSplit<'a, 'd> {
             .iter()
             .zip(&self.ids)
             .map(|((_, e), &id)| (id == 0).then_some(e.line.as_str()))
+            .collect()
+    }
+
+    /// The `_pattern_id` column: null where the row's skeleton gives its id
+    /// (`by_skeleton`, indexed by skeleton number - 1, set where a skeleton
+    /// first appears in the part).
+    fn pattern_ids(
+        &self,
+        block: &[(u32, &Entry)],
+        by_skeleton: &mut Vec<Option<u64>>,
+    ) -> UInt64Array {
+        by_skeleton.resize(self.dict.len(), None);
+        block
+            .iter()
+            .zip(&self.ids)
+            .map(|((_, e), &id)| {
+                // A skeleton's id is the pattern id of its first row.
+                let given = (id as usize)
+                    .checked_sub(1)
+                    .and_then(|slot| by_skeleton.get_mut(slot))
+                    .map(|slot| *slot.get_or_insert(e.pattern_id));
+                (given != Some(e.pattern_id)).then_some(e.pattern_id)
+            })
             .collect()
     }
 
