@@ -592,6 +592,44 @@ fn runs_with_needles_count_exactly_what_lines_hold() {
 }
 
 #[test]
+fn runs_over_blocks_whose_variables_differ_count_exactly() {
+    // Only the third block's variables hold `err`: reads split where the
+    // columns a needle may be in change, and each part still counts right.
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(cfg(dir.path())).unwrap();
+    let rows = 5 * crate::limits::BLOCK_ROWS + 100;
+    let lines: Vec<String> = (0..rows)
+        .map(|i| match i % 3 {
+            0 => format!("took {i}ms by u{}", i % 50),
+            1 if i / crate::limits::BLOCK_ROWS == 2 => format!("job err{i}x done"),
+            1 => format!("job j{i} done"),
+            _ => format!("level=error code={}", i % 9),
+        })
+        .collect();
+    let entries = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| Entry::new(i as i64 + 1, l.as_str()))
+        .collect();
+    storage
+        .append_blocking(batch("a", r#"{job="x"}"#, entries))
+        .unwrap();
+    storage.flush().unwrap();
+    for needle in [
+        "err1", "err", "error", "u7", "done", "j1", "code", "rr2", "x",
+    ] {
+        let want = lines.iter().filter(|l| l.contains(needle)).count();
+        for times in [RunTimes::exact(), one_window()] {
+            assert_eq!(
+                count_runs_with(&storage, needle, times),
+                want,
+                "needle {needle:?}"
+            );
+        }
+    }
+}
+
+#[test]
 fn counted_runs_leave_out_rows_outside_the_request() {
     let dir = tempfile::tempdir().unwrap();
     let storage = Storage::open(cfg(dir.path())).unwrap();

@@ -25,7 +25,8 @@
 /// `_tpl` is zstd-compressed; a templated row's `_pattern_id` is null where
 /// it equals its skeleton's, kept in footer key `basin.skeleton_patterns`;
 /// token filters leave out tokens of hex digits alone
-/// ([`crate::tokens::indexed_token`]).
+/// ([`crate::tokens::indexed_token`]); footer key `basin.var_grams` holds
+/// each variable column's trigrams per block ([`crate::part::var_grams`]).
 pub const PART_FORMAT_VERSION: u32 = 8;
 
 /// Rows per block (Parquet row group). A block is the unit the index skips;

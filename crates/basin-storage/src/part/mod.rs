@@ -12,6 +12,7 @@ mod pages;
 mod read;
 pub mod schema;
 pub mod time_marks;
+pub mod var_grams;
 pub mod var_order;
 mod write;
 

@@ -1,3 +1,4 @@
+use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::fs::File;
 use std::hash::BuildHasherDefault;
@@ -29,6 +30,7 @@ use super::line_codec::{
 };
 use super::pages::Blocks;
 use super::schema::{column_field, var_index, LINE, PATTERN_ID, STREAM_ID, TIME};
+use super::var_grams::{needle_grams, GramSet, VAR_GRAMS_KEY};
 use super::var_order::VarOrder;
 use crate::error::{Result, StorageError};
 use crate::limits::{BLOCK_ROWS, PART_FORMAT_VERSION};
@@ -75,6 +77,9 @@ pub struct Part {
     /// Each skeleton's pattern id, for rows whose `_pattern_id` is null
     /// (format 8 on; empty before).
     skeleton_patterns: Vec<u64>,
+    /// Per block, the trigrams of each variable column (format 8 on; empty
+    /// before).
+    var_grams: Vec<Vec<GramSet>>,
     /// Number of variable columns.
     var_count: usize,
     /// Skeleton verdicts by needle (see [`Part::verdicts`]).
@@ -226,6 +231,13 @@ impl Part {
                 "a block other than the last does not hold {BLOCK_ROWS} rows"
             )));
         }
+        let var_grams: Vec<Vec<GramSet>> = match value(VAR_GRAMS_KEY)? {
+            Some(raw) => decode_value(&raw).map_err(corrupt)?,
+            None => Vec::new(),
+        };
+        if !var_grams.is_empty() && var_grams.len() != index.blocks.len() {
+            return Err(corrupt("variable trigrams and row groups disagree".into()));
+        }
         let skeleton_patterns: Vec<u64> = match value(SKELETON_PATTERNS_KEY)? {
             Some(raw) => decode_value(&raw).map_err(corrupt)?,
             None => Vec::new(),
@@ -257,6 +269,7 @@ impl Part {
             templates,
             var_masks,
             skeleton_patterns,
+            var_grams,
             var_count,
             verdicts: Mutex::new(HashMap::new()),
         })
@@ -416,6 +429,27 @@ impl Part {
         // Rows must hold every needle: the skeletons decide most rows, and
         // only the variable columns that may hold a needle are read.
         let mut needles = NeedleFilter::new(req.needles, self)?;
+        // One projection serves all of a read's blocks: split the read where
+        // the columns to search change, so one block's do not cost the rest.
+        if let (Some(n), true) = (&needles, blocks.len() > 1) {
+            let per_block: Vec<Vec<bool>> = blocks
+                .iter()
+                .map(|&b| self.searched_columns(n, &[b]))
+                .collect();
+            if per_block.windows(2).any(|w| w[0] != w[1]) {
+                let mut start = 0;
+                for end in 1..=blocks.len() {
+                    if end == blocks.len() || per_block[end] != per_block[start] {
+                        let some = blocks[start..end].to_vec();
+                        if !self.read_runs(req, wanted, some, stats, times, emit)? {
+                            return Ok(false);
+                        }
+                        start = end;
+                    }
+                }
+                return Ok(true);
+            }
+        }
         let line = match &needles {
             None => LineRead::No,
             Some(n) => LineRead::Needles(self.searched_columns(n, &blocks)),
@@ -709,7 +743,7 @@ impl Part {
                 whole,
                 templated: None,
                 present: Vec::new(),
-                order: None,
+                order: OnceCell::from(None),
                 marks: false,
             });
         };
@@ -739,8 +773,13 @@ impl Part {
             .filter_map(|(n, v)| v.map(|v| (n, v)))
             .collect();
         // A batch is one block (every block but a part's last holds
-        // BLOCK_ROWS rows, checked at open), so its order is the block's.
-        let order = (self.version >= 8 && !present.is_empty()).then(|| VarOrder::of(ids.values()));
+        // BLOCK_ROWS rows, checked at open), so its order is the block's;
+        // worked out when first needed (a count's needle is seldom in a
+        // variable, and then no row's place is asked for).
+        let order = OnceCell::new();
+        if self.version < 8 || present.is_empty() {
+            let _ = order.set(None);
+        }
         Ok(BatchLines {
             whole,
             present,
@@ -755,7 +794,9 @@ impl Part {
     fn searched_columns(&self, needles: &NeedleFilter<'_>, blocks: &[usize]) -> Vec<bool> {
         needles.var_columns(
             self.var_count,
-            blocks.iter().filter_map(|&b| self.var_masks.get(b)),
+            blocks
+                .iter()
+                .filter_map(|&b| Some((self.var_masks.get(b)?, self.var_grams.get(b)))),
         )
     }
 
@@ -949,13 +990,25 @@ struct BatchLines<'b> {
     /// The variable columns the batch has (a read for needles leaves out
     /// those that cannot hold them), with their numbers.
     present: Vec<(usize, &'b StringArray)>,
-    /// Where each row's variables sit (format 8 on; before, in row order).
-    order: Option<VarOrder>,
+    /// Where each row's variables sit (format 8 on; before, in row order):
+    /// see [`BatchLines::order`].
+    order: OnceCell<Option<VarOrder>>,
     /// Whether skeletons may hold time marks (format 7 on).
     marks: bool,
 }
 
 impl BatchLines<'_> {
+    /// Where each row's variables sit, if not in row order.
+    fn order(&self) -> Option<&VarOrder> {
+        self.order
+            .get_or_init(|| {
+                self.templated
+                    .as_ref()
+                    .map(|(_, ids, _)| VarOrder::of(ids.values()))
+            })
+            .as_ref()
+    }
+
     /// Writes row `row`'s line to `out` (which is empty); `time` is the
     /// row's, which every read that may rebuild a line with a time mark
     /// reads.
@@ -967,7 +1020,7 @@ impl BatchLines<'_> {
         match (&self.templated, id) {
             (Some((templates, _, vars)), id) if id != 0 => {
                 let skeleton = templates.get(id).unwrap_or("");
-                let at = self.order.as_ref().map_or(row, |o| o.position(row));
+                let at = self.order().map_or(row, |o| o.position(row));
                 let column = |n: usize| match vars.get(n) {
                     Some(Some(v)) if at < v.len() && v.is_valid(at) => v.value(at),
                     _ => "",
@@ -1050,6 +1103,8 @@ enum LineRead {
 /// its skeleton where that decides (see [`NeedleTest`]).
 struct NeedleFilter<'p> {
     tests: Vec<NeedleTest>,
+    /// Per needle, its trigrams (see [`GramSet`]).
+    grams: Vec<Vec<[u8; 3]>>,
     templates: Option<&'p Templates>,
     /// Per needle, the verdict for each skeleton number (0 unused).
     verdicts: Vec<Arc<Vec<Verdict>>>,
@@ -1058,6 +1113,9 @@ struct NeedleFilter<'p> {
     /// Per needle, for each row of the batch last prepared, the lowest
     /// variable column whose value holds it ([`NO_COLUMN`]: none).
     var_hits: Vec<Vec<u8>>,
+    /// Per needle, whether any row of the batch last prepared has it in a
+    /// variable.
+    any_hit: Vec<bool>,
 }
 
 /// A row no variable column of which holds the needle.
@@ -1075,30 +1133,38 @@ impl<'p> NeedleFilter<'p> {
             Some(t) => tests.iter().map(|test| part.verdicts(test, t)).collect(),
             None => Vec::new(),
         };
+        let grams = needles.iter().map(|n| needle_grams(n)).collect();
         Ok(Some(Self {
             tests,
+            grams,
             templates,
             verdicts,
             line: String::new(),
             var_hits: Vec::new(),
+            any_hit: Vec::new(),
         }))
     }
 
     /// Which of `count` variable columns a read over blocks with `masks`
-    /// must decode: those that may hold a needle, or all if a needle may
-    /// straddle a variable's edge.
+    /// (and, format 8 on, trigrams) must decode: those that may hold a
+    /// needle, or all if a needle may straddle a variable's edge.
     fn var_columns<'m>(
         &self,
         count: usize,
-        masks: impl Iterator<Item = &'m Vec<u64>>,
+        blocks: impl Iterator<Item = (&'m Vec<u64>, Option<&'m Vec<GramSet>>)>,
     ) -> Vec<bool> {
         if self.tests.iter().any(|t| !t.tokenish()) {
             return vec![true; count];
         }
         let mut out = vec![false; count];
-        for block in masks {
-            for (n, &mask) in block.iter().enumerate().take(count) {
-                out[n] |= self.tests.iter().any(|t| t.may_be_in(mask));
+        for (masks, grams) in blocks {
+            for (n, &mask) in masks.iter().enumerate().take(count) {
+                out[n] |= self.tests.iter().zip(&self.grams).any(|(t, needle)| {
+                    t.may_be_in(mask)
+                        && grams
+                            .and_then(|g| g.get(n))
+                            .is_none_or(|set| set.may_hold(needle))
+                });
             }
         }
         out
@@ -1115,7 +1181,9 @@ impl<'p> NeedleFilter<'p> {
     fn prepare(&mut self, lines: &BatchLines<'_>) {
         let rows = lines.whole.len();
         self.var_hits.resize_with(self.tests.len(), Vec::new);
+        self.any_hit.clear();
         for (test, hits) in self.tests.iter().zip(&mut self.var_hits) {
+            let mut any = false;
             hits.clear();
             hits.resize(rows, NO_COLUMN);
             // Columns in ascending order: a row's first hit is its lowest.
@@ -1134,11 +1202,12 @@ impl<'p> NeedleFilter<'p> {
                     // match ends inside it too.
                     let position = offsets.partition_point(|&o| o as usize <= at) - 1;
                     let value_end = offsets.get(position + 1).map_or(end, |&o| o as usize);
-                    let row = lines.order.as_ref().map_or(position, |o| o.row(position));
+                    let row = lines.order().map_or(position, |o| o.row(position));
                     if at + test.needle_len() <= value_end
                         && values.is_valid(position)
                         && row < rows
                     {
+                        any = true;
                         if hits[row] == NO_COLUMN {
                             hits[row] = column;
                         }
@@ -1148,6 +1217,7 @@ impl<'p> NeedleFilter<'p> {
                     }
                 }
             }
+            self.any_hit.push(any);
         }
     }
 
@@ -1169,7 +1239,10 @@ impl<'p> NeedleFilter<'p> {
             if verdict as u8 <= Verdict::Always as u8 {
                 return verdict == Verdict::Always;
             }
-            if verdict == Verdict::InVars && lines.present.is_empty() {
+            // No variable of the batch holds it: read for nothing, or not read.
+            if verdict == Verdict::InVars
+                && (lines.present.is_empty() || !self.any_hit.first().copied().unwrap_or(true))
+            {
                 return false;
             }
         }

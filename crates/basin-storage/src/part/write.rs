@@ -24,6 +24,7 @@ use super::line_codec::{
     TEMPLATES_KEY, VAR_COLUMNS, VAR_MASKS_KEY,
 };
 use super::schema::{part_schema, time_unit, LINE, PATTERN_ID, STREAM, STREAM_ID, TIME};
+use super::var_grams::{GramSet, VAR_GRAMS_KEY};
 use super::var_order::VarOrder;
 use crate::config::LineEncoding;
 use crate::error::{Result, StorageError};
@@ -135,6 +136,7 @@ pub fn write_part(
     };
     let mut counts = PartCounts::default();
     let mut var_masks: Vec<Vec<u64>> = Vec::new();
+    let mut var_grams: Vec<Vec<GramSet>> = Vec::new();
     let mut skeleton_patterns: Vec<Option<u64>> = Vec::new();
     for block in rows.chunks(BLOCK_ROWS) {
         let (batch, block_index, masks) = encode_block(
@@ -145,7 +147,10 @@ pub fn write_part(
             scale,
             templates.as_mut().map(|t| (t, &mut skeleton_patterns)),
         )?;
-        var_masks.extend(masks);
+        if let Some((masks, grams)) = masks {
+            var_masks.push(masks);
+            var_grams.push(grams);
+        }
         writer.write(&batch)?;
         writer.flush()?;
         index.blocks.push(block_index);
@@ -161,6 +166,7 @@ pub fn write_part(
     if let Some(t) = &templates {
         values.push((TEMPLATES_KEY, t.encode()));
         values.push((VAR_MASKS_KEY, encode_value(&var_masks)));
+        values.push((VAR_GRAMS_KEY, encode_value(&var_grams)));
         let by_skeleton: Vec<u64> = skeleton_patterns.iter().map(|p| p.unwrap_or(0)).collect();
         values.push((SKELETON_PATTERNS_KEY, encode_value(&by_skeleton)));
     }
@@ -199,8 +205,8 @@ pub fn write_part(
 }
 
 /// A block's columns, index, and (for templated lines) the byte classes
-/// of each variable column.
-type EncodedBlock = (RecordBatch, BlockIndex, Option<Vec<u64>>);
+/// and trigrams of each variable column.
+type EncodedBlock = (RecordBatch, BlockIndex, Option<(Vec<u64>, Vec<GramSet>)>);
 
 fn encode_block(
     schema: &Arc<arrow_schema::Schema>,
@@ -266,9 +272,9 @@ fn encode_block(
             .map(|values| Arc::new(StringArray::from(values)) as ArrayRef),
     );
     let masks = split.map(|split| {
-        let (template_columns, masks) = split.finish();
+        let (template_columns, masks, grams) = split.finish();
         columns.extend(template_columns);
-        masks
+        (masks, grams)
     });
     debug_assert_eq!(schema.field(1).name(), STREAM_ID);
     debug_assert_eq!(schema.field(2).name(), STREAM);
@@ -413,12 +419,13 @@ impl<'a, 'd> BlockSplit<'a, 'd> {
             .collect()
     }
 
-    /// The `_tpl` and variable columns, and each variable column's byte classes.
-    fn finish(self) -> (Vec<ArrayRef>, Vec<u64>) {
-        let (vars, masks) = self.vars.finish(&VarOrder::of(&self.ids));
+    /// The `_tpl` and variable columns, and each variable column's byte
+    /// classes and trigrams.
+    fn finish(self) -> (Vec<ArrayRef>, Vec<u64>, Vec<GramSet>) {
+        let (vars, masks, grams) = self.vars.finish(&VarOrder::of(&self.ids));
         let mut columns: Vec<ArrayRef> = vec![Arc::new(UInt32Array::from(self.ids))];
         columns.extend(vars);
-        (columns, masks)
+        (columns, masks, grams)
     }
 }
 
@@ -456,12 +463,13 @@ impl<'a> VarColumns<'a> {
         self.ends.push(self.values.len() as u32);
     }
 
-    /// The columns, values in `order`, and each one's byte classes.
+    /// The columns, values in `order`, and each one's byte classes and
+    /// trigrams.
     ///
     /// Built row by row, every column at once: one pass a column went over
     /// all of a block's rows (most of them holding fewer variables than
     /// there are columns) twice, once for the capacity.
-    fn finish(self, order: &VarOrder) -> (Vec<ArrayRef>, Vec<u64>) {
+    fn finish(self, order: &VarOrder) -> (Vec<ArrayRef>, Vec<u64>, Vec<GramSet>) {
         let last = VAR_COLUMNS - 1;
         let mut start = 0;
         let rows: Vec<&[&str]> = self
@@ -486,11 +494,18 @@ impl<'a> VarColumns<'a> {
             .map(|&b| StringBuilder::with_capacity(rows.len(), b))
             .collect();
         let mut masks = vec![0u64; VAR_COLUMNS];
+        let mut grams = vec![GramSet::default(); VAR_COLUMNS];
         let mut rest = String::new();
         for row in order.rows().filter_map(|r| rows.get(r)) {
             let held = row.len().min(last);
-            for ((builder, mask), v) in builders.iter_mut().zip(&mut masks).zip(&row[..held]) {
+            for (((builder, mask), set), v) in builders
+                .iter_mut()
+                .zip(&mut masks)
+                .zip(&mut grams)
+                .zip(&row[..held])
+            {
                 *mask |= byte_mask(v.as_bytes());
+                set.add(v);
                 builder.append_value(v);
             }
             for builder in &mut builders[held..last] {
@@ -504,6 +519,7 @@ impl<'a> VarColumns<'a> {
                             rest.push(char::from(PLACEHOLDER));
                         }
                         rest.push_str(v);
+                        grams[last].add(v);
                     }
                     masks[last] |= byte_mask(rest.as_bytes());
                     builders[last].append_value(&rest);
@@ -515,6 +531,6 @@ impl<'a> VarColumns<'a> {
             .into_iter()
             .map(|mut b| Arc::new(b.finish()) as ArrayRef)
             .collect();
-        (columns, masks)
+        (columns, masks, grams)
     }
 }
