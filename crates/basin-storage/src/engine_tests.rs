@@ -477,6 +477,20 @@ fn awkward_lines() -> Vec<String> {
     lines
 }
 
+/// Writes `lines` to tenant `a`, stream `{job="x"}`, at times 1, 2, ...,
+/// and flushes them to a part.
+fn store_lines(storage: &Storage, lines: &[String]) {
+    let entries = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| Entry::new(i as i64 + 1, l.as_str()))
+        .collect();
+    storage
+        .append_blocking(batch("a", r#"{job="x"}"#, entries))
+        .unwrap();
+    storage.flush().unwrap();
+}
+
 #[test]
 fn both_line_encodings_give_lines_back_whole() {
     for encoding in [LineEncoding::Templates, LineEncoding::Plain] {
@@ -485,15 +499,7 @@ fn both_line_encodings_give_lines_back_whole() {
         config.line_encoding = encoding;
         let storage = Storage::open(config).unwrap();
         let lines = awkward_lines();
-        let entries = lines
-            .iter()
-            .enumerate()
-            .map(|(i, l)| Entry::new(i as i64 + 1, l.as_str()))
-            .collect();
-        storage
-            .append_blocking(batch("a", r#"{job="x"}"#, entries))
-            .unwrap();
-        storage.flush().unwrap();
+        store_lines(&storage, &lines);
         assert_eq!(storage.parts().len(), 1, "{encoding:?}");
         let mut want = lines.clone();
         want.sort();
@@ -606,15 +612,7 @@ fn runs_over_blocks_whose_variables_differ_count_exactly() {
             _ => format!("level=error code={}", i % 9),
         })
         .collect();
-    let entries = lines
-        .iter()
-        .enumerate()
-        .map(|(i, l)| Entry::new(i as i64 + 1, l.as_str()))
-        .collect();
-    storage
-        .append_blocking(batch("a", r#"{job="x"}"#, entries))
-        .unwrap();
-    storage.flush().unwrap();
+    store_lines(&storage, &lines);
     for needle in [
         "err1", "err", "error", "u7", "done", "j1", "code", "rr2", "x",
     ] {
