@@ -839,3 +839,84 @@ fn futures_list(bucket: &object_store::memory::InMemory) -> Vec<String> {
             .await
     })
 }
+
+#[test]
+fn a_compactors_rewrite_is_adopted_once_and_only_with_reserved_ids() {
+    let bucket = Arc::new(object_store::memory::InMemory::new());
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = cfg_with_bucket(&dir.path().join("data"), &dir.path().join("cache"), &bucket);
+    let remote = cfg.remote.clone().unwrap();
+    let storage = Storage::open(cfg).unwrap();
+    let mut want = Vec::new();
+    for round in 0..3 {
+        let line = format!("round {round} took {round}ms");
+        want.push(line.clone());
+        storage
+            .append_blocking(batch("a", r#"{job="x"}"#, vec![Entry::new(round, line)]))
+            .unwrap();
+        storage.flush().unwrap();
+    }
+    let sources: Vec<crate::PartMeta> = storage.parts();
+    assert_eq!(sources.len(), 3);
+    let [id] = storage.reserve_part_ids(1).unwrap()[..] else {
+        panic!("one id");
+    };
+    assert!(sources.iter().all(|p| p.id < id));
+    // Reserved ids are published: a restart hands out later ones.
+    drop(storage);
+    let cfg = cfg_with_bucket(&dir.path().join("data"), &dir.path().join("cache"), &bucket);
+    let storage = Storage::open(cfg).unwrap();
+    assert!(storage.reserve_part_ids(2).unwrap().iter().all(|&i| i > id));
+    assert!(storage.reserve_part_ids(0).is_err());
+
+    // What a compactor does: one part of all three, put in the bucket.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let labels = Arc::new(Labels::parse(r#"{job="x"}"#).unwrap());
+    let entries: Vec<Entry> = (0..3)
+        .map(|r| Entry::new(r as i64, want[r].clone()))
+        .collect();
+    let path = elsewhere.path().join("merged.parquet");
+    let w = crate::part::write_part(
+        &path,
+        vec![(labels, entries.iter().collect())],
+        LineEncoding::Templates,
+    )
+    .unwrap();
+    let meta = crate::PartMeta {
+        id,
+        tenant: "a".into(),
+        day: sources[0].day.clone(),
+        rows: w.rows,
+        min_ts: w.min_ts,
+        max_ts: w.max_ts,
+        size_bytes: w.size_bytes,
+    };
+    remote.upload_part(&meta, &path).unwrap();
+    let replaced: Vec<u64> = sources.iter().map(|p| p.id).collect();
+    // An id this store never reserved is refused.
+    let stray = crate::PartMeta {
+        id: id + 1000,
+        ..meta.clone()
+    };
+    assert!(storage.adopt_rewrite(&replaced, Some(stray)).is_err());
+    // A reserved id whose part the bucket lacks is refused too.
+    let missing = crate::PartMeta {
+        id: storage.reserve_part_ids(1).unwrap()[0],
+        ..meta.clone()
+    };
+    assert!(storage.adopt_rewrite(&replaced, Some(missing)).is_err());
+    assert_eq!(storage.parts(), sources);
+    assert!(storage
+        .adopt_rewrite(&replaced, Some(meta.clone()))
+        .unwrap());
+    assert_eq!(storage.parts(), std::slice::from_ref(&meta));
+    assert_eq!(lines(&storage, "a"), want, "each line once");
+    // The sources are gone: the same rewrite again changes nothing.
+    assert!(!storage
+        .adopt_rewrite(&replaced, Some(meta.clone()))
+        .unwrap());
+    assert_eq!(lines(&storage, "a"), want);
+    // Everything expired: the part leaves with nothing in its place.
+    assert!(storage.adopt_rewrite(&[id], None).unwrap());
+    assert!(storage.parts().is_empty() && lines(&storage, "a").is_empty());
+}

@@ -36,6 +36,9 @@ pub enum StorageError {
     /// The object store refused or failed a request.
     #[error("object store: {0}")]
     Remote(String),
+    /// A request to the store asked for something it cannot do.
+    #[error("{0}")]
+    Invalid(String),
 }
 
 impl StorageError {

@@ -15,6 +15,7 @@ pub mod disk;
 mod engine;
 mod error;
 pub mod filenames;
+mod handoff;
 mod head;
 pub mod limits;
 mod maintenance;

@@ -195,7 +195,7 @@ fn rewrite(
 
 /// Swaps parts the manifest no longer lists for their replacement, at once
 /// for scans (which would otherwise see rows twice), and removes their files.
-fn replace_parts(
+pub(crate) fn replace_parts(
     inner: &Inner,
     sources: &[Arc<Part>],
     gone: &HashSet<u64>,
