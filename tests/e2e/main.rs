@@ -12,6 +12,7 @@ mod deletes;
 mod drilldown;
 mod elasticsearch;
 mod full_disk;
+mod handoff;
 mod hardening;
 mod import;
 mod kill_loop;

@@ -136,6 +136,7 @@ impl From<StorageError> for ApiError {
     fn from(e: StorageError) -> Self {
         match e {
             StorageError::Closed => ApiError::NotReady,
+            StorageError::Invalid(m) => ApiError::BadRequest(m),
             full if full.is_disk_full() => ApiError::Unavailable {
                 message: format!("push refused, retry later: {full}"),
                 retry_after_secs: DISK_FULL_RETRY_AFTER_SECS,

@@ -19,6 +19,12 @@ use crate::ApiError;
 /// Where an indexer answers snapshots (a read, under the read scope).
 pub const SNAPSHOT_PATH: &str = "/api/v1/internal/snapshot";
 
+/// Where an indexer reserves part ids for a compactor.
+pub const PART_IDS_PATH: &str = "/api/v1/internal/part_ids";
+
+/// Where an indexer adopts a compactor's rewrite.
+pub const REWRITE_PATH: &str = "/api/v1/internal/rewrite";
+
 /// Largest snapshot taken from one indexer: its head, bounded by its
 /// `head_max_bytes`, plus the part list.
 const MAX_SNAPSHOT_BYTES: u64 = 2 << 30;

@@ -10,7 +10,7 @@ use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::peers::SNAPSHOT_PATH;
+use crate::peers::{PART_IDS_PATH, REWRITE_PATH, SNAPSHOT_PATH};
 use crate::{params, ApiError, AppState, Role};
 
 /// Lets a request through unless this node does not serve what it asks.
@@ -43,6 +43,11 @@ pub async fn guard(State(state): State<Arc<AppState>>, request: Request, next: N
 fn query_node_refuses(path: &str) -> Option<&'static str> {
     if path == SNAPSHOT_PATH {
         Some("this is a query node (target: query): it keeps no head to snapshot")
+    } else if path == PART_IDS_PATH || path == REWRITE_PATH {
+        Some(
+            "this is a query node (target: query): it owns no parts; \
+             rewrites go to the indexer whose parts they replace",
+        )
     } else if path == "/loki/api/v1/tail" {
         Some(
             "this is a query node (target: query): live tail is served by the indexers; \
@@ -165,6 +170,8 @@ mod tests {
             "/elasticsearch/_bulk",
             "/loki/api/v1/tail",
             "/api/v1/internal/snapshot",
+            "/api/v1/internal/rewrite",
+            "/api/v1/internal/part_ids",
         ] {
             assert!(query_node_refuses(path).is_some(), "{path}");
         }

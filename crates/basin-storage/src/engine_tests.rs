@@ -898,25 +898,27 @@ fn a_compactors_rewrite_is_adopted_once_and_only_with_reserved_ids() {
         id: id + 1000,
         ..meta.clone()
     };
-    assert!(storage.adopt_rewrite(&replaced, Some(stray)).is_err());
+    assert!(storage.adopt_rewrite("a", &replaced, Some(stray)).is_err());
     // A reserved id whose part the bucket lacks is refused too.
     let missing = crate::PartMeta {
         id: storage.reserve_part_ids(1).unwrap()[0],
         ..meta.clone()
     };
-    assert!(storage.adopt_rewrite(&replaced, Some(missing)).is_err());
+    assert!(storage
+        .adopt_rewrite("a", &replaced, Some(missing))
+        .is_err());
     assert_eq!(storage.parts(), sources);
     assert!(storage
-        .adopt_rewrite(&replaced, Some(meta.clone()))
+        .adopt_rewrite("a", &replaced, Some(meta.clone()))
         .unwrap());
     assert_eq!(storage.parts(), std::slice::from_ref(&meta));
     assert_eq!(lines(&storage, "a"), want, "each line once");
     // The sources are gone: the same rewrite again changes nothing.
     assert!(!storage
-        .adopt_rewrite(&replaced, Some(meta.clone()))
+        .adopt_rewrite("a", &replaced, Some(meta.clone()))
         .unwrap());
     assert_eq!(lines(&storage, "a"), want);
     // Everything expired: the part leaves with nothing in its place.
-    assert!(storage.adopt_rewrite(&[id], None).unwrap());
+    assert!(storage.adopt_rewrite("a", &[id], None).unwrap());
     assert!(storage.parts().is_empty() && lines(&storage, "a").is_empty());
 }

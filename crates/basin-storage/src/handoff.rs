@@ -43,11 +43,16 @@ impl Storage {
     }
 
     /// Lists `written` (a part a compactor put in this store's bucket
-    /// prefix, under a reserved id) in place of the parts `replaced`, or
+    /// prefix, under a reserved id) in place of `tenant`'s parts `replaced`, or
     /// drops them if `written` is `None` (every entry expired or deleted).
     /// Returns false, changing nothing, if one of `replaced` is no longer
     /// listed: the compactor's part is then its own to delete.
-    pub fn adopt_rewrite(&self, replaced: &[u64], written: Option<PartMeta>) -> Result<bool> {
+    pub fn adopt_rewrite(
+        &self,
+        tenant: &str,
+        replaced: &[u64],
+        written: Option<PartMeta>,
+    ) -> Result<bool> {
         let inner = &self.inner;
         let Some(remote) = inner.cfg.remote.clone() else {
             return Err(StorageError::Invalid(
@@ -70,11 +75,10 @@ impl Storage {
         if sources.len() != gone.len() {
             return Ok(false);
         }
-        let tenant = &sources[0].meta.tenant;
         let day = &sources[0].meta.day;
         if sources
             .iter()
-            .any(|p| &p.meta.tenant != tenant || &p.meta.day != day)
+            .any(|p| p.meta.tenant != tenant || &p.meta.day != day)
         {
             return Err(StorageError::Invalid(
                 "a rewrite's parts are of one tenant and day".into(),
@@ -82,7 +86,7 @@ impl Storage {
         }
         let adopted = match written {
             Some(meta) => {
-                if &meta.tenant != tenant || &meta.day != day {
+                if meta.tenant != tenant || &meta.day != day {
                     return Err(StorageError::Invalid(format!(
                         "the rewritten part is of {} {}, its sources of {tenant} {day}",
                         meta.tenant, meta.day

@@ -158,7 +158,11 @@ fn required_scope(method: &Method, path: &str) -> Scope {
         "/api/v1/logs",
     ];
     let changes = !matches!(*method, Method::GET | Method::HEAD);
-    if path.starts_with("/api/v1/tokens") || (path.ends_with("/delete") && changes) {
+    // Internal writes replace stored parts: as deletes do.
+    if path.starts_with("/api/v1/tokens")
+        || (path.ends_with("/delete") && changes)
+        || (path.starts_with("/api/v1/internal/") && changes)
+    {
         Scope::Admin
     } else if PUSH_PATHS.contains(&path) || path.starts_with("/elasticsearch") {
         Scope::Push
@@ -233,6 +237,14 @@ mod tests {
         );
         assert_eq!(
             required_scope(&Method::GET, "/loki/api/v1/delete"),
+            Scope::Read
+        );
+        assert_eq!(
+            required_scope(&Method::POST, "/api/v1/internal/rewrite"),
+            Scope::Admin
+        );
+        assert_eq!(
+            required_scope(&Method::GET, "/api/v1/internal/snapshot"),
             Scope::Read
         );
     }

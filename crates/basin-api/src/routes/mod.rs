@@ -15,6 +15,7 @@ mod patterns;
 mod push;
 mod query;
 mod ready;
+mod rewrite;
 mod rules;
 mod saved;
 mod select;
@@ -97,6 +98,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/api/v1/patterns", get(patterns::basin_patterns))
         .route(crate::peers::SNAPSHOT_PATH, get(snapshot::snapshot))
+        .route(
+            crate::peers::PART_IDS_PATH,
+            axum::routing::post(rewrite::part_ids),
+        )
+        .route(
+            crate::peers::REWRITE_PATH,
+            axum::routing::post(rewrite::rewrite),
+        )
         .route(
             "/loki/api/v1/delete",
             get(delete::list)

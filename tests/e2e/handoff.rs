@@ -1,0 +1,114 @@
+//! A compactor's rewrite handed to the indexer that owns the parts (the
+//! first piece of issue 21's compactor): ids reserved over HTTP, a merged
+//! part put in the indexer's bucket prefix, then listed in place of its
+//! sources; each line stays there once, and a stale rewrite gets 409.
+
+use std::sync::Arc;
+
+use basin_model::{Entry, Labels};
+use basin_storage::remote::Remote;
+use basin_storage::PartMeta;
+use serde_json::{json, Value};
+
+use crate::common::{agent, json_body, now_ns, Server};
+use crate::object_storage::Moto;
+
+fn manifest_parts(server: &Server) -> Vec<PartMeta> {
+    let text = std::fs::read_to_string(server.data_dir().join("manifest.json")).unwrap();
+    let manifest: Value = serde_json::from_str(&text).unwrap();
+    serde_json::from_value(manifest["parts"].clone()).unwrap()
+}
+
+#[test]
+fn an_indexer_adopts_a_part_written_elsewhere_in_place_of_its_own() {
+    let scratch = tempfile::tempdir().unwrap();
+    let moto = Moto::start(scratch.path());
+    let config = format!(
+        "storage:\n  type: s3\n  bucket: basin-e2e\n  endpoint: {}\n  region: us-east-1\n  prefix: owner\n",
+        moto.url
+    );
+    let mut server = Server::prepare(&config);
+    server.env = vec![
+        ("AWS_ACCESS_KEY_ID".into(), "test".into()),
+        ("AWS_SECRET_ACCESS_KEY".into(), "test".into()),
+    ];
+    server.spawn();
+    // Three parts: each SIGTERM flushes the head.
+    let t0 = now_ns() - 600_000_000_000;
+    for round in 0..3i64 {
+        let values = (0..100)
+            .map(|i| {
+                let ts = t0 + (round * 100 + i) * 1_000_000;
+                json!([ts.to_string(), format!("round {round} item {i} took {i}ms")])
+            })
+            .collect();
+        server.push_json(None, &json_body(json!({"job": "x"}), values));
+        let (code, _) = server.terminate();
+        assert_eq!(code, Some(0), "{}", server.log());
+        server.spawn();
+    }
+    let sources = manifest_parts(&server);
+    assert_eq!(sources.len(), 3);
+    let before = server.lines(None, r#"{job="x"}"#);
+    assert_eq!(before.len(), 300);
+
+    // What a compactor does: reserve an id, write the merged part, put it
+    // under the indexer's prefix, and ask the indexer to list it.
+    let (status, _, body) = server.request("POST", "/api/v1/internal/part_ids?count=1", None, None);
+    assert_eq!(status, 200, "{body}");
+    let id = serde_json::from_str::<Value>(&body).unwrap()["ids"][0]
+        .as_u64()
+        .unwrap();
+    let labels = Arc::new(Labels::parse(r#"{job="x"}"#).unwrap());
+    let entries: Vec<Entry> = before
+        .iter()
+        .map(|(ts, l)| Entry::new(*ts, l.as_str()))
+        .collect();
+    let path = scratch.path().join("merged.parquet");
+    let written = basin_storage::part::write_part(
+        &path,
+        vec![(labels, entries.iter().collect())],
+        basin_storage::LineEncoding::Templates,
+    )
+    .unwrap();
+    let meta = PartMeta {
+        id,
+        tenant: sources[0].tenant.clone(),
+        day: sources[0].day.clone(),
+        rows: written.rows,
+        min_ts: written.min_ts,
+        max_ts: written.max_ts,
+        size_bytes: written.size_bytes,
+    };
+    let key = format!("{}/basin-e2e/owner/{}", moto.url, Remote::part_key(&meta));
+    let status = agent()
+        .put(&key)
+        .send(&std::fs::read(&path).unwrap()[..])
+        .unwrap()
+        .status();
+    assert_eq!(status, 200);
+
+    let replaced: Vec<u64> = sources.iter().map(|p| p.id).collect();
+    let rewrite = json!({"replaced": replaced, "part": meta}).to_string();
+    let (status, _, body) =
+        server.request("POST", "/api/v1/internal/rewrite", None, Some(&rewrite));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(manifest_parts(&server), std::slice::from_ref(&meta));
+    assert_eq!(server.lines(None, r#"{job="x"}"#), before, "each line once");
+    // The sources are gone now: the same rewrite is stale.
+    let (status, _, body) =
+        server.request("POST", "/api/v1/internal/rewrite", None, Some(&rewrite));
+    assert_eq!(status, 409, "{body}");
+    let (status, _, body) = server.request(
+        "POST",
+        "/api/v1/internal/rewrite",
+        None,
+        Some("{\"replaced\": 1}"),
+    );
+    assert_eq!(status, 400, "{body}");
+    // And after a restart on an empty disk, the bucket says the same.
+    server.terminate();
+    std::fs::remove_dir_all(server.data_dir()).unwrap();
+    server.spawn();
+    assert_eq!(server.lines(None, r#"{job="x"}"#), before);
+}
