@@ -922,3 +922,50 @@ fn a_compactors_rewrite_is_adopted_once_and_only_with_reserved_ids() {
     assert!(storage.adopt_rewrite("a", &[id], None).unwrap());
     assert!(storage.parts().is_empty() && lines(&storage, "a").is_empty());
 }
+
+#[test]
+fn a_compactor_merges_what_the_plan_says_from_the_bucket_alone() {
+    let bucket = Arc::new(object_store::memory::InMemory::new());
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = cfg_with_bucket(&dir.path().join("data"), &dir.path().join("cache"), &bucket);
+    let storage = Storage::open(cfg).unwrap();
+    let mut want = Vec::new();
+    for round in 0..crate::limits::MERGE_MIN_PARTS as i64 {
+        let line = format!("round {round} user=u{round}");
+        want.push(line.clone());
+        let stream = format!(r#"{{job="x", round="{}"}}"#, round % 2);
+        storage
+            .append_blocking(batch("a", &stream, vec![Entry::new(round, line)]))
+            .unwrap();
+        storage.flush().unwrap();
+    }
+    let plan = crate::plan_merges(&storage.parts());
+    assert_eq!(plan.len(), 1);
+    assert_eq!(plan[0].len(), crate::limits::MERGE_MIN_PARTS);
+    // The compactor's side: its own disk, the owner's prefix in the bucket.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let theirs = Arc::new(
+        crate::remote::Remote::with_store(
+            bucket.clone(),
+            "basin",
+            &elsewhere.path().join("c"),
+            1 << 20,
+        )
+        .unwrap(),
+    );
+    let id = storage.reserve_part_ids(1).unwrap()[0];
+    let meta = crate::merge_in_bucket(
+        &theirs,
+        &plan[0],
+        id,
+        &elsewhere.path().join("scratch"),
+        LineEncoding::Templates,
+    )
+    .unwrap();
+    assert_eq!(meta.rows, want.len() as u64);
+    let replaced: Vec<u64> = plan[0].iter().map(|p| p.id).collect();
+    assert!(storage.adopt_rewrite("a", &replaced, Some(meta)).unwrap());
+    assert_eq!(storage.parts().len(), 1);
+    assert_eq!(lines(&storage, "a"), want);
+    assert!(crate::plan_merges(&storage.parts()).is_empty());
+}

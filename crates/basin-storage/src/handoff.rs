@@ -9,14 +9,78 @@
 //! have replaced one meanwhile) and publishes, so no two writers ever race
 //! on a manifest and no conditional PUT is needed.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
 use std::sync::Arc;
 
+use basin_model::{Entry, Labels, StreamId, TenantId};
+
+use crate::config::LineEncoding;
 use crate::engine::{lock, read, Storage};
 use crate::error::{Result, StorageError};
+use crate::filenames::DiscardOnError;
 use crate::manifest::PartMeta;
 use crate::merge::replace_parts;
-use crate::part::Part;
+use crate::part::{write_part, Part};
+use crate::remote::Remote;
+use crate::scan::{ScanRequest, ScanStats};
+
+/// What a compactor does for one planned merge (see
+/// [`crate::merge::plan_merges`]): reads `sources` from `remote` (their
+/// owner's prefix) by ranged GETs, writes their entries as one part with id
+/// `id` under `scratch`, uploads it beside them and removes the local file.
+/// The owner lists it once it adopts the rewrite.
+pub fn merge_in_bucket(
+    remote: &Arc<Remote>,
+    sources: &[PartMeta],
+    id: u64,
+    scratch: &Path,
+    encoding: LineEncoding,
+) -> Result<PartMeta> {
+    let Some(first) = sources.first() else {
+        return Err(StorageError::Invalid("a merge needs parts".into()));
+    };
+    let tenant = TenantId::new(&first.tenant)
+        .map_err(|e| StorageError::Invalid(format!("tenant {}: {e}", first.tenant)))?;
+    let all = |_: &Labels| true;
+    let req = ScanRequest::everything(&tenant, &all);
+    let mut streams: HashMap<StreamId, (Arc<Labels>, Vec<Entry>)> = HashMap::new();
+    for meta in sources {
+        let path = scratch.join(format!("source-{}.parquet", meta.id));
+        let part = Part::open_remote(remote.clone(), &path, meta.clone())?;
+        part.scan(&req, &mut ScanStats::default(), &mut |labels, entry| {
+            streams
+                .entry(labels.stream_id())
+                .or_insert_with(|| (labels.clone(), Vec::new()))
+                .1
+                .push(entry.clone());
+            true
+        })?;
+    }
+    std::fs::create_dir_all(scratch).map_err(|e| StorageError::io("create dir", scratch, e))?;
+    let path = scratch.join(format!("merged-{id}.parquet"));
+    let _local = DiscardOnError::new(&path);
+    let written = write_part(
+        &path,
+        streams
+            .values()
+            .map(|(labels, entries)| (labels.clone(), entries.iter().collect()))
+            .collect(),
+        encoding,
+    )?;
+    let meta = PartMeta {
+        id,
+        tenant: first.tenant.clone(),
+        day: first.day.clone(),
+        rows: written.rows,
+        min_ts: written.min_ts,
+        max_ts: written.max_ts,
+        size_bytes: written.size_bytes,
+    };
+    remote.upload_part(&meta, &path)?;
+    let _ = std::fs::remove_file(&path);
+    Ok(meta)
+}
 
 /// Most part ids one request may reserve.
 pub const MAX_RESERVED_IDS: usize = 64;

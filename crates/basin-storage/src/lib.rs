@@ -34,6 +34,8 @@ pub mod wal;
 pub use config::{LineEncoding, StorageConfig};
 pub use engine::Storage;
 pub use error::StorageError;
+pub use handoff::merge_in_bucket;
 pub use manifest::PartMeta;
+pub use merge::plan_merges;
 pub use scan::{Columns, FieldPairs, ParallelRunSink, RunSink, RunTimes, ScanRequest, ScanStats};
 pub use view::{OpenRemote, Snapshot};

@@ -18,34 +18,51 @@ use crate::scan::{Columns, ScanRequest, ScanStats};
 /// Merges every (tenant, day) that has enough small parts.
 pub fn merge_all(inner: &Inner) -> Result<()> {
     let _guard = lock(&inner.maintenance);
-    let mut groups: BTreeMap<(String, String), Vec<Arc<Part>>> = BTreeMap::new();
-    for part in &read(&inner.state).parts {
-        if part.meta.rows <= MERGE_MAX_PART_ROWS {
-            groups
-                .entry((part.meta.tenant.clone(), part.meta.day.clone()))
-                .or_default()
-                .push(part.clone());
-        }
+    let parts = read(&inner.state).parts.clone();
+    let metas: Vec<PartMeta> = parts.iter().map(|p| p.meta.clone()).collect();
+    for group in plan_merges(&metas) {
+        let ids: HashSet<u64> = group.iter().map(|m| m.id).collect();
+        let sources: Vec<Arc<Part>> = parts
+            .iter()
+            .filter(|p| ids.contains(&p.meta.id))
+            .cloned()
+            .collect();
+        merge(inner, &group[0].tenant, &group[0].day, &sources)?;
     }
-    for ((tenant, day), mut parts) in groups {
-        if parts.len() < MERGE_MIN_PARTS {
+    Ok(())
+}
+
+/// The merges due among `parts`: per (tenant, day) with enough small
+/// parts, the smallest of them up to the bounds on parts and rows. A
+/// store's own merges and a compactor's follow the same plan.
+pub fn plan_merges(parts: &[PartMeta]) -> Vec<Vec<PartMeta>> {
+    let mut groups: BTreeMap<(&str, &str), Vec<&PartMeta>> = BTreeMap::new();
+    for part in parts.iter().filter(|p| p.rows <= MERGE_MAX_PART_ROWS) {
+        groups
+            .entry((part.tenant.as_str(), part.day.as_str()))
+            .or_default()
+            .push(part);
+    }
+    let mut out = Vec::new();
+    for (_, mut group) in groups {
+        if group.len() < MERGE_MIN_PARTS {
             continue;
         }
-        parts.sort_by_key(|p| p.meta.rows);
+        group.sort_by_key(|p| (p.rows, p.id));
         let mut rows = 0;
-        let take = parts
+        let take = group
             .iter()
             .take(MERGE_MAX_PARTS)
             .take_while(|p| {
-                rows += p.meta.rows;
+                rows += p.rows;
                 rows <= MERGE_MAX_ROWS
             })
             .count();
         if take >= 2 {
-            merge(inner, &tenant, &day, &parts[..take])?;
+            out.push(group[..take].iter().map(|&p| p.clone()).collect());
         }
     }
-    Ok(())
+    out
 }
 
 fn merge(inner: &Inner, tenant: &str, day: &str, sources: &[Arc<Part>]) -> Result<()> {
