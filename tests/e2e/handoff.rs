@@ -1,7 +1,7 @@
-//! A compactor's rewrite handed to the indexer that owns the parts (the
-//! first piece of issue 21's compactor): ids reserved over HTTP, a merged
-//! part put in the indexer's bucket prefix, then listed in place of its
-//! sources; each line stays there once, and a stale rewrite gets 409.
+//! Compaction handed to the indexer that owns the parts: ids reserved over
+//! HTTP, a merged part put in the indexer's bucket prefix, then listed in
+//! place of its sources; each line stays there once, and a stale rewrite
+//! gets 409. Then the same by a compactor node (`target: compact`).
 
 use std::sync::Arc;
 
@@ -13,18 +13,10 @@ use serde_json::{json, Value};
 use crate::common::{agent, json_body, now_ns, Server};
 use crate::object_storage::Moto;
 
-fn manifest_parts(server: &Server) -> Vec<PartMeta> {
-    let text = std::fs::read_to_string(server.data_dir().join("manifest.json")).unwrap();
-    let manifest: Value = serde_json::from_str(&text).unwrap();
-    serde_json::from_value(manifest["parts"].clone()).unwrap()
-}
-
-#[test]
-fn an_indexer_adopts_a_part_written_elsewhere_in_place_of_its_own() {
-    let scratch = tempfile::tempdir().unwrap();
-    let moto = Moto::start(scratch.path());
+/// A server on moto's bucket under `prefix`, with extra config.
+fn on_bucket(moto: &Moto, prefix: &str, extra: &str) -> Server {
     let config = format!(
-        "storage:\n  type: s3\n  bucket: basin-e2e\n  endpoint: {}\n  region: us-east-1\n  prefix: owner\n",
+        "{extra}storage:\n  type: s3\n  bucket: basin-e2e\n  endpoint: {}\n  region: us-east-1\n  prefix: {prefix}\n",
         moto.url
     );
     let mut server = Server::prepare(&config);
@@ -33,9 +25,14 @@ fn an_indexer_adopts_a_part_written_elsewhere_in_place_of_its_own() {
         ("AWS_SECRET_ACCESS_KEY".into(), "test".into()),
     ];
     server.spawn();
-    // Three parts: each SIGTERM flushes the head.
+    server
+}
+
+/// Pushes `rounds` rounds of 100 lines, each flushed to a part of its own
+/// (SIGTERM flushes the head); returns the lines.
+fn parts_of_rounds(server: &mut Server, rounds: i64) -> Vec<(i64, String)> {
     let t0 = now_ns() - 600_000_000_000;
-    for round in 0..3i64 {
+    for round in 0..rounds {
         let values = (0..100)
             .map(|i| {
                 let ts = t0 + (round * 100 + i) * 1_000_000;
@@ -47,10 +44,25 @@ fn an_indexer_adopts_a_part_written_elsewhere_in_place_of_its_own() {
         assert_eq!(code, Some(0), "{}", server.log());
         server.spawn();
     }
+    assert_eq!(manifest_parts(server).len(), rounds as usize);
+    let lines = server.lines(None, r#"{job="x"}"#);
+    assert_eq!(lines.len(), 100 * rounds as usize);
+    lines
+}
+
+fn manifest_parts(server: &Server) -> Vec<PartMeta> {
+    let text = std::fs::read_to_string(server.data_dir().join("manifest.json")).unwrap();
+    let manifest: Value = serde_json::from_str(&text).unwrap();
+    serde_json::from_value(manifest["parts"].clone()).unwrap()
+}
+
+#[test]
+fn an_indexer_adopts_a_part_written_elsewhere_in_place_of_its_own() {
+    let scratch = tempfile::tempdir().unwrap();
+    let moto = Moto::start(scratch.path());
+    let mut server = on_bucket(&moto, "owner", "");
+    let before = parts_of_rounds(&mut server, 3);
     let sources = manifest_parts(&server);
-    assert_eq!(sources.len(), 3);
-    let before = server.lines(None, r#"{job="x"}"#);
-    assert_eq!(before.len(), 300);
 
     // What a compactor does: reserve an id, write the merged part, put it
     // under the indexer's prefix, and ask the indexer to list it.
@@ -111,4 +123,50 @@ fn an_indexer_adopts_a_part_written_elsewhere_in_place_of_its_own() {
     std::fs::remove_dir_all(server.data_dir()).unwrap();
     server.spawn();
     assert_eq!(server.lines(None, r#"{job="x"}"#), before);
+}
+
+#[test]
+fn a_compactor_node_merges_an_indexers_parts_in_the_bucket() {
+    let scratch = tempfile::tempdir().unwrap();
+    let moto = Moto::start(scratch.path());
+    // The indexer leaves merging to the compactor.
+    let mut indexer = on_bucket(&moto, "idx", "merge_interval: 1h\n");
+    let before = parts_of_rounds(&mut indexer, 4);
+    let compactor = on_bucket(
+        &moto,
+        "",
+        &format!(
+            "target: compact\nindexers: [\"{}\"]\nmerge_interval: 1s\n",
+            indexer.url
+        ),
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while manifest_parts(&indexer).len() > 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no merge: {}",
+            compactor.log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let merged = manifest_parts(&indexer);
+    assert_eq!(merged[0].rows, 400);
+    assert_eq!(
+        indexer.lines(None, r#"{job="x"}"#),
+        before,
+        "each line once"
+    );
+    // The merged part is read from the bucket by ranged GETs like any other.
+    let got = moto
+        .requests("idx/parts")
+        .iter()
+        .filter(|(m, s)| m == "PUT" && *s == 200)
+        .count();
+    assert_eq!(got, 5, "four flushed parts and the merged one uploaded");
+    // A compactor answers no queries and takes no pushes.
+    let (status, _, body) = compactor.request("GET", "/loki/api/v1/labels", None, None);
+    assert_eq!(status, 404, "{body}");
+    assert!(body.contains("compactor"), "{body}");
+    let (status, _, _) = compactor.request("GET", "/ready", None, None);
+    assert_eq!(status, 200);
 }

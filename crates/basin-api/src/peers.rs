@@ -19,6 +19,9 @@ use crate::ApiError;
 /// Where an indexer answers snapshots (a read, under the read scope).
 pub const SNAPSHOT_PATH: &str = "/api/v1/internal/snapshot";
 
+/// Where an indexer lists its parts for a compactor.
+pub const PARTS_PATH: &str = "/api/v1/internal/parts";
+
 /// Where an indexer reserves part ids for a compactor.
 pub const PART_IDS_PATH: &str = "/api/v1/internal/part_ids";
 

@@ -10,12 +10,20 @@ use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::peers::{PART_IDS_PATH, REWRITE_PATH, SNAPSHOT_PATH};
+use crate::peers::{PARTS_PATH, PART_IDS_PATH, REWRITE_PATH, SNAPSHOT_PATH};
 use crate::{params, ApiError, AppState, Role};
 
 /// Lets a request through unless this node does not serve what it asks.
 pub async fn guard(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
     let path = request.uri().path();
+    if state.role == Role::Compact && !matches!(path, "/ready" | "/metrics") {
+        return ApiError::NotFound(
+            "this is a compactor (target: compact): it merges the indexers' parts and takes \
+             no pushes or queries; send them to an ingest node, an indexer or a query node"
+                .into(),
+        )
+        .into_response();
+    }
     if !state.role.serves_queries() && is_query(path) {
         return ApiError::NotFound(
             "this is an ingest node (target: ingest): it stores nothing and answers no queries; \
@@ -43,7 +51,7 @@ pub async fn guard(State(state): State<Arc<AppState>>, request: Request, next: N
 fn query_node_refuses(path: &str) -> Option<&'static str> {
     if path == SNAPSHOT_PATH {
         Some("this is a query node (target: query): it keeps no head to snapshot")
-    } else if path == PART_IDS_PATH || path == REWRITE_PATH {
+    } else if path == PARTS_PATH || path == PART_IDS_PATH || path == REWRITE_PATH {
         Some(
             "this is a query node (target: query): it owns no parts; \
              rewrites go to the indexer whose parts they replace",
@@ -172,6 +180,7 @@ mod tests {
             "/api/v1/internal/snapshot",
             "/api/v1/internal/rewrite",
             "/api/v1/internal/part_ids",
+            "/api/v1/internal/parts",
         ] {
             assert!(query_node_refuses(path).is_some(), "{path}");
         }

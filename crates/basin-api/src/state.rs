@@ -126,17 +126,20 @@ pub enum Role {
     /// Answers queries over the indexers' parts (in the bucket) and heads;
     /// takes no pushes.
     Query,
+    /// Merges the indexers' parts in the bucket; takes no pushes and
+    /// answers no queries.
+    Compact,
 }
 
 impl Role {
     /// Whether this node answers queries.
     pub fn serves_queries(self) -> bool {
-        self != Role::Ingest
+        !matches!(self, Role::Ingest | Role::Compact)
     }
 
     /// Whether this node takes pushes.
     pub fn takes_pushes(self) -> bool {
-        self != Role::Query
+        !matches!(self, Role::Query | Role::Compact)
     }
 }
 

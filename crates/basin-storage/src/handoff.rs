@@ -86,6 +86,16 @@ pub fn merge_in_bucket(
 pub const MAX_RESERVED_IDS: usize = 64;
 
 impl Storage {
+    /// The bucket prefix this store's parts and manifest are under, if it
+    /// writes to a bucket.
+    pub fn bucket_prefix(&self) -> Option<String> {
+        self.inner
+            .cfg
+            .remote
+            .as_ref()
+            .map(|r| r.prefix().to_string())
+    }
+
     /// Reserves `n` part ids for a compactor's parts. The manifest holding
     /// the next free id is published before they are handed out, so a
     /// restart never hands them out again (a compactor's upload must never

@@ -2,6 +2,7 @@
 //! (the server with embedded storage) or to a client command (`import`).
 
 mod client;
+mod compactor;
 mod config;
 mod import;
 mod listen;

@@ -21,17 +21,15 @@ pub fn parse_role(target: Option<&str>) -> Result<Role> {
         Some("ingest") => Ok(Role::Ingest),
         Some("index") => Ok(Role::Index),
         Some("query") => Ok(Role::Query),
-        Some("compact") => bail!(
-            "target \"compact\" is not built yet: each indexer merges and expires its own parts; see docs/scale-out.md"
-        ),
-        Some(other) => bail!("invalid target {other:?}: use all, ingest, index or query"),
+        Some("compact") => Ok(Role::Compact),
+        Some(other) => bail!("invalid target {other:?}: use all, ingest, index, query or compact"),
     }
 }
 
 /// The queue settings of `queue:`, checked against the role.
 pub fn queue_config(role: Role, file: Option<&QueueFile>) -> Result<Option<QueueConfig>> {
-    if role == Role::Query {
-        // A query node reads the indexers, not the queue.
+    if matches!(role, Role::Query | Role::Compact) {
+        // Query nodes and compactors read the indexers, not the queue.
         return Ok(None);
     }
     let Some(file) = file else {
@@ -151,6 +149,46 @@ pub struct QueryNode {
     pub bucket: RemoteConfig,
 }
 
+/// A compactor, checked (none for other roles).
+pub fn compactor(
+    role: Role,
+    indexers: &[String],
+    bucket: Option<&RemoteConfig>,
+    work_dir: std::path::PathBuf,
+    encoding: basin_storage::LineEncoding,
+) -> Result<Option<crate::compactor::Compactor>> {
+    if role != Role::Compact {
+        return Ok(None);
+    }
+    check_indexers("compact", indexers)?;
+    let Some(bucket) = bucket else {
+        bail!("target compact merges parts in the bucket: set `storage: {{type: s3, ...}}` as on the indexers");
+    };
+    info!(
+        indexers = indexers.len(),
+        "compactor: merging the indexers' parts in the bucket"
+    );
+    Ok(Some(crate::compactor::Compactor::new(
+        indexers.to_vec(),
+        bucket.clone(),
+        work_dir,
+        encoding,
+    )))
+}
+
+/// `indexers:` as a role that reads them needs it.
+fn check_indexers(target: &str, indexers: &[String]) -> Result<()> {
+    if indexers.is_empty() {
+        bail!("target {target} needs `indexers:`, the base URLs of every indexer");
+    }
+    for url in indexers {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            bail!("indexer {url:?}: give a base URL such as http://indexer-0:3100");
+        }
+    }
+    Ok(())
+}
+
 /// How long an indexer keeps a merged-away or expired part in the bucket:
 /// longer than a query on a query node that listed it may run.
 pub const RETIRE_GRACE: Duration = Duration::from_secs(600);
@@ -167,14 +205,7 @@ pub fn query_node(
     if role != Role::Query {
         return Ok(None);
     }
-    if indexers.is_empty() {
-        bail!("target query needs `indexers:`, the base URLs of every indexer");
-    }
-    for url in indexers {
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
-            bail!("indexer {url:?}: give a base URL such as http://indexer-0:3100");
-        }
-    }
+    check_indexers("query", indexers)?;
     let Some(bucket) = bucket else {
         bail!("target query reads parts from the bucket: set `storage: {{type: s3, ...}}` as on the indexers");
     };

@@ -265,7 +265,20 @@ pub fn run(args: ServeArgs) -> Result<()> {
     };
     let bucket = crate::roles::bucket_for_role(role, queue.as_ref(), bucket);
     let query_node = crate::roles::query_node(role, &file.indexers, bucket.as_ref())?;
-    if role != Role::Query {
+    let compactor = crate::roles::compactor(
+        role,
+        &file.indexers,
+        bucket.as_ref(),
+        data_dir.join("compactor"),
+        storage.line_encoding,
+    )?;
+    if let Some(compactor) = compactor {
+        // Its own thread: a round every merge_interval.
+        compactor.spawn(storage.merge_interval);
+    }
+    // A query node reads the indexers' prefixes and a compactor writes to
+    // them: neither keeps parts of its own in the bucket.
+    if !matches!(role, Role::Query | Role::Compact) {
         if let Some(bucket) = &bucket {
             let mut remote = basin_storage::remote::Remote::s3(bucket, &data_dir.join("cache"))
                 .map_err(|e| anyhow::anyhow!("storage: {e}"))?;

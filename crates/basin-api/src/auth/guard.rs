@@ -158,11 +158,10 @@ fn required_scope(method: &Method, path: &str) -> Scope {
         "/api/v1/logs",
     ];
     let changes = !matches!(*method, Method::GET | Method::HEAD);
-    // Internal writes replace stored parts: as deletes do.
-    if path.starts_with("/api/v1/tokens")
-        || (path.ends_with("/delete") && changes)
-        || (path.starts_with("/api/v1/internal/") && changes)
-    {
+    // Internal calls other than a tenant's snapshot replace stored parts
+    // or list every tenant's: as deletes and tokens do.
+    let internal = path.starts_with("/api/v1/internal/") && path != "/api/v1/internal/snapshot";
+    if path.starts_with("/api/v1/tokens") || (path.ends_with("/delete") && changes) || internal {
         Scope::Admin
     } else if PUSH_PATHS.contains(&path) || path.starts_with("/elasticsearch") {
         Scope::Push
@@ -246,6 +245,10 @@ mod tests {
         assert_eq!(
             required_scope(&Method::GET, "/api/v1/internal/snapshot"),
             Scope::Read
+        );
+        assert_eq!(
+            required_scope(&Method::GET, "/api/v1/internal/parts"),
+            Scope::Admin
         );
     }
 

@@ -98,6 +98,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/api/v1/patterns", get(patterns::basin_patterns))
         .route(crate::peers::SNAPSHOT_PATH, get(snapshot::snapshot))
+        .route(crate::peers::PARTS_PATH, get(rewrite::parts))
         .route(
             crate::peers::PART_IDS_PATH,
             axum::routing::post(rewrite::part_ids),

@@ -13,6 +13,20 @@ use serde_json::{json, Value};
 
 use crate::{params, ApiError, AppState};
 
+/// `GET /api/v1/internal/parts`: every part this node lists, of every
+/// tenant, and the bucket prefix they are under, for a compactor to plan
+/// merges: `{"prefix": "...", "parts": [...]}`.
+pub async fn parts(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
+    let storage = state.storage()?;
+    let Some(prefix) = storage.bucket_prefix() else {
+        return Err(ApiError::BadRequest(
+            "this node keeps its parts on its own disk (no storage: s3): a compactor cannot reach them"
+                .into(),
+        ));
+    };
+    Ok(Json(json!({ "prefix": prefix, "parts": storage.parts() })))
+}
+
 /// `POST /api/v1/internal/part_ids`'s query.
 #[derive(Deserialize)]
 pub struct Reserve {
