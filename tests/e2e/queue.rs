@@ -202,12 +202,13 @@ fn a_killed_indexer_stores_every_acknowledged_line_exactly_once() {
         nats.node("ingest", &queue(0)),
     ];
     // Indexers flush often, so the query node reads parts in the bucket as
-    // well as heads. The first indexer's acknowledgements are all lost
-    // until it is killed: after its restart, JetStream delivers again what
-    // it had stored. It keeps its port, which the query node knows.
+    // well as heads, and leave merging to the compactor. The first
+    // indexer's acknowledgements are all lost until it is killed: after its
+    // restart, JetStream delivers again what it had stored. It keeps its
+    // port, which the query node and the compactor know.
     let indexer = |p: u32| {
         let config = format!(
-            "{}{bucket}flush_interval: 1s\n",
+            "{}{bucket}flush_interval: 1s\nmerge_interval: 1h\n",
             nats.config("index", &queue(p))
         );
         let mut node = with_bucket_credentials(Server::prepare(&config));
@@ -228,6 +229,13 @@ fn a_killed_indexer_stores_every_acknowledged_line_exactly_once() {
     )));
     let mut querier = querier;
     querier.spawn();
+    // The compactor merges both indexers' parts in the bucket, during the
+    // load and while the first indexer is down.
+    let mut compactor = with_bucket_credentials(Server::prepare(&format!(
+        "target: compact\nindexers: [\"{}\", \"{}\"]\n{bucket}merge_interval: 1s\n",
+        indexers[0].url, indexers[1].url
+    )));
+    compactor.spawn();
     let urls: Vec<String> = ingest.iter().map(|s| s.url.clone()).collect();
     let stop = Arc::new(AtomicBool::new(false));
     let acked: Arc<Mutex<Vec<(String, i64, String)>>> = Arc::default();
@@ -274,6 +282,30 @@ fn a_killed_indexer_stores_every_acknowledged_line_exactly_once() {
         "only {} lines acknowledged",
         acked.len()
     );
+    // Once the heads are flushed, the compactor leaves each indexer fewer
+    // parts than a merge takes.
+    let parts_of = |node: &Server| {
+        let text = std::fs::read_to_string(node.data_dir().join("manifest.json")).unwrap();
+        let manifest: serde_json::Value = serde_json::from_str(&text).unwrap();
+        manifest["parts"].as_array().unwrap().len()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while indexers.iter().any(|i| parts_of(i) >= 4) {
+        assert!(
+            Instant::now() < deadline,
+            "the compactor did not merge: {}",
+            compactor.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // How many depends on how the flushes fell (the killed indexer may not
+    // reach four parts); the checks below read what the merges wrote.
+    let merges = compactor
+        .log()
+        .matches("merged parts in the bucket")
+        .count();
+    assert!(merges >= 1, "no merge: {}", compactor.log());
+    eprintln!("queue kill: {merges} merges by the compactor");
     // The query node answers for both indexers: their parts in the bucket
     // and their heads.
     let held = stored(&[&querier], r#"{job="queue"}"#);
