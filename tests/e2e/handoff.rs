@@ -169,4 +169,23 @@ fn a_compactor_node_merges_an_indexers_parts_in_the_bucket() {
     assert!(body.contains("compactor"), "{body}");
     let (status, _, _) = compactor.request("GET", "/ready", None, None);
     assert_eq!(status, 200);
+    // Its counters: the merge, and the ranged GETs it read the sources by.
+    let metrics = compactor.metrics();
+    let value = |name: &str| -> u64 {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {metrics}"))
+    };
+    assert_eq!(value("basin_compactor_merges_total"), 1);
+    assert_eq!(value("basin_compactor_stale_merges_total"), 0);
+    assert!(value("basin_object_store_requests_total{op=\"get\"}") >= 4);
+    assert!(value("basin_object_store_requests_total{op=\"put\"}") >= 1);
+    // Ready only while it can reach every indexer.
+    indexer.terminate();
+    let (status, _, body) = compactor.request("GET", "/ready", None, None);
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("indexer"), "{body}");
 }

@@ -6,6 +6,7 @@
 //! [`ApiError`] is the one place errors become HTTP statuses.
 
 pub mod auth;
+pub mod compaction_stats;
 pub mod deletes;
 mod encode;
 mod error;

@@ -149,6 +149,7 @@ pub struct AppState {
     queue: OnceLock<Arc<basin_queue::Publisher>>,
     queue_stats: OnceLock<Arc<basin_queue::QueueStats>>,
     peers: OnceLock<Arc<crate::peers::Peers>>,
+    compaction: OnceLock<Arc<crate::compaction_stats::CompactionStats>>,
     /// This node's role.
     pub role: Role,
     auth: OnceLock<Arc<Auth>>,
@@ -186,6 +187,7 @@ impl AppState {
             queue: OnceLock::new(),
             queue_stats: OnceLock::new(),
             peers: OnceLock::new(),
+            compaction: OnceLock::new(),
             role: Role::default(),
             auth: OnceLock::new(),
             deletes: OnceLock::new(),
@@ -206,6 +208,16 @@ impl AppState {
     /// Sets the indexers a query node reads (once).
     pub fn set_peers(&self, peers: Arc<crate::peers::Peers>) {
         let _ = self.peers.set(peers);
+    }
+
+    /// Sets a compactor's counters, for `/metrics`.
+    pub fn set_compaction_stats(&self, stats: Arc<crate::compaction_stats::CompactionStats>) {
+        let _ = self.compaction.set(stats);
+    }
+
+    /// A compactor's counters, when this node is one.
+    pub fn compaction_stats(&self) -> Option<&Arc<crate::compaction_stats::CompactionStats>> {
+        self.compaction.get()
     }
 
     /// The indexers a query node reads, when set.

@@ -14,7 +14,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::sync::atomic::Ordering;
+
 use anyhow::{bail, Context, Result};
+use basin_api::compaction_stats::CompactionStats;
 use basin_storage::remote::{Remote, RemoteConfig};
 use basin_storage::{merge_in_bucket, plan_merges, LineEncoding, PartMeta};
 use serde::Deserialize;
@@ -38,6 +41,7 @@ pub struct Compactor {
     agent: ureq::Agent,
     /// One bucket handle per indexer prefix.
     remotes: HashMap<String, Arc<Remote>>,
+    stats: Arc<CompactionStats>,
 }
 
 impl Compactor {
@@ -59,7 +63,18 @@ impl Compactor {
                 .build()
                 .into(),
             remotes: HashMap::new(),
+            stats: Arc::default(),
         }
+    }
+
+    /// The indexers it merges for.
+    pub fn indexers(&self) -> &[String] {
+        &self.indexers
+    }
+
+    /// Its counters (for `/metrics`).
+    pub fn stats(&self) -> Arc<CompactionStats> {
+        self.stats.clone()
     }
 
     /// Runs a round every `interval`, on a thread of its own (merges are
@@ -77,7 +92,10 @@ impl Compactor {
         for url in self.indexers.clone() {
             match self.compact(&url) {
                 Ok(n) => adopted += n,
-                Err(e) => warn!(indexer = %url, "compaction failed, will retry: {e:#}"),
+                Err(e) => {
+                    self.stats.failures.fetch_add(1, Ordering::Relaxed);
+                    warn!(indexer = %url, "compaction failed, will retry: {e:#}");
+                }
             }
         }
         adopted
@@ -116,11 +134,13 @@ impl Compactor {
             match status {
                 200 => {
                     adopted += 1;
+                    self.stats.merges.fetch_add(1, Ordering::Relaxed);
                     info!(indexer = %url, tenant = %merged.tenant, day = %merged.day,
                           sources = replaced.len(), rows = merged.rows, "merged parts in the bucket");
                 }
                 409 => {
                     // Stale: the indexer changed those parts meanwhile.
+                    self.stats.stale.fetch_add(1, Ordering::Relaxed);
                     remote.delete_part(&merged);
                     info!(indexer = %url, "a merge went stale; its part is deleted");
                 }
@@ -162,7 +182,9 @@ impl Compactor {
         };
         let cache = self.work_dir.join("cache").join(prefix.replace('/', "_"));
         let remote = Arc::new(
-            Remote::s3(&cfg, &cache).map_err(|e| anyhow::anyhow!("bucket {prefix}: {e}"))?,
+            Remote::s3(&cfg, &cache)
+                .map_err(|e| anyhow::anyhow!("bucket {prefix}: {e}"))?
+                .with_stats(self.stats.remote.clone()),
         );
         self.remotes.insert(prefix.to_string(), remote.clone());
         Ok(remote)

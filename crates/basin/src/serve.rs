@@ -272,10 +272,6 @@ pub fn run(args: ServeArgs) -> Result<()> {
         data_dir.join("compactor"),
         storage.line_encoding,
     )?;
-    if let Some(compactor) = compactor {
-        // Its own thread: a round every merge_interval.
-        compactor.spawn(storage.merge_interval);
-    }
     // A query node reads the indexers' prefixes and a compactor writes to
     // them: neither keeps parts of its own in the bucket.
     if !matches!(role, Role::Query | Role::Compact) {
@@ -309,6 +305,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
                 role,
                 queue,
                 query_node,
+                compactor,
             },
         ))
 }
@@ -322,6 +319,8 @@ struct Exposure {
     queue: Option<QueueConfig>,
     /// A query node's indexers and bucket.
     query_node: Option<crate::roles::QueryNode>,
+    /// A compactor's work.
+    compactor: Option<crate::compactor::Compactor>,
     /// Retention per stream selector, and how often it runs.
     stream_retention: (Arc<StreamRetention>, Duration),
     auth_required: bool,
@@ -348,10 +347,21 @@ async fn serve(
         role,
         queue,
         query_node,
+        compactor,
     } = exposure;
     let mut state = AppState::new(limits, protocols);
     state.role = role;
     let state = Arc::new(state);
+    if let Some(compactor) = compactor {
+        // Ready when every indexer is; a round every merge_interval, on a
+        // thread of its own.
+        state.set_peers(Arc::new(basin_api::peers::Peers::new(
+            compactor.indexers().to_vec(),
+            Duration::from_secs(10),
+        )));
+        state.set_compaction_stats(compactor.stats());
+        compactor.spawn(storage_cfg.merge_interval);
+    }
     if let (Some(queue), Role::All | Role::Ingest) = (&queue, role) {
         crate::roles::start_publisher(&state, queue).await?;
     }

@@ -40,6 +40,9 @@ pub async fn metrics(State(state): State<Arc<AppState>>, request: Request) -> im
     if let Some(peers) = state.peers() {
         peers.render(&mut text);
     }
+    if let Some(compaction) = state.compaction_stats() {
+        compaction.render(&mut text);
+    }
     if let Some(auth) = state.auth() {
         let _ = write!(
             text,
