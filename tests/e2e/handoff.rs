@@ -11,22 +11,7 @@ use basin_storage::PartMeta;
 use serde_json::{json, Value};
 
 use crate::common::{agent, json_body, now_ns, Server};
-use crate::object_storage::Moto;
-
-/// A server on moto's bucket under `prefix`, with extra config.
-fn on_bucket(moto: &Moto, prefix: &str, extra: &str) -> Server {
-    let config = format!(
-        "{extra}storage:\n  type: s3\n  bucket: basin-e2e\n  endpoint: {}\n  region: us-east-1\n  prefix: {prefix}\n",
-        moto.url
-    );
-    let mut server = Server::prepare(&config);
-    server.env = vec![
-        ("AWS_ACCESS_KEY_ID".into(), "test".into()),
-        ("AWS_SECRET_ACCESS_KEY".into(), "test".into()),
-    ];
-    server.spawn();
-    server
-}
+use crate::object_storage::{on_bucket, Moto};
 
 /// Pushes `rounds` rounds of 100 lines, each flushed to a part of its own
 /// (SIGTERM flushes the head); returns the lines.

@@ -71,6 +71,21 @@ impl Drop for Moto {
     }
 }
 
+/// A server on moto's bucket under `prefix`, with extra config.
+pub(crate) fn on_bucket(moto: &Moto, prefix: &str, extra: &str) -> Server {
+    let config = format!(
+        "{extra}storage:\n  type: s3\n  bucket: basin-e2e\n  endpoint: {}\n  region: us-east-1\n  prefix: {prefix}\n",
+        moto.url
+    );
+    let mut server = Server::prepare(&config);
+    server.env = vec![
+        ("AWS_ACCESS_KEY_ID".into(), "test".into()),
+        ("AWS_SECRET_ACCESS_KEY".into(), "test".into()),
+    ];
+    server.spawn();
+    server
+}
+
 fn answer(server: &Server, query: &str) -> Value {
     let (status, _, body) = server.request(
         "GET",
@@ -99,16 +114,7 @@ fn metric(text: &str, name: &str) -> u64 {
 fn parts_in_s3_survive_an_empty_disk_and_needles_read_few_ranges() {
     let scratch = tempfile::tempdir().unwrap();
     let moto = Moto::start(scratch.path());
-    let config = format!(
-        "storage:\n  type: s3\n  bucket: basin-e2e\n  endpoint: {}\n  region: us-east-1\n  prefix: node1\n",
-        moto.url
-    );
-    let mut server = Server::prepare(&config);
-    server.env = vec![
-        ("AWS_ACCESS_KEY_ID".into(), "test".into()),
-        ("AWS_SECRET_ACCESS_KEY".into(), "test".into()),
-    ];
-    server.spawn();
+    let mut server = on_bucket(&moto, "node1", "");
 
     // Enough varied lines for a part of many blocks; one needle among them.
     let t0 = now_ns() - 3_600_000_000_000;

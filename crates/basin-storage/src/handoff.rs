@@ -9,19 +9,19 @@
 //! have replaced one meanwhile) and publishes, so no two writers ever race
 //! on a manifest and no conditional PUT is needed.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
 
-use basin_model::{Entry, Labels, StreamId, TenantId};
+use basin_model::{Labels, TenantId};
 
 use crate::config::LineEncoding;
 use crate::engine::{lock, read, Storage};
 use crate::error::{Result, StorageError};
 use crate::filenames::DiscardOnError;
 use crate::manifest::PartMeta;
-use crate::merge::replace_parts;
-use crate::part::{write_part, Part};
+use crate::merge::{replace_parts, EntriesByStream};
+use crate::part::Part;
 use crate::remote::Remote;
 use crate::scan::{ScanRequest, ScanStats};
 
@@ -44,30 +44,19 @@ pub fn merge_in_bucket(
         .map_err(|e| StorageError::Invalid(format!("tenant {}: {e}", first.tenant)))?;
     let all = |_: &Labels| true;
     let req = ScanRequest::everything(&tenant, &all);
-    let mut streams: HashMap<StreamId, (Arc<Labels>, Vec<Entry>)> = HashMap::new();
+    let mut streams = EntriesByStream::default();
     for meta in sources {
         let path = scratch.join(format!("source-{}.parquet", meta.id));
         let part = Part::open_remote(remote.clone(), &path, meta.clone())?;
         part.scan(&req, &mut ScanStats::default(), &mut |labels, entry| {
-            streams
-                .entry(labels.stream_id())
-                .or_insert_with(|| (labels.clone(), Vec::new()))
-                .1
-                .push(entry.clone());
+            streams.push(labels, entry);
             true
         })?;
     }
     std::fs::create_dir_all(scratch).map_err(|e| StorageError::io("create dir", scratch, e))?;
     let path = scratch.join(format!("merged-{id}.parquet"));
     let _local = DiscardOnError::new(&path);
-    let written = write_part(
-        &path,
-        streams
-            .values()
-            .map(|(labels, entries)| (labels.clone(), entries.iter().collect()))
-            .collect(),
-        encoding,
-    )?;
+    let written = streams.write(&path, encoding)?;
     let meta = PartMeta {
         id,
         tenant: first.tenant.clone(),

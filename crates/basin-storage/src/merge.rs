@@ -2,17 +2,19 @@
 //! fewer files and blocks hold longer runs of each stream.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
 use std::sync::Arc;
 
 use basin_model::{Entry, Labels, StreamId, TenantId};
 use tracing::{info, warn};
 
+use crate::config::LineEncoding;
 use crate::engine::{lock, read, write, Inner};
 use crate::error::Result;
 use crate::filenames::DiscardOnError;
 use crate::limits::{MERGE_MAX_PARTS, MERGE_MAX_PART_ROWS, MERGE_MAX_ROWS, MERGE_MIN_PARTS};
 use crate::manifest::PartMeta;
-use crate::part::{write_part, Part};
+use crate::part::{write_part, Part, WrittenPart};
 use crate::scan::{Columns, ScanRequest, ScanStats};
 
 /// Merges every (tenant, day) that has enough small parts.
@@ -123,7 +125,7 @@ fn rewrite(
         );
         return Ok(0);
     };
-    let mut streams: HashMap<StreamId, (Arc<Labels>, Vec<Entry>)> = HashMap::new();
+    let mut streams = EntriesByStream::default();
     let all = |_: &Labels| true;
     let req = ScanRequest {
         tenant: &tenant_id,
@@ -139,13 +141,9 @@ fn rewrite(
         part.scan(&req, &mut stats, &mut |labels, entry| {
             if drop(labels, entry) {
                 dropped += 1;
-                return true;
+            } else {
+                streams.push(labels, entry);
             }
-            streams
-                .entry(labels.stream_id())
-                .or_insert_with(|| (labels.clone(), Vec::new()))
-                .1
-                .push(entry.clone());
             true
         })?;
     }
@@ -175,14 +173,7 @@ fn rewrite(
         size_bytes: 0,
     };
     let path = meta.path(dir);
-    let w = write_part(
-        &path,
-        streams
-            .values()
-            .map(|(labels, entries)| (labels.clone(), entries.iter().collect()))
-            .collect(),
-        inner.cfg.line_encoding,
-    )?;
+    let w = streams.write(&path, inner.cfg.line_encoding)?;
     let unlisted = DiscardOnError::new(&path);
     meta.rows = w.rows;
     meta.min_ts = w.min_ts;
@@ -235,5 +226,37 @@ pub(crate) fn replace_parts(
         if let Some(remote) = &inner.cfg.remote {
             remote.delete_part(&part.meta);
         }
+    }
+}
+
+/// Entries read from parts, gathered by stream for one new part.
+#[derive(Default)]
+pub(crate) struct EntriesByStream(HashMap<StreamId, (Arc<Labels>, Vec<Entry>)>);
+
+impl EntriesByStream {
+    /// Takes an entry of stream `labels`.
+    pub(crate) fn push(&mut self, labels: &Arc<Labels>, entry: &Entry) {
+        self.0
+            .entry(labels.stream_id())
+            .or_insert_with(|| (labels.clone(), Vec::new()))
+            .1
+            .push(entry.clone());
+    }
+
+    /// Whether no entry was taken.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Writes them as one part at `path`.
+    pub(crate) fn write(&self, path: &Path, encoding: LineEncoding) -> Result<WrittenPart> {
+        write_part(
+            path,
+            self.0
+                .values()
+                .map(|(labels, entries)| (labels.clone(), entries.iter().collect()))
+                .collect(),
+            encoding,
+        )
     }
 }
