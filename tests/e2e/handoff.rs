@@ -174,3 +174,78 @@ fn a_compactor_node_merges_an_indexers_parts_in_the_bucket() {
     assert_eq!(status, 503, "{body}");
     assert!(body.contains("indexer"), "{body}");
 }
+
+#[test]
+fn a_compactor_uses_its_token_on_indexers_with_auth_on() {
+    let scratch = tempfile::tempdir().unwrap();
+    let moto = Moto::start(scratch.path());
+    let bucket = format!(
+        "storage:\n  type: s3\n  bucket: basin-e2e\n  endpoint: {}\n  region: us-east-1\n  prefix: secure\n",
+        moto.url
+    );
+    let credentials = vec![
+        ("AWS_ACCESS_KEY_ID".to_string(), "test".to_string()),
+        ("AWS_SECRET_ACCESS_KEY".to_string(), "test".to_string()),
+    ];
+    let mut indexer = Server::prepare(&format!("auth: on\nmerge_interval: 1h\n{bucket}"));
+    indexer.env = credentials.clone();
+    std::fs::create_dir_all(indexer.data_dir()).unwrap();
+    let admin = crate::auth::token(&indexer, "admin", "*");
+    let one_tenant = crate::auth::token(&indexer, "admin", "team-a");
+    indexer.spawn();
+    let t0 = now_ns() - 600_000_000_000;
+    for round in 0..4i64 {
+        let values: Vec<Value> = (0..50)
+            .map(|i| {
+                json!([
+                    (t0 + round * 50 + i).to_string(),
+                    format!("round {round} n={i}")
+                ])
+            })
+            .collect();
+        let status = agent()
+            .post(format!("{}/loki/api/v1/push", indexer.url))
+            .header("Authorization", &format!("Bearer {admin}"))
+            .header("Content-Type", "application/json")
+            .send(
+                json_body(json!({"job": "x"}), values)
+                    .to_string()
+                    .as_bytes(),
+            )
+            .unwrap()
+            .status();
+        assert_eq!(status, 204);
+        indexer.terminate();
+        indexer.spawn();
+    }
+    assert_eq!(manifest_parts(&indexer).len(), 4);
+    // Every tenant's parts are listed only to a token for all tenants.
+    let listed = |token: &str| {
+        agent()
+            .get(format!("{}/api/v1/internal/parts", indexer.url))
+            .header("Authorization", &format!("Bearer {token}"))
+            .call()
+            .unwrap()
+            .status()
+    };
+    assert_eq!(listed(&one_tenant), 403);
+    assert_eq!(listed(&admin), 200);
+
+    let mut compactor = Server::prepare(&format!(
+        "target: compact\nindexers: [\"{}\"]\nmerge_interval: 1s\n{bucket}",
+        indexer.url
+    ));
+    compactor.env = credentials;
+    compactor.env.push(("BASIN_TOKEN".into(), admin));
+    compactor.spawn();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while manifest_parts(&indexer).len() > 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no merge: {}",
+            compactor.log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(manifest_parts(&indexer)[0].rows, 200);
+}

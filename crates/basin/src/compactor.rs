@@ -39,6 +39,9 @@ pub struct Compactor {
     work_dir: PathBuf,
     encoding: LineEncoding,
     agent: ureq::Agent,
+    /// `Authorization` for indexers with auth on: an admin token for all
+    /// tenants, from `BASIN_TOKEN`.
+    auth: Option<String>,
     /// One bucket handle per indexer prefix.
     remotes: HashMap<String, Arc<Remote>>,
     stats: Arc<CompactionStats>,
@@ -51,8 +54,10 @@ impl Compactor {
         bucket: RemoteConfig,
         work_dir: PathBuf,
         encoding: LineEncoding,
+        token: Option<String>,
     ) -> Self {
         Self {
+            auth: token.map(|t| format!("Bearer {}", t.trim())),
             indexers,
             bucket,
             work_dir,
@@ -103,11 +108,11 @@ impl Compactor {
 
     /// Merges what `url`'s plan calls for; returns the merges it adopted.
     fn compact(&mut self, url: &str) -> Result<usize> {
-        let mut resp = self
-            .agent
-            .get(format!("{url}/api/v1/internal/parts"))
-            .call()
-            .context("listing parts")?;
+        let mut req = self.agent.get(format!("{url}/api/v1/internal/parts"));
+        if let Some(auth) = &self.auth {
+            req = req.header("Authorization", auth);
+        }
+        let mut resp = req.call().context("listing parts")?;
         let status = resp.status().as_u16();
         let body = resp.body_mut().read_to_string().context("listing parts")?;
         if status != 200 {
@@ -122,13 +127,15 @@ impl Compactor {
             let merged = merge_in_bucket(&remote, &group, id, &scratch, self.encoding)?;
             let replaced: Vec<u64> = group.iter().map(|p| p.id).collect();
             let body = json!({ "replaced": replaced, "part": merged }).to_string();
-            let mut resp = self
+            let mut req = self
                 .agent
                 .post(format!("{url}/api/v1/internal/rewrite"))
                 .header("X-Scope-OrgID", &merged.tenant)
-                .header("Content-Type", "application/json")
-                .send(body.as_bytes())
-                .context("handing over a merge")?;
+                .header("Content-Type", "application/json");
+            if let Some(auth) = &self.auth {
+                req = req.header("Authorization", auth);
+            }
+            let mut resp = req.send(body.as_bytes()).context("handing over a merge")?;
             let status = resp.status().as_u16();
             let answer = resp.body_mut().read_to_string().unwrap_or_default();
             match status {
@@ -155,11 +162,13 @@ impl Compactor {
 
     /// A part id reserved by the indexer at `url`.
     fn reserve_id(&self, url: &str) -> Result<u64> {
-        let mut resp = self
+        let mut req = self
             .agent
-            .post(format!("{url}/api/v1/internal/part_ids?count=1"))
-            .send_empty()
-            .context("reserving a part id")?;
+            .post(format!("{url}/api/v1/internal/part_ids?count=1"));
+        if let Some(auth) = &self.auth {
+            req = req.header("Authorization", auth);
+        }
+        let mut resp = req.send_empty().context("reserving a part id")?;
         let status = resp.status().as_u16();
         let body = resp.body_mut().read_to_string().unwrap_or_default();
         if status != 200 {

@@ -168,11 +168,16 @@ pub fn compactor(
         indexers = indexers.len(),
         "compactor: merging the indexers' parts in the bucket"
     );
+    // Indexers with auth on take an admin token for all tenants.
+    let token = std::env::var("BASIN_TOKEN")
+        .ok()
+        .filter(|t| !t.trim().is_empty());
     Ok(Some(crate::compactor::Compactor::new(
         indexers.to_vec(),
         bucket.clone(),
         work_dir,
         encoding,
+        token,
     )))
 }
 

@@ -16,7 +16,19 @@ use crate::{params, ApiError, AppState};
 /// `GET /api/v1/internal/parts`: every part this node lists, of every
 /// tenant, and the bucket prefix they are under, for a compactor to plan
 /// merges: `{"prefix": "...", "parts": [...]}`.
-pub async fn parts(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
+pub async fn parts(
+    State(state): State<Arc<AppState>>,
+    request: axum::extract::Request,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    // It lists every tenant's parts: a token for some tenants may not.
+    if crate::auth::grant_of(request.extensions()).is_some_and(|g| !g.covers_all()) {
+        return Ok((
+            StatusCode::FORBIDDEN,
+            "listing every tenant's parts needs a token for all tenants (--tenant '*')\n",
+        )
+            .into_response());
+    }
     let storage = state.storage()?;
     let Some(prefix) = storage.bucket_prefix() else {
         return Err(ApiError::BadRequest(
@@ -24,7 +36,7 @@ pub async fn parts(State(state): State<Arc<AppState>>) -> Result<Json<Value>, Ap
                 .into(),
         ));
     };
-    Ok(Json(json!({ "prefix": prefix, "parts": storage.parts() })))
+    Ok(Json(json!({ "prefix": prefix, "parts": storage.parts() })).into_response())
 }
 
 /// `POST /api/v1/internal/part_ids`'s query.
