@@ -35,7 +35,21 @@ fn parts_of_rounds(server: &mut Server, rounds: i64) -> Vec<(i64, String)> {
     lines
 }
 
-fn manifest_parts(server: &Server) -> Vec<PartMeta> {
+/// Waits (30 s at most) until `compactor` has left `indexer` one part.
+fn wait_until_merged(indexer: &Server, compactor: &Server) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while manifest_parts(indexer).len() > 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no merge: {}",
+            compactor.log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// The parts a node's local manifest lists.
+pub(crate) fn manifest_parts(server: &Server) -> Vec<PartMeta> {
     let text = std::fs::read_to_string(server.data_dir().join("manifest.json")).unwrap();
     let manifest: Value = serde_json::from_str(&text).unwrap();
     serde_json::from_value(manifest["parts"].clone()).unwrap()
@@ -125,15 +139,7 @@ fn a_compactor_node_merges_an_indexers_parts_in_the_bucket() {
             indexer.url
         ),
     );
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while manifest_parts(&indexer).len() > 1 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no merge: {}",
-            compactor.log()
-        );
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
+    wait_until_merged(&indexer, &compactor);
     let merged = manifest_parts(&indexer);
     assert_eq!(merged[0].rows, 400);
     assert_eq!(
@@ -238,14 +244,6 @@ fn a_compactor_uses_its_token_on_indexers_with_auth_on() {
     compactor.env = credentials;
     compactor.env.push(("BASIN_TOKEN".into(), admin));
     compactor.spawn();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while manifest_parts(&indexer).len() > 1 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no merge: {}",
-            compactor.log()
-        );
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
+    wait_until_merged(&indexer, &compactor);
     assert_eq!(manifest_parts(&indexer)[0].rows, 200);
 }

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::common::{agent, free_port, json_body, now_ns, urlencode, Server};
+use crate::handoff::manifest_parts;
 use crate::object_storage::Moto;
 
 /// A JetStream-enabled NATS server, killed on drop.
@@ -284,13 +285,8 @@ fn a_killed_indexer_stores_every_acknowledged_line_exactly_once() {
     );
     // Once the heads are flushed, the compactor leaves each indexer fewer
     // parts than a merge takes.
-    let parts_of = |node: &Server| {
-        let text = std::fs::read_to_string(node.data_dir().join("manifest.json")).unwrap();
-        let manifest: serde_json::Value = serde_json::from_str(&text).unwrap();
-        manifest["parts"].as_array().unwrap().len()
-    };
     let deadline = Instant::now() + Duration::from_secs(30);
-    while indexers.iter().any(|i| parts_of(i) >= 4) {
+    while indexers.iter().any(|i| manifest_parts(i).len() >= 4) {
         assert!(
             Instant::now() < deadline,
             "the compactor did not merge: {}",

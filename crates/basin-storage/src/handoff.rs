@@ -155,8 +155,12 @@ impl Storage {
                         meta.tenant, meta.day
                     )));
                 }
-                let listed = lock(&inner.manifest).parts.iter().any(|p| p.id == meta.id);
-                if listed || meta.id >= lock(&inner.manifest).next_part_id {
+                let reserved = {
+                    let manifest = lock(&inner.manifest);
+                    meta.id < manifest.next_part_id
+                        && !manifest.parts.iter().any(|p| p.id == meta.id)
+                };
+                if !reserved {
                     return Err(StorageError::Invalid(format!(
                         "part id {} was not reserved here",
                         meta.id

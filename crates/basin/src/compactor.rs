@@ -108,11 +108,10 @@ impl Compactor {
 
     /// Merges what `url`'s plan calls for; returns the merges it adopted.
     fn compact(&mut self, url: &str) -> Result<usize> {
-        let mut req = self.agent.get(format!("{url}/api/v1/internal/parts"));
-        if let Some(auth) = &self.auth {
-            req = req.header("Authorization", auth);
-        }
-        let mut resp = req.call().context("listing parts")?;
+        let mut resp = self
+            .authed(self.agent.get(format!("{url}/api/v1/internal/parts")))
+            .call()
+            .context("listing parts")?;
         let status = resp.status().as_u16();
         let body = resp.body_mut().read_to_string().context("listing parts")?;
         if status != 200 {
@@ -127,15 +126,12 @@ impl Compactor {
             let merged = merge_in_bucket(&remote, &group, id, &scratch, self.encoding)?;
             let replaced: Vec<u64> = group.iter().map(|p| p.id).collect();
             let body = json!({ "replaced": replaced, "part": merged }).to_string();
-            let mut req = self
-                .agent
-                .post(format!("{url}/api/v1/internal/rewrite"))
+            let mut resp = self
+                .authed(self.agent.post(format!("{url}/api/v1/internal/rewrite")))
                 .header("X-Scope-OrgID", &merged.tenant)
-                .header("Content-Type", "application/json");
-            if let Some(auth) = &self.auth {
-                req = req.header("Authorization", auth);
-            }
-            let mut resp = req.send(body.as_bytes()).context("handing over a merge")?;
+                .header("Content-Type", "application/json")
+                .send(body.as_bytes())
+                .context("handing over a merge")?;
             let status = resp.status().as_u16();
             let answer = resp.body_mut().read_to_string().unwrap_or_default();
             match status {
@@ -162,13 +158,13 @@ impl Compactor {
 
     /// A part id reserved by the indexer at `url`.
     fn reserve_id(&self, url: &str) -> Result<u64> {
-        let mut req = self
-            .agent
-            .post(format!("{url}/api/v1/internal/part_ids?count=1"));
-        if let Some(auth) = &self.auth {
-            req = req.header("Authorization", auth);
-        }
-        let mut resp = req.send_empty().context("reserving a part id")?;
+        let mut resp = self
+            .authed(
+                self.agent
+                    .post(format!("{url}/api/v1/internal/part_ids?count=1")),
+            )
+            .send_empty()
+            .context("reserving a part id")?;
         let status = resp.status().as_u16();
         let body = resp.body_mut().read_to_string().unwrap_or_default();
         if status != 200 {
@@ -178,6 +174,14 @@ impl Compactor {
         answer["ids"][0]
             .as_u64()
             .context("reserving a part id: no id in the answer")
+    }
+
+    /// `req` with the token, if there is one.
+    fn authed<B>(&self, req: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
+        match &self.auth {
+            Some(auth) => req.header("Authorization", auth),
+            None => req,
+        }
     }
 
     /// The bucket handle of an indexer's prefix.
