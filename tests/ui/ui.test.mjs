@@ -105,7 +105,7 @@ const open = [
     const page = await newPage(browser);
     await page.goto(`${BASE}/`);
     await page.fill("#query", '{job="shop"} |= ');
-    await page.waitForSelector("#query-error", { timeout: 5000 });
+    await page.waitForSelector("#query-error", { timeout: 15000 });
     const text = await page.textContent("#query-error");
     check(text.includes("col 17") && /^ {16}\^/.test(text), `error shown: ${text}`);
   }],
