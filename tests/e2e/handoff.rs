@@ -35,10 +35,18 @@ fn parts_of_rounds(server: &mut Server, rounds: i64) -> Vec<(i64, String)> {
     lines
 }
 
-/// Waits (30 s at most) until `compactor` has left `indexer` one part.
+/// Waits (30 s at most) until `compactor` has left `indexer` one part and
+/// counted its merge (it counts after the indexer's answer arrives, so the
+/// manifest can show the merge a moment before the counter does).
 fn wait_until_merged(indexer: &Server, compactor: &Server) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while manifest_parts(indexer).len() > 1 {
+    let counted = || {
+        compactor
+            .metrics()
+            .lines()
+            .any(|l| l.starts_with("basin_compactor_merges_total") && !l.ends_with(" 0"))
+    };
+    while manifest_parts(indexer).len() > 1 || !counted() {
         assert!(
             std::time::Instant::now() < deadline,
             "no merge: {}",
