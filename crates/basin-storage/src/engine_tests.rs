@@ -969,3 +969,63 @@ fn a_compactor_merges_what_the_plan_says_from_the_bucket_alone() {
     assert_eq!(lines(&storage, "a"), want);
     assert!(crate::plan_merges(&storage.parts()).is_empty());
 }
+
+#[test]
+fn lines_with_needles_are_those_that_hold_them() {
+    // Three blocks of alternating skeletons, needles in variables of a few
+    // rows (read by their pages only) and in many; and a request that cuts
+    // the first and last block.
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(cfg(dir.path())).unwrap();
+    let mut lines = awkward_lines();
+    lines.extend(
+        (0..2 * crate::limits::BLOCK_ROWS + 500).map(|i| match i % 4 {
+            0 => format!("took {i}ms by u{}", i % 50),
+            1 if i % 997 == 0 => format!("job needle{i}x done in {} s", i % 13),
+            1 => format!("job j{i} done in {} s", i % 13),
+            2 => format!("level=error code={} path=/a/{}", i % 9, i % 31),
+            _ => format!("GET /items/{i} 200 {}ms", i % 97),
+        }),
+    );
+    store_lines(&storage, &lines);
+    let tenant = TenantId::new("a").unwrap();
+    let all = |_: &Labels| true;
+    for (start, end) in [(i64::MIN, i64::MAX), (4000, 17_001)] {
+        for needle in [
+            "needle",
+            "needle1994x",
+            "ms by u4",
+            "code=3 path",
+            "items/1",
+            "42",
+            "zzz",
+            "ünï",
+            "",
+        ] {
+            let needles = [needle.to_string()];
+            let req = ScanRequest {
+                tenant: &tenant,
+                start,
+                end,
+                stream_filter: &all,
+                needles: &needles,
+                columns: Columns::all(),
+            };
+            let mut got = Vec::new();
+            storage
+                .scan(&req, &mut |_, e| {
+                    got.push((e.ts, e.line.clone()));
+                    true
+                })
+                .unwrap();
+            got.sort();
+            let want: Vec<(i64, String)> = lines
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (i as i64 + 1, l.clone()))
+                .filter(|(ts, l)| *ts >= start && *ts < end && l.contains(needle))
+                .collect();
+            assert_eq!(got, want, "needle {needle:?} in {start}..{end}");
+        }
+    }
+}

@@ -11,10 +11,10 @@ use arrow_array::types::{
     TimestampSecondType, UInt32Type, UInt64Type,
 };
 use arrow_array::{Array, ArrayRef, RecordBatch, StringArray, UInt32Array, UInt64Array};
-use arrow_schema::{DataType, TimeUnit};
+use arrow_schema::{DataType, Schema, TimeUnit};
 use basin_model::{Entry, Labels, StreamId};
 use parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader, RowSelection, RowSelector,
 };
 use parquet::arrow::{parquet_to_arrow_field_levels, ProjectionMask};
 use parquet::file::metadata::{FileMetaData, KeyValue, ParquetMetaDataBuilder};
@@ -397,6 +397,11 @@ impl Part {
             true => NeedleFilter::new(req.needles, self)?,
             false => None,
         };
+        if let Some(n) = needles.as_mut() {
+            if self.version >= 8 && self.templates()?.is_some() {
+                return self.read_sifted(req, wanted, blocks, stats, n, emit);
+            }
+        }
         let searched = needles.as_ref().map(|n| self.searched_columns(n, &blocks));
         let Some((by_id, reader)) = self.open_blocks(req, wanted, blocks, stats, projection)?
         else {
@@ -406,11 +411,193 @@ impl Part {
             let batch = batch?;
             stats.rows_read += batch.num_rows() as u64;
             let filter = needles.as_mut().zip(searched.as_deref());
-            if !self.emit_batch(&batch, req, &by_id, filter, emit)? {
+            if !self.emit_batch(&batch, req, &by_id, filter, None, emit)? {
                 return Ok(false);
             }
         }
         Ok(true)
+    }
+
+    /// [`Part::read_blocks`] for rows that must hold `needles`, block by
+    /// block in two reads: first the columns the needle test needs, then,
+    /// if rows are kept, every column at those rows only, which skips the
+    /// pages without them. A needle seldom matches more than a few rows of
+    /// a block, and decoding all of a block's variables was most of what a
+    /// needle query cost. From format 8, where variables sit in skeleton
+    /// order, the variable columns are read at the rows' positions.
+    fn read_sifted(
+        &self,
+        req: &ScanRequest<'_>,
+        wanted: &[bool],
+        blocks: Vec<usize>,
+        stats: &mut ScanStats,
+        needles: &mut NeedleFilter<'_>,
+        emit: &mut dyn FnMut(&Arc<Labels>, &Entry) -> bool,
+    ) -> Result<bool> {
+        let Some(templates) = self.templates()? else {
+            return Err(self.corrupt_column(TEMPLATE));
+        };
+        for block in blocks {
+            let searched = self.searched_columns(needles, &[block]);
+            // Times are read first only where a row may fall outside the
+            // request or a line be rebuilt with its time.
+            let inside = self
+                .index
+                .blocks
+                .get(block)
+                .is_some_and(|b| b.min_ts >= req.start && b.max_ts < req.end);
+            let projection = Projection {
+                line: LineRead::Needles(searched),
+                pattern_ids: false,
+                times: !inside || needles.may_need_time(),
+            };
+            let Some((by_id, reader)) =
+                self.open_blocks(req, wanted, vec![block], stats, projection)?
+            else {
+                continue;
+            };
+            // The kept rows, where their variables sit, and how many
+            // variable columns their skeletons use.
+            let mut kept: Vec<usize> = Vec::new();
+            let mut positions: Vec<usize> = Vec::new();
+            let mut vars = 0;
+            for batch in reader {
+                let batch = batch?;
+                stats.rows_read += batch.num_rows() as u64;
+                let (times, ids, _) = self.columns_of(&batch)?;
+                let line_at = batch
+                    .schema_ref()
+                    .index_of(LINE)
+                    .map_err(|_| self.corrupt_column(LINE))?;
+                let lines = self.line_columns(&batch, line_at, None)?;
+                needles.prepare(&lines);
+                for row in 0..batch.num_rows() {
+                    let ts = times.as_ref().map(|t| t.value(row));
+                    if ts.is_some_and(|ts| ts < req.start || ts >= req.end)
+                        || !by_id.contains_key(&ids.value(row))
+                        || !needles.keeps(&lines, row, ts)
+                    {
+                        continue;
+                    }
+                    kept.push(row);
+                    vars = vars.max(templates.vars_of(lines.skeleton(row)));
+                }
+                // The block's order, even where no variable column was read.
+                if !kept.is_empty() {
+                    let order = lines.block_order();
+                    positions.extend(kept.iter().map(|&r| order.position(r)));
+                }
+            }
+            if kept.is_empty() {
+                continue;
+            }
+            let batch = self.read_kept(req, block, &kept, &positions, vars)?;
+            let order = VarOrder::of_positions(&positions);
+            if !self.emit_batch(&batch, req, &by_id, None, Some(order), emit)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Every column a line read wants of `block`, at rows `kept`
+    /// (ascending) and, for the first `vars` variable columns, at
+    /// `positions` (the kept rows' variables), as one batch.
+    fn read_kept(
+        &self,
+        req: &ScanRequest<'_>,
+        block: usize,
+        kept: &[usize],
+        positions: &[usize],
+        vars: usize,
+    ) -> Result<RecordBatch> {
+        let by_row = self.projected(
+            req,
+            &Projection {
+                line: LineRead::Needles(vec![false; self.var_count]),
+                pattern_ids: true,
+                times: true,
+            },
+        );
+        let mut batch = self.read_selected(by_row, block, kept)?;
+        if vars > 0 {
+            let mut sorted = positions.to_vec();
+            sorted.sort_unstable();
+            let mut wanted = vec![false; self.var_count];
+            wanted.iter_mut().take(vars).for_each(|w| *w = true);
+            let by_position = self.projected(
+                req,
+                &Projection {
+                    line: LineRead::Needles(wanted),
+                    pattern_ids: false,
+                    times: false,
+                },
+            );
+            // Only the variable columns: the rest were read by row.
+            let by_position: Vec<usize> = by_position
+                .into_iter()
+                .filter(|&i| {
+                    self.arrow_meta
+                        .schema()
+                        .fields()
+                        .get(i)
+                        .is_some_and(|f| var_index(f.name()).is_some())
+                })
+                .collect();
+            let variables = self.read_selected(by_position, block, &sorted)?;
+            let (mut fields, mut columns): (Vec<_>, Vec<_>) = batch
+                .schema()
+                .fields()
+                .iter()
+                .cloned()
+                .zip(batch.columns().iter().cloned())
+                .unzip();
+            fields.extend(variables.schema().fields().iter().cloned());
+            columns.extend(variables.columns().iter().cloned());
+            batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(|e| {
+                StorageError::Corruption {
+                    path: self.path.clone(),
+                    detail: format!("block {block}: rows and variables disagree: {e}"),
+                }
+            })?;
+        }
+        Ok(batch)
+    }
+
+    /// Columns `projected` of `block` at `rows` (ascending, distinct), as
+    /// one batch.
+    fn read_selected(
+        &self,
+        projected: Vec<usize>,
+        block: usize,
+        rows: &[usize],
+    ) -> Result<RecordBatch> {
+        let mut selectors = Vec::new();
+        let mut next = 0;
+        for &row in rows {
+            if row > next {
+                selectors.push(RowSelector::skip(row - next));
+            }
+            match selectors.last_mut() {
+                Some(last) if !last.skip && row == next && next > 0 => last.row_count += 1,
+                _ => selectors.push(RowSelector::select(1)),
+            }
+            next = row + 1;
+        }
+        let reader = self.reader_of(
+            projected,
+            vec![block],
+            Some(RowSelection::from(selectors)),
+            rows.len(),
+        )?;
+        let mut batches = reader.collect::<Result<Vec<RecordBatch>>>()?;
+        match (batches.pop(), batches.is_empty()) {
+            (Some(batch), true) if batch.num_rows() == rows.len() => Ok(batch),
+            _ => Err(StorageError::Corruption {
+                path: self.path.clone(),
+                detail: format!("block {block} holds fewer rows than its index says"),
+            }),
+        }
     }
 
     /// Like [`Part::read_blocks`] without the line: passes runs of rows of
@@ -491,7 +678,7 @@ impl Part {
             };
             let ids = ids.values();
             let lines = match (&needles, batch.schema_ref().index_of(LINE)) {
-                (Some(_), Ok(i)) => Some(self.line_columns(&batch, i)?),
+                (Some(_), Ok(i)) => Some(self.line_columns(&batch, i, None)?),
                 (Some(_), Err(_)) => return Err(self.corrupt_column(LINE)),
                 (None, _) => None,
             };
@@ -628,11 +815,6 @@ impl Part {
         stats: &mut ScanStats,
         projection: Projection,
     ) -> Result<Option<(StreamsById<'_>, GuardedBatches<'_>)>> {
-        let Projection {
-            line,
-            pattern_ids,
-            times,
-        } = projection;
         if blocks.is_empty() {
             return Ok(None);
         }
@@ -649,22 +831,34 @@ impl Part {
             .filter(|&s| wanted.get(s).copied().unwrap_or(false))
             .filter_map(|s| Some((self.index.streams.get(s)?.0, self.stream_labels.get(s)?)))
             .collect();
-        let schema = self.arrow_meta.schema().clone();
-        let projected: Vec<usize> = schema
+        let projected = self.projected(req, &projection);
+        let reader = self.reader_of(projected, blocks, None, BLOCK_ROWS)?;
+        Ok(Some((by_id, reader)))
+    }
+
+    /// The columns (by place in the schema) a read with `projection` decodes.
+    fn projected(&self, req: &ScanRequest<'_>, projection: &Projection) -> Vec<usize> {
+        let Projection {
+            line,
+            pattern_ids,
+            times,
+        } = projection;
+        self.arrow_meta
+            .schema()
             .fields()
             .iter()
             .enumerate()
             .filter(|(_, f)| match f.name().as_str() {
                 super::schema::STREAM => false,
-                TIME => times,
+                TIME => *times,
                 LINE => !matches!(line, LineRead::No),
                 // Rows without a pattern id of their own have their skeleton's.
                 TEMPLATE => {
                     !matches!(line, LineRead::No)
-                        || (pattern_ids && !self.skeleton_patterns.is_empty())
+                        || (*pattern_ids && !self.skeleton_patterns.is_empty())
                 }
-                PATTERN_ID => pattern_ids,
-                name if var_index(name).is_some() => match &line {
+                PATTERN_ID => *pattern_ids,
+                name if var_index(name).is_some() => match line {
                     LineRead::No => false,
                     LineRead::Whole => true,
                     LineRead::Needles(vars) => {
@@ -674,24 +868,37 @@ impl Part {
                 name => column_field(name).is_none_or(|field| req.columns.wants_field(field)),
             })
             .map(|(i, _)| i)
-            .collect();
+            .collect()
+    }
+
+    /// A reader of columns `projected` in `blocks`, at the rows `selection`
+    /// picks (all if none), in batches of `batch_rows`.
+    fn reader_of(
+        &self,
+        projected: Vec<usize>,
+        blocks: Vec<usize>,
+        selection: Option<RowSelection>,
+        batch_rows: usize,
+    ) -> Result<GuardedBatches<'_>> {
+        let parquet_meta = self.arrow_meta.metadata();
         let mask = ProjectionMask::roots(parquet_meta.file_metadata().schema_descr(), projected);
         let levels = parquet_to_arrow_field_levels(
             parquet_meta.file_metadata().schema_descr(),
             mask,
-            Some(schema.fields()),
+            Some(self.arrow_meta.schema().fields()),
         )?;
         let blocks = Blocks::new(self.file.clone(), parquet_meta.clone(), blocks);
-        let reader =
-            ParquetRecordBatchReader::try_new_with_row_groups(&levels, &blocks, BLOCK_ROWS, None)?;
-        Ok(Some((
-            by_id,
-            GuardedBatches {
-                reader,
-                path: self.path(),
-                failed: false,
-            },
-        )))
+        let reader = ParquetRecordBatchReader::try_new_with_row_groups(
+            &levels,
+            &blocks,
+            batch_rows.max(1),
+            selection,
+        )?;
+        Ok(GuardedBatches {
+            reader,
+            path: self.path(),
+            failed: false,
+        })
     }
 
     /// A batch's time (if read) and stream id columns, and its field
@@ -728,11 +935,13 @@ impl Part {
     }
 
     /// The columns that hold a batch's lines (`_line` at `line_at`, and the
-    /// template columns if the part has them).
+    /// template columns if the part has them); `known` is where each row's
+    /// variables sit, if not the batch's block order.
     fn line_columns<'b>(
         &'b self,
         batch: &'b RecordBatch,
         line_at: usize,
+        known: Option<VarOrder>,
     ) -> Result<BatchLines<'b>> {
         let whole = batch
             .column(line_at)
@@ -777,8 +986,8 @@ impl Part {
         // worked out when first needed (a count's needle is seldom in a
         // variable, and then no row's place is asked for).
         let order = OnceCell::new();
-        if self.version < 8 || present.is_empty() {
-            let _ = order.set(None);
+        if known.is_some() || self.version < 8 || present.is_empty() {
+            let _ = order.set(known);
         }
         Ok(BatchLines {
             whole,
@@ -865,12 +1074,13 @@ impl Part {
         req: &ScanRequest<'_>,
         by_id: &StreamsById<'_>,
         mut needles: Option<(&mut NeedleFilter<'_>, &[bool])>,
+        order: Option<VarOrder>,
         emit: &mut dyn FnMut(&Arc<Labels>, &Entry) -> bool,
     ) -> Result<bool> {
         let (times, ids, fields) = self.columns_of(batch)?;
         let times = times.ok_or_else(|| self.corrupt_column(TIME))?;
         let mut lines = match batch.schema_ref().index_of(LINE) {
-            Ok(i) => Some(self.line_columns(batch, i)?),
+            Ok(i) => Some(self.line_columns(batch, i, order)?),
             Err(_) if req.columns.line => return Err(self.corrupt_column(LINE)),
             Err(_) => None,
         };
@@ -1007,6 +1217,24 @@ impl BatchLines<'_> {
                     .map(|(_, ids, _)| VarOrder::of(ids.values()))
             })
             .as_ref()
+    }
+
+    /// The order of the variables of the batch's block (format 8 on),
+    /// whichever variable columns were read.
+    fn block_order(&self) -> VarOrder {
+        match (self.order(), &self.templated) {
+            (Some(order), _) => order.clone(),
+            (None, Some((_, ids, _))) => VarOrder::of(ids.values()),
+            (None, None) => VarOrder::of(&[]),
+        }
+    }
+
+    /// Row `row`'s skeleton number (0: a line kept whole).
+    fn skeleton(&self, row: usize) -> u32 {
+        match &self.templated {
+            Some((_, ids, _)) if row < ids.len() => ids.value(row),
+            _ => 0,
+        }
     }
 
     /// Writes row `row`'s line to `out` (which is empty); `time` is the

@@ -57,6 +57,19 @@ impl VarOrder {
         Self { position, row }
     }
 
+    /// The order of some rows' variables when only theirs are read: row
+    /// `i` of the rows had its variables at `positions[i]` of its block
+    /// (distinct), and a read of those positions returns them ascending.
+    pub fn of_positions(positions: &[usize]) -> Self {
+        let mut row: Vec<u32> = (0..positions.len() as u32).collect();
+        row.sort_unstable_by_key(|&r| positions[r as usize]);
+        let mut position = vec![0u32; positions.len()];
+        for (at, &r) in row.iter().enumerate() {
+            position[r as usize] = at as u32;
+        }
+        Self { position, row }
+    }
+
     /// The position of row `row`'s variables.
     #[inline]
     pub fn position(&self, row: usize) -> usize {
@@ -88,6 +101,20 @@ mod tests {
         for r in 0..ids.len() {
             assert_eq!(order.row(order.position(r)), r);
         }
+    }
+
+    #[test]
+    fn some_rows_find_their_variables_among_those_read() {
+        let block = VarOrder::of(&[2, 1, 2, 1, 3]);
+        let rows = [0, 3, 4];
+        let positions: Vec<usize> = rows.iter().map(|&r| block.position(r)).collect();
+        assert_eq!(positions, [2, 1, 4]);
+        // Read ascending: positions 1, 2, 4.
+        let some = VarOrder::of_positions(&positions);
+        assert_eq!(some.position(0), 1);
+        assert_eq!(some.position(1), 0);
+        assert_eq!(some.position(2), 2);
+        assert_eq!(some.rows().collect::<Vec<_>>(), [1, 0, 2]);
     }
 
     #[test]
