@@ -1,3 +1,4 @@
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -623,6 +624,81 @@ fn runs_over_blocks_whose_variables_differ_count_exactly() {
                 want,
                 "needle {needle:?}"
             );
+        }
+    }
+}
+
+#[test]
+fn counts_of_needles_per_stream_come_from_skeleton_runs() {
+    // Three streams whose lines hold `error` in a skeleton, in a variable
+    // (`x12error`), or not at all, over more than one block.
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(cfg(dir.path())).unwrap();
+    let streams = [r#"{job="a"}"#, r#"{job="b"}"#, r#"{job="c"}"#];
+    let rows = crate::limits::BLOCK_ROWS + 700;
+    let mut all_lines: Vec<(usize, String)> = Vec::new();
+    for (s, stream) in streams.iter().enumerate() {
+        let lines: Vec<String> = (0..rows)
+            .map(|i| match (i + s) % 4 {
+                0 => format!("level=error code={} in {}ms", i % 9, i % 300),
+                1 => format!("user u{} said x{}error", i % 40, i % (7 + s)),
+                2 if s == 1 => format!("user u{} said x{}", i % 40, i % 11),
+                _ => format!("all fine after {} tries", i % 5),
+            })
+            .collect();
+        let entries = lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| Entry::new(i as i64 + 1, l.as_str()))
+            .collect();
+        storage
+            .append_blocking(batch("a", stream, entries))
+            .unwrap();
+        all_lines.extend(lines.into_iter().map(|l| (s, l)));
+    }
+    storage.flush().unwrap();
+    let tenant = TenantId::new("a").unwrap();
+    let all = |_: &Labels| true;
+    for needles in [
+        vec!["error"],
+        vec!["fine"],
+        vec!["said", "error"],
+        vec!["u7 ", "x3error"],
+        vec!["x2"],
+        vec!["zzz"],
+    ] {
+        let needles: Vec<String> = needles.iter().map(|n| n.to_string()).collect();
+        let req = counting_request(&tenant, &all, &needles);
+        let (sinks, stats) = storage
+            .scan_runs_parallel(
+                &req,
+                one_window(),
+                &HashMap::<String, usize>::new,
+                &|seen, labels, _, ts, weights| {
+                    *seen.entry(labels.to_string()).or_default() +=
+                        weights.map_or(ts.len(), |w| w.iter().map(|&w| w as usize).sum());
+                    true
+                },
+            )
+            .unwrap();
+        let mut got: HashMap<String, usize> = HashMap::new();
+        for sink in sinks {
+            for (k, n) in sink {
+                *got.entry(k).or_default() += n;
+            }
+        }
+        let mut want: HashMap<String, usize> = HashMap::new();
+        for (s, line) in &all_lines {
+            if needles.iter().all(|n| line.contains(n.as_str())) {
+                let key = Labels::parse(streams[*s]).unwrap().to_string();
+                *want.entry(key).or_default() += 1;
+            }
+        }
+        assert_eq!(got, want, "needles {needles:?}");
+        // Skeletons alone decide `fine`: no block is decoded.
+        if needles == ["fine"] {
+            assert!(stats.blocks_counted >= 2, "{stats:?}");
+            assert_eq!((stats.blocks_read, stats.rows_read), (0, 0), "{stats:?}");
         }
     }
 }

@@ -116,7 +116,8 @@ pub struct ScanStats {
     pub blocks_pruned_by_tokens: u64,
     /// Blocks decoded.
     pub blocks_read: u64,
-    /// Blocks answered from their per-minute counts, without decoding.
+    /// Blocks answered from counts their part keeps (per minute, or per
+    /// skeleton for needles), without decoding.
     pub blocks_counted: u64,
     /// Rows decoded from blocks.
     pub rows_read: u64,

@@ -11,6 +11,7 @@ pub mod line_codec;
 mod pages;
 mod read;
 pub mod schema;
+pub mod skeleton_runs;
 pub mod time_marks;
 pub mod var_grams;
 pub mod var_order;

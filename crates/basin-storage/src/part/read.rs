@@ -30,6 +30,7 @@ use super::line_codec::{
 };
 use super::pages::Blocks;
 use super::schema::{column_field, var_index, LINE, PATTERN_ID, STREAM_ID, TIME};
+use super::skeleton_runs::{SkeletonRun, SKELETON_RUNS_KEY};
 use super::var_grams::{needle_grams, GramSet, VAR_GRAMS_KEY};
 use super::var_order::VarOrder;
 use crate::error::{Result, StorageError};
@@ -39,6 +40,8 @@ use crate::remote::Remote;
 use crate::scan::{RunSink, RunTimes, ScanRequest, ScanStats};
 use crate::token_filter::{gram_hash, token_hash};
 use crate::tokens::{indexed_token, required_grams, required_tokens};
+
+mod skeleton_count;
 
 /// What a scan must read of one part: the admitted blocks, and which of the
 /// part's streams the selector wants (evaluated once per part, not per block).
@@ -80,6 +83,9 @@ pub struct Part {
     /// Per block, the trigrams of each variable column (format 8 on; empty
     /// before).
     var_grams: Vec<Vec<GramSet>>,
+    /// Per block, its rows by skeleton and stream (format 8 on; empty
+    /// before).
+    skeleton_runs: Vec<Vec<SkeletonRun>>,
     /// Number of variable columns.
     var_count: usize,
     /// Skeleton verdicts by needle (see [`Part::verdicts`]).
@@ -242,6 +248,21 @@ impl Part {
             Some(raw) => decode_value(&raw).map_err(corrupt)?,
             None => Vec::new(),
         };
+        let skeleton_runs: Vec<Vec<SkeletonRun>> = match value(SKELETON_RUNS_KEY)? {
+            Some(raw) => decode_value(&raw).map_err(corrupt)?,
+            None => Vec::new(),
+        };
+        // Runs place rows by position: each block's must add up to its rows
+        // and name streams the index has.
+        if !skeleton_runs.is_empty()
+            && (skeleton_runs.len() != index.blocks.len()
+                || skeleton_runs.iter().zip(row_groups).any(|(runs, group)| {
+                    runs.iter().map(|r| i64::from(r.rows)).sum::<i64>() != group.num_rows()
+                        || runs.iter().any(|r| r.stream as usize >= streams)
+                }))
+        {
+            return Err(corrupt("skeleton runs and row groups disagree".into()));
+        }
         let var_count = arrow_meta
             .schema()
             .fields()
@@ -270,6 +291,7 @@ impl Part {
             var_masks,
             skeleton_patterns,
             var_grams,
+            skeleton_runs,
             var_count,
             verdicts: Mutex::new(HashMap::new()),
         })
@@ -613,6 +635,53 @@ impl Part {
         times: RunTimes<'_>,
         emit: &mut RunSink<'_>,
     ) -> Result<bool> {
+        // Blocks a count of needles can answer from their skeleton runs
+        // are counted so; the rest are decoded, in block order.
+        let mut needles = match self.skeleton_runs.is_empty() {
+            true => None,
+            false => NeedleFilter::new(req.needles, self)?,
+        };
+        let Some(needles) = needles.as_mut() else {
+            return self.read_runs_decoded(req, wanted, blocks, stats, times, emit);
+        };
+        let mut decoded = Vec::new();
+        for block in blocks {
+            if !self.counts_by_skeleton(req, wanted, block, needles, times)? {
+                decoded.push(block);
+                continue;
+            }
+            if !decoded.is_empty()
+                && !self.read_runs_decoded(
+                    req,
+                    wanted,
+                    std::mem::take(&mut decoded),
+                    stats,
+                    times,
+                    emit,
+                )?
+            {
+                return Ok(false);
+            }
+            if !self.count_by_skeleton(wanted, block, needles, stats, emit)? {
+                return Ok(false);
+            }
+        }
+        match decoded.is_empty() {
+            true => Ok(true),
+            false => self.read_runs_decoded(req, wanted, decoded, stats, times, emit),
+        }
+    }
+
+    /// [`Part::read_runs`] by decoding the blocks' rows.
+    fn read_runs_decoded(
+        &self,
+        req: &ScanRequest<'_>,
+        wanted: &[bool],
+        blocks: Vec<usize>,
+        stats: &mut ScanStats,
+        times: RunTimes<'_>,
+        emit: &mut RunSink<'_>,
+    ) -> Result<bool> {
         // Rows must hold every needle: the skeletons decide most rows, and
         // only the variable columns that may hold a needle are read.
         let mut needles = NeedleFilter::new(req.needles, self)?;
@@ -628,7 +697,7 @@ impl Part {
                 for end in 1..=blocks.len() {
                     if end == blocks.len() || per_block[end] != per_block[start] {
                         let some = blocks[start..end].to_vec();
-                        if !self.read_runs(req, wanted, some, stats, times, emit)? {
+                        if !self.read_runs_decoded(req, wanted, some, stats, times, emit)? {
                             return Ok(false);
                         }
                         start = end;
@@ -755,14 +824,16 @@ impl Part {
     /// Whether [`Part::read_counts`] can answer `req`: the part has counts,
     /// and no field column `req` wants (counts are per stream only).
     pub fn can_count(&self, req: &ScanRequest<'_>) -> bool {
-        self.counts.is_some()
-            && req.needles.is_empty()
-            && !self
-                .arrow_meta
-                .schema()
-                .fields()
-                .iter()
-                .any(|f| column_field(f.name()).is_some_and(|name| req.columns.wants_field(name)))
+        self.counts.is_some() && req.needles.is_empty() && !self.wants_field_columns(req)
+    }
+
+    /// Whether `req` wants a field column the part has.
+    fn wants_field_columns(&self, req: &ScanRequest<'_>) -> bool {
+        self.arrow_meta
+            .schema()
+            .fields()
+            .iter()
+            .any(|f| column_field(f.name()).is_some_and(|name| req.columns.wants_field(name)))
     }
 
     /// Like [`Part::read_runs`] from the per-minute counts: passes, per
@@ -1414,36 +1485,10 @@ impl<'p> NeedleFilter<'p> {
             let mut any = false;
             hits.clear();
             hits.resize(rows, NO_COLUMN);
-            // Columns in ascending order: a row's first hit is its lowest.
             for &(n, values) in &lines.present {
-                let column = u8::try_from(n).unwrap_or(NO_COLUMN - 1);
-                let bytes = values.values().as_slice();
-                let offsets = values.value_offsets();
-                let mut from = offsets.first().map_or(0, |&o| o as usize);
-                let end = offsets.last().map_or(0, |&o| o as usize);
-                while from < end {
-                    let Some(at) = test.find_in(&bytes[from..end]) else {
-                        break;
-                    };
-                    let at = from + at;
-                    // The value the match starts in; it counts only if the
-                    // match ends inside it too.
-                    let position = offsets.partition_point(|&o| o as usize <= at) - 1;
-                    let value_end = offsets.get(position + 1).map_or(end, |&o| o as usize);
-                    let row = lines.order().map_or(position, |o| o.row(position));
-                    if at + test.needle_len() <= value_end
-                        && values.is_valid(position)
-                        && row < rows
-                    {
-                        any = true;
-                        if hits[row] == NO_COLUMN {
-                            hits[row] = column;
-                        }
-                        from = value_end.max(at + 1);
-                    } else {
-                        from = at + 1;
-                    }
-                }
+                any |= find_in_column(test, n, values, hits, |position| {
+                    lines.order().map_or(position, |o| o.row(position))
+                });
             }
             self.any_hit.push(any);
         }
@@ -1521,6 +1566,47 @@ impl<'p> NeedleFilter<'p> {
         }
         true
     }
+}
+
+/// Marks in `hits` (by row, which `row_of` finds from a position in the
+/// column) the rows whose value in variable column `n` (`values`) holds
+/// `test`'s needle, unless a lower column already did (columns are searched
+/// in ascending order: a row's first hit is its lowest). One search over
+/// the column's bytes, not one per value. Returns whether any row did.
+fn find_in_column(
+    test: &NeedleTest,
+    n: usize,
+    values: &StringArray,
+    hits: &mut [u8],
+    row_of: impl Fn(usize) -> usize,
+) -> bool {
+    let column = u8::try_from(n).unwrap_or(NO_COLUMN - 1);
+    let bytes = values.values().as_slice();
+    let offsets = values.value_offsets();
+    let mut from = offsets.first().map_or(0, |&o| o as usize);
+    let end = offsets.last().map_or(0, |&o| o as usize);
+    let mut any = false;
+    while from < end {
+        let Some(at) = test.find_in(&bytes[from..end]) else {
+            break;
+        };
+        let at = from + at;
+        // The value the match starts in; it counts only if the match ends
+        // inside it too.
+        let position = offsets.partition_point(|&o| o as usize <= at) - 1;
+        let value_end = offsets.get(position + 1).map_or(end, |&o| o as usize);
+        let row = row_of(position);
+        if at + test.needle_len() <= value_end && values.is_valid(position) && row < hits.len() {
+            any = true;
+            if hits[row] == NO_COLUMN {
+                hits[row] = column;
+            }
+            from = value_end.max(at + 1);
+        } else {
+            from = at + 1;
+        }
+    }
+    any
 }
 
 /// A part's record batches, with the Parquet decoder's panics on damaged

@@ -21,9 +21,10 @@ use super::counts::{count_block, PartCounts, COUNTS_KEY};
 use super::index::{encode_value, value_pointer, BlockIndex, PartIndex, INDEX_KEY, VERSION_KEY};
 use super::line_codec::{
     byte_mask, var_column, SkeletonBuilder, TemplateBuilder, PLACEHOLDER, SKELETON_PATTERNS_KEY,
-    TEMPLATES_KEY, VAR_COLUMNS, VAR_MASKS_KEY,
+    TEMPLATE, TEMPLATES_KEY, VAR_COLUMNS, VAR_MASKS_KEY,
 };
 use super::schema::{part_schema, time_unit, LINE, PATTERN_ID, STREAM, STREAM_ID, TIME};
+use super::skeleton_runs::{runs_of_block, SkeletonRun, SKELETON_RUNS_KEY};
 use super::var_grams::{GramSet, VAR_GRAMS_KEY};
 use super::var_order::VarOrder;
 use crate::config::LineEncoding;
@@ -138,6 +139,7 @@ pub fn write_part(
     let mut var_masks: Vec<Vec<u64>> = Vec::new();
     let mut var_grams: Vec<Vec<GramSet>> = Vec::new();
     let mut skeleton_patterns: Vec<Option<u64>> = Vec::new();
+    let mut skeleton_runs: Vec<Vec<SkeletonRun>> = Vec::new();
     for block in rows.chunks(BLOCK_ROWS) {
         let (batch, block_index, masks) = encode_block(
             &schema,
@@ -150,6 +152,12 @@ pub fn write_part(
         if let Some((masks, grams)) = masks {
             var_masks.push(masks);
             var_grams.push(grams);
+            let skeletons = batch
+                .column_by_name(TEMPLATE)
+                .and_then(|c| c.as_any().downcast_ref::<UInt32Array>())
+                .ok_or_else(|| StorageError::Encode("templated block without skeletons".into()))?;
+            let streams: Vec<u32> = block.iter().map(|(s, _)| *s).collect();
+            skeleton_runs.push(runs_of_block(&streams, skeletons.values()));
         }
         writer.write(&batch)?;
         writer.flush()?;
@@ -169,6 +177,7 @@ pub fn write_part(
         values.push((VAR_GRAMS_KEY, encode_value(&var_grams)));
         let by_skeleton: Vec<u64> = skeleton_patterns.iter().map(|p| p.unwrap_or(0)).collect();
         values.push((SKELETON_PATTERNS_KEY, encode_value(&by_skeleton)));
+        values.push((SKELETON_RUNS_KEY, encode_value(&skeleton_runs)));
     }
     for (key, bytes) in values {
         let bytes = bytes.map_err(|e| StorageError::Encode(format!("part {key}: {e}")))?;
