@@ -11,7 +11,7 @@ use arrow_array::types::{
     TimestampSecondType, UInt32Type, UInt64Type,
 };
 use arrow_array::{Array, ArrayRef, RecordBatch, StringArray, UInt32Array, UInt64Array};
-use arrow_schema::{DataType, Schema, TimeUnit};
+use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use basin_model::{Entry, Labels, StreamId};
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader, RowSelection, RowSelector,
@@ -483,6 +483,7 @@ impl Part {
             let mut kept: Vec<usize> = Vec::new();
             let mut positions: Vec<usize> = Vec::new();
             let mut vars = 0;
+            let mut searched_batch = None;
             for batch in reader {
                 let batch = batch?;
                 stats.rows_read += batch.num_rows() as u64;
@@ -509,11 +510,24 @@ impl Part {
                     let order = lines.block_order();
                     positions.extend(kept.iter().map(|&r| order.position(r)));
                 }
+                // Kept only if the block is this one batch.
+                searched_batch = match searched_batch {
+                    None => Some(Some(batch.clone())),
+                    Some(_) => Some(None),
+                };
             }
             if kept.is_empty() {
                 continue;
             }
-            let batch = self.read_kept(req, block, &kept, &positions, vars)?;
+            // The variables searched are decoded already: taken at the kept
+            // rows' positions, not read again.
+            let mut sorted = positions.clone();
+            sorted.sort_unstable();
+            let known = match searched_batch.flatten() {
+                Some(b) => searched_at(&b, &sorted, vars),
+                None => Vec::new(),
+            };
+            let batch = self.read_kept(req, block, &kept, &sorted, vars, known)?;
             let order = VarOrder::of_positions(&positions);
             if !self.emit_batch(&batch, req, &by_id, None, Some(order), emit)? {
                 return Ok(false);
@@ -523,15 +537,17 @@ impl Part {
     }
 
     /// Every column a line read wants of `block`, at rows `kept`
-    /// (ascending) and, for the first `vars` variable columns, at
-    /// `positions` (the kept rows' variables), as one batch.
+    /// (ascending) and, for the first `vars` variable columns, at `sorted`
+    /// (the kept rows' variables' positions, ascending), as one batch;
+    /// `known` holds variable columns already taken at `sorted`.
     fn read_kept(
         &self,
         req: &ScanRequest<'_>,
         block: usize,
         kept: &[usize],
-        positions: &[usize],
+        sorted: &[usize],
         vars: usize,
+        known: Vec<(Field, ArrayRef)>,
     ) -> Result<RecordBatch> {
         let by_row = self.projected(
             req,
@@ -543,10 +559,13 @@ impl Part {
         );
         let mut batch = self.read_selected(by_row, block, kept)?;
         if vars > 0 {
-            let mut sorted = positions.to_vec();
-            sorted.sort_unstable();
             let mut wanted = vec![false; self.var_count];
             wanted.iter_mut().take(vars).for_each(|w| *w = true);
+            for (field, _) in &known {
+                if let Some(w) = var_index(field.name()).and_then(|n| wanted.get_mut(n)) {
+                    *w = false;
+                }
+            }
             let by_position = self.projected(
                 req,
                 &Projection {
@@ -566,7 +585,6 @@ impl Part {
                         .is_some_and(|f| var_index(f.name()).is_some())
                 })
                 .collect();
-            let variables = self.read_selected(by_position, block, &sorted)?;
             let (mut fields, mut columns): (Vec<_>, Vec<_>) = batch
                 .schema()
                 .fields()
@@ -574,8 +592,15 @@ impl Part {
                 .cloned()
                 .zip(batch.columns().iter().cloned())
                 .unzip();
-            fields.extend(variables.schema().fields().iter().cloned());
-            columns.extend(variables.columns().iter().cloned());
+            if !by_position.is_empty() {
+                let variables = self.read_selected(by_position, block, sorted)?;
+                fields.extend(variables.schema().fields().iter().cloned());
+                columns.extend(variables.columns().iter().cloned());
+            }
+            for (field, column) in known {
+                fields.push(Arc::new(field));
+                columns.push(column);
+            }
             batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(|e| {
                 StorageError::Corruption {
                     path: self.path.clone(),
@@ -1566,6 +1591,27 @@ impl<'p> NeedleFilter<'p> {
         }
         true
     }
+}
+
+/// The variable columns of `batch` (a block's, read whole) numbered below
+/// `vars`, at `positions` (ascending).
+fn searched_at(batch: &RecordBatch, positions: &[usize], vars: usize) -> Vec<(Field, ArrayRef)> {
+    let mut out = Vec::new();
+    for (field, column) in batch.schema_ref().fields().iter().zip(batch.columns()) {
+        let (Some(n), Some(values)) = (var_index(field.name()), column.as_string_opt::<i32>())
+        else {
+            continue;
+        };
+        if n >= vars {
+            continue;
+        }
+        let taken: StringArray = positions
+            .iter()
+            .map(|&p| (p < values.len() && values.is_valid(p)).then(|| values.value(p)))
+            .collect();
+        out.push((field.as_ref().clone(), Arc::new(taken) as ArrayRef));
+    }
+    out
 }
 
 /// Marks in `hits` (by row, which `row_of` finds from a position in the
