@@ -34,6 +34,11 @@ pub const PART_FORMAT_VERSION: u32 = 8;
 /// zstd to find the repetition and small enough to skip precisely.
 pub const BLOCK_ROWS: usize = 8192;
 
+/// Bytes (before compression) past which a variable column's page ends: a
+/// needle query decodes, in the columns it does not search, only the pages
+/// of the rows it keeps. Small columns stay one page.
+pub const VAR_PAGE_BYTES: usize = 8 << 10;
+
 /// zstd level of part columns. On the benchmark corpus level 1 wrote parts
 /// 2% smaller than level 3 (column chunks of one block are small, and
 /// variable columns hold ids near their entropy) for ~15% less ingest CPU.

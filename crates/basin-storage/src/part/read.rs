@@ -1537,11 +1537,20 @@ impl<'p> NeedleFilter<'p> {
             if verdict as u8 <= Verdict::Always as u8 {
                 return verdict == Verdict::Always;
             }
-            // No variable of the batch holds it: read for nothing, or not read.
-            if verdict == Verdict::InVars
-                && (lines.present.is_empty() || !self.any_hit.first().copied().unwrap_or(true))
-            {
-                return false;
+            // No variable of the batch holds it: read for nothing, or not
+            // read; else the row's own hit decides (a needle's rows are few:
+            // every other row of the block comes here).
+            if verdict == Verdict::InVars {
+                if lines.present.is_empty() || !self.any_hit.first().copied().unwrap_or(true) {
+                    return false;
+                }
+                if let (Some(hits), Some(templates), Some(&id)) =
+                    (self.var_hits.first(), self.templates, ids.values().get(row))
+                {
+                    return hits
+                        .get(row)
+                        .is_some_and(|&first| usize::from(first) < templates.vars_of(id));
+                }
             }
         }
         self.looks_closer(lines, row, time)

@@ -30,7 +30,7 @@ use super::var_order::VarOrder;
 use crate::config::LineEncoding;
 use crate::error::{Result, StorageError};
 use crate::filenames::{tmp_of, DiscardOnError};
-use crate::limits::{BLOCK_ROWS, PART_FORMAT_VERSION, PART_ZSTD_LEVEL};
+use crate::limits::{BLOCK_ROWS, PART_FORMAT_VERSION, PART_ZSTD_LEVEL, VAR_PAGE_BYTES};
 use crate::token_filter::{field_hash, token_hash, TokenFilter};
 use crate::tokens::{for_each_token, token_spans, Span};
 use crate::wal::sync_dir;
@@ -120,7 +120,8 @@ pub fn write_part(
         props = props
             .set_column_statistics_enabled(column.clone(), EnabledStatistics::None)
             .set_column_dictionary_enabled(column.clone(), false)
-            .set_column_encoding(column, Encoding::DELTA_LENGTH_BYTE_ARRAY);
+            .set_column_encoding(column.clone(), Encoding::DELTA_LENGTH_BYTE_ARRAY)
+            .set_column_data_page_size_limit(column, VAR_PAGE_BYTES);
     }
     let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props.build()))?;
     let field_pos: HashMap<&str, usize> = field_names
