@@ -30,7 +30,7 @@ use super::line_codec::{
 };
 use super::pages::Blocks;
 use super::schema::{column_field, var_index, LINE, PATTERN_ID, STREAM_ID, TIME};
-use super::skeleton_runs::{SkeletonRun, SKELETON_RUNS_KEY};
+use super::skeleton_runs::{SkeletonRun, StoredRuns, SKELETON_RUNS_KEY};
 use super::var_grams::{needle_grams, GramSet, VAR_GRAMS_KEY};
 use super::var_order::VarOrder;
 use crate::error::{Result, StorageError};
@@ -55,6 +55,9 @@ pub struct PartPlan {
 
 /// A skeleton dictionary decoded, or why it could not be.
 type DecodedTemplates = std::result::Result<Templates, String>;
+
+/// A part's skeleton runs decoded and checked, or why they could not be.
+type DecodedRuns = std::result::Result<Vec<Vec<SkeletonRun>>, String>;
 
 /// The labels of the wanted streams, by stream id.
 type StreamsById<'a> = HashMap<u64, &'a Arc<Labels>, BuildHasherDefault<HashIsKey>>;
@@ -83,9 +86,9 @@ pub struct Part {
     /// Per block, the trigrams of each variable column (format 8 on; empty
     /// before).
     var_grams: Vec<Vec<GramSet>>,
-    /// Per block, its rows by skeleton and stream (format 8 on; empty
-    /// before).
-    skeleton_runs: Vec<Vec<SkeletonRun>>,
+    /// Per block, its rows by skeleton and stream, if the part keeps them:
+    /// as the footer holds them, and decoded on first use.
+    skeleton_runs: Option<(Vec<u8>, OnceLock<DecodedRuns>)>,
     /// Number of variable columns.
     var_count: usize,
     /// Skeleton verdicts by needle (see [`Part::verdicts`]).
@@ -248,21 +251,8 @@ impl Part {
             Some(raw) => decode_value(&raw).map_err(corrupt)?,
             None => Vec::new(),
         };
-        let skeleton_runs: Vec<Vec<SkeletonRun>> = match value(SKELETON_RUNS_KEY)? {
-            Some(raw) => decode_value(&raw).map_err(corrupt)?,
-            None => Vec::new(),
-        };
-        // Runs place rows by position: each block's must add up to its rows
-        // and name streams the index has.
-        if !skeleton_runs.is_empty()
-            && (skeleton_runs.len() != index.blocks.len()
-                || skeleton_runs.iter().zip(row_groups).any(|(runs, group)| {
-                    runs.iter().map(|r| i64::from(r.rows)).sum::<i64>() != group.num_rows()
-                        || runs.iter().any(|r| r.stream as usize >= streams)
-                }))
-        {
-            return Err(corrupt("skeleton runs and row groups disagree".into()));
-        }
+        // Kept compressed until a count needs them, like the skeletons.
+        let skeleton_runs = stored(SKELETON_RUNS_KEY)?.map(|packed| (packed, OnceLock::new()));
         let var_count = arrow_meta
             .schema()
             .fields()
@@ -662,7 +652,7 @@ impl Part {
     ) -> Result<bool> {
         // Blocks a count of needles can answer from their skeleton runs
         // are counted so; the rest are decoded, in block order.
-        let mut needles = match self.skeleton_runs.is_empty() {
+        let mut needles = match self.skeleton_runs.is_none() {
             true => None,
             false => NeedleFilter::new(req.needles, self)?,
         };
@@ -1153,6 +1143,38 @@ impl Part {
             Err(detail) => Err(StorageError::Corruption {
                 path: self.path.clone(),
                 detail: format!("skeleton dictionary: {detail}"),
+            }),
+        }
+    }
+
+    /// Each block's skeleton runs, decoded and checked on first use; `None`
+    /// if the part keeps none.
+    fn skeleton_runs(&self) -> Result<Option<&[Vec<SkeletonRun>]>> {
+        let Some((packed, decoded)) = &self.skeleton_runs else {
+            return Ok(None);
+        };
+        let decode = || -> DecodedRuns {
+            let raw = unpack(packed.clone(), self.version)?;
+            let runs = decode_value::<StoredRuns>(&raw)?.runs()?;
+            // Runs place rows by position: each block's must add up to its
+            // rows and name streams the index has.
+            let streams = self.index.streams.len();
+            let groups = self.arrow_meta.metadata().row_groups();
+            if runs.len() != groups.len()
+                || runs.iter().zip(groups).any(|(runs, group)| {
+                    runs.iter().map(|r| i64::from(r.rows)).sum::<i64>() != group.num_rows()
+                        || runs.iter().any(|r| r.stream as usize >= streams)
+                })
+            {
+                return Err("skeleton runs and row groups disagree".into());
+            }
+            Ok(runs)
+        };
+        match decoded.get_or_init(decode) {
+            Ok(runs) => Ok(Some(runs)),
+            Err(detail) => Err(StorageError::Corruption {
+                path: self.path.clone(),
+                detail: format!("skeleton runs: {detail}"),
             }),
         }
     }

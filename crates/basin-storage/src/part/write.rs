@@ -24,7 +24,7 @@ use super::line_codec::{
     TEMPLATE, TEMPLATES_KEY, VAR_COLUMNS, VAR_MASKS_KEY,
 };
 use super::schema::{part_schema, time_unit, LINE, PATTERN_ID, STREAM, STREAM_ID, TIME};
-use super::skeleton_runs::{runs_of_block, SkeletonRun, SKELETON_RUNS_KEY};
+use super::skeleton_runs::{runs_of_block, SkeletonRun, StoredRuns, SKELETON_RUNS_KEY};
 use super::var_grams::{GramSet, VAR_GRAMS_KEY};
 use super::var_order::VarOrder;
 use crate::config::LineEncoding;
@@ -178,7 +178,10 @@ pub fn write_part(
         values.push((VAR_GRAMS_KEY, encode_value(&var_grams)));
         let by_skeleton: Vec<u64> = skeleton_patterns.iter().map(|p| p.unwrap_or(0)).collect();
         values.push((SKELETON_PATTERNS_KEY, encode_value(&by_skeleton)));
-        values.push((SKELETON_RUNS_KEY, encode_value(&skeleton_runs)));
+        values.push((
+            SKELETON_RUNS_KEY,
+            encode_value(&StoredRuns::of(&skeleton_runs)),
+        ));
     }
     for (key, bytes) in values {
         let bytes = bytes.map_err(|e| StorageError::Encode(format!("part {key}: {e}")))?;

@@ -25,9 +25,10 @@ impl Part {
         needles: &NeedleFilter<'_>,
         times: RunTimes<'_>,
     ) -> Result<bool> {
-        let (Some(runs), Some(info)) =
-            (self.skeleton_runs.get(block), self.index.blocks.get(block))
-        else {
+        let Some(all) = self.skeleton_runs()? else {
+            return Ok(false);
+        };
+        let (Some(runs), Some(info)) = (all.get(block), self.index.blocks.get(block)) else {
             return Ok(false);
         };
         if self.version < 8
@@ -63,8 +64,9 @@ impl Part {
         stats: &mut ScanStats,
         emit: &mut RunSink<'_>,
     ) -> Result<bool> {
+        let all = self.skeleton_runs()?.unwrap_or_default();
         let (Some(runs), Some(info), Some(templates)) = (
-            self.skeleton_runs.get(block),
+            all.get(block),
             self.index.blocks.get(block),
             self.templates()?,
         ) else {
