@@ -85,9 +85,16 @@ impl Chunks {
         let chunk = rg.column(self.column);
         let rows = rg.num_rows() as usize;
         let bytes = Arc::new(ChunkBytes::read(&self.file, chunk)?);
+        // With the pages' places, pages a row selection skips are passed
+        // over unread; without, each is decompressed to learn its rows.
+        let pages = self
+            .meta
+            .page_index_for_row_group(block)
+            .page_locations(self.column)
+            .cloned();
         if !matches!(chunk.compression(), Compression::ZSTD(_)) {
             return Ok(Box::new(SerializedPageReader::new(
-                bytes, chunk, rows, None,
+                bytes, chunk, rows, pages,
             )?));
         }
         let plain = chunk
@@ -96,7 +103,7 @@ impl Chunks {
             .set_compression(Compression::UNCOMPRESSED)
             .build()?;
         Ok(Box::new(Decompressing(SerializedPageReader::new(
-            bytes, &plain, rows, None,
+            bytes, &plain, rows, pages,
         )?)))
     }
 }

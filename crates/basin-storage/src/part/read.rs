@@ -17,7 +17,7 @@ use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader, RowSelection, RowSelector,
 };
 use parquet::arrow::{parquet_to_arrow_field_levels, ProjectionMask};
-use parquet::file::metadata::{FileMetaData, KeyValue, ParquetMetaDataBuilder};
+use parquet::file::metadata::{FileMetaData, KeyValue, PageIndexPolicy, ParquetMetaDataBuilder};
 use parquet::file::reader::{ChunkReader, Length};
 
 use super::counts::{bucket_end, PartCounts, COUNTS_KEY};
@@ -132,7 +132,11 @@ impl Part {
             path: path.to_path_buf(),
             detail,
         };
-        let arrow_meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::default())?;
+        // Offset indexes locate each page, so a read at a few rows skips
+        // the other pages of a column without decompressing them.
+        let options =
+            ArrowReaderOptions::default().with_offset_index_policy(PageIndexPolicy::Optional);
+        let arrow_meta = ArrowReaderMetadata::load(&file, options)?;
         let kv = arrow_meta
             .metadata()
             .file_metadata()
@@ -1304,7 +1308,9 @@ fn without_basin_keys(meta: ArrowReaderMetadata) -> Result<ArrowReaderMetadata> 
         file.column_orders().cloned(),
     );
     let mut builder = ParquetMetaDataBuilder::new(slim);
-    builder = builder.set_row_groups(parquet.row_groups().to_vec());
+    builder = builder
+        .set_row_groups(parquet.row_groups().to_vec())
+        .set_page_index(parquet.page_index().cloned());
     Ok(ArrowReaderMetadata::try_new(
         Arc::new(builder.build()),
         ArrowReaderOptions::default(),
