@@ -481,15 +481,20 @@ fn awkward_lines() -> Vec<String> {
 /// Writes `lines` to tenant `a`, stream `{job="x"}`, at times 1, 2, ...,
 /// and flushes them to a part.
 fn store_lines(storage: &Storage, lines: &[String]) {
+    append_lines(storage, r#"{job="x"}"#, lines);
+    storage.flush().unwrap();
+}
+
+/// Appends `lines` to tenant `a`, stream `stream`, at times 1, 2, ...
+fn append_lines(storage: &Storage, stream: &str, lines: &[String]) {
     let entries = lines
         .iter()
         .enumerate()
         .map(|(i, l)| Entry::new(i as i64 + 1, l.as_str()))
         .collect();
     storage
-        .append_blocking(batch("a", r#"{job="x"}"#, entries))
+        .append_blocking(batch("a", stream, entries))
         .unwrap();
-    storage.flush().unwrap();
 }
 
 #[test]
@@ -646,14 +651,7 @@ fn counts_of_needles_per_stream_come_from_skeleton_runs() {
                 _ => format!("all fine after {} tries", i % 5),
             })
             .collect();
-        let entries = lines
-            .iter()
-            .enumerate()
-            .map(|(i, l)| Entry::new(i as i64 + 1, l.as_str()))
-            .collect();
-        storage
-            .append_blocking(batch("a", stream, entries))
-            .unwrap();
+        append_lines(&storage, stream, &lines);
         all_lines.extend(lines.into_iter().map(|l| (s, l)));
     }
     storage.flush().unwrap();
