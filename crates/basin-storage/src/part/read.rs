@@ -656,42 +656,44 @@ impl Part {
     ) -> Result<bool> {
         // Blocks a count of needles can answer from their skeleton runs
         // are counted so; the rest are decoded, in block order.
-        let mut needles = match self.skeleton_runs.is_none() {
-            true => None,
-            false => NeedleFilter::new(req.needles, self)?,
-        };
-        let Some(needles) = needles.as_mut() else {
-            return self.read_runs_decoded(req, wanted, blocks, stats, times, emit);
-        };
+        let mut needles = NeedleFilter::new(req.needles, self)?;
+        if !needles
+            .as_ref()
+            .is_some_and(|n| self.may_count_by_skeleton(req, n))
+        {
+            return self.read_runs_decoded(req, wanted, blocks, stats, times, &mut needles, emit);
+        }
         let mut decoded = Vec::new();
         for block in blocks {
-            if !self.counts_by_skeleton(req, wanted, block, needles, times)? {
+            let Some(n) = needles.as_mut() else {
+                break;
+            };
+            if !self.counts_by_skeleton(req, wanted, block, n, times)? {
                 decoded.push(block);
                 continue;
             }
-            if !decoded.is_empty()
-                && !self.read_runs_decoded(
-                    req,
-                    wanted,
-                    std::mem::take(&mut decoded),
-                    stats,
-                    times,
-                    emit,
-                )?
-            {
-                return Ok(false);
+            if !decoded.is_empty() {
+                let some = std::mem::take(&mut decoded);
+                if !self.read_runs_decoded(req, wanted, some, stats, times, &mut needles, emit)? {
+                    return Ok(false);
+                }
             }
-            if !self.count_by_skeleton(wanted, block, needles, stats, emit)? {
+            let Some(n) = needles.as_mut() else {
+                break;
+            };
+            if !self.count_by_skeleton(wanted, block, n, stats, emit)? {
                 return Ok(false);
             }
         }
         match decoded.is_empty() {
             true => Ok(true),
-            false => self.read_runs_decoded(req, wanted, decoded, stats, times, emit),
+            false => self.read_runs_decoded(req, wanted, decoded, stats, times, &mut needles, emit),
         }
     }
 
-    /// [`Part::read_runs`] by decoding the blocks' rows.
+    /// [`Part::read_runs`] by decoding the blocks' rows; `needles` is the
+    /// read's filter of `req.needles`.
+    #[allow(clippy::too_many_arguments)]
     fn read_runs_decoded(
         &self,
         req: &ScanRequest<'_>,
@@ -699,14 +701,14 @@ impl Part {
         blocks: Vec<usize>,
         stats: &mut ScanStats,
         times: RunTimes<'_>,
+        needles: &mut Option<NeedleFilter<'_>>,
         emit: &mut RunSink<'_>,
     ) -> Result<bool> {
         // Rows must hold every needle: the skeletons decide most rows, and
         // only the variable columns that may hold a needle are read.
-        let mut needles = NeedleFilter::new(req.needles, self)?;
         // One projection serves all of a read's blocks: split the read where
         // the columns to search change, so one block's do not cost the rest.
-        if let (Some(n), true) = (&needles, blocks.len() > 1) {
+        if let (Some(n), true) = (&*needles, blocks.len() > 1) {
             let per_block: Vec<Vec<bool>> = blocks
                 .iter()
                 .map(|&b| self.searched_columns(n, &[b]))
@@ -716,7 +718,9 @@ impl Part {
                 for end in 1..=blocks.len() {
                     if end == blocks.len() || per_block[end] != per_block[start] {
                         let some = blocks[start..end].to_vec();
-                        if !self.read_runs_decoded(req, wanted, some, stats, times, emit)? {
+                        if !self
+                            .read_runs_decoded(req, wanted, some, stats, times, needles, emit)?
+                        {
                             return Ok(false);
                         }
                         start = end;
@@ -725,7 +729,7 @@ impl Part {
                 return Ok(true);
             }
         }
-        let line = match &needles {
+        let line = match &*needles {
             None => LineRead::No,
             Some(n) => LineRead::Needles(self.searched_columns(n, &blocks)),
         };
@@ -765,12 +769,12 @@ impl Part {
                 (None, None) => return Err(self.corrupt_column(TIME)),
             };
             let ids = ids.values();
-            let lines = match (&needles, batch.schema_ref().index_of(LINE)) {
+            let lines = match (&*needles, batch.schema_ref().index_of(LINE)) {
                 (Some(_), Ok(i)) => Some(self.line_columns(&batch, i, None)?),
                 (Some(_), Err(_)) => return Err(self.corrupt_column(LINE)),
                 (None, _) => None,
             };
-            if let (Some(n), Some(l)) = (&mut needles, &lines) {
+            if let (Some(n), Some(l)) = (&mut *needles, &lines) {
                 n.prepare(l);
             }
             let mut labels: Option<&Arc<Labels>> = None;
@@ -820,7 +824,7 @@ impl Part {
                     );
                 }
                 if labels.is_some() {
-                    let kept = match (&mut needles, &lines) {
+                    let kept = match (&mut *needles, &lines) {
                         (Some(n), Some(l)) => n.keeps(l, row, times.as_ref().map(|t| t.value(row))),
                         _ => true,
                     };

@@ -12,11 +12,27 @@ use crate::scan::{RunSink, RunTimes, ScanRequest, ScanStats};
 use arrow_array::cast::AsArray;
 
 impl Part {
-    /// Whether [`Part::count_by_skeleton`] can answer `block`: it has
-    /// skeleton runs, lies wholly in the request and in one window of the
-    /// caller, no field column is wanted, no line must be rebuilt with its
-    /// time, and every run's skeleton decides each needle or leaves it to
-    /// the variables (none must be rebuilt, none is a line kept whole).
+    /// Whether a read of `req` may count any block by skeleton: the part
+    /// keeps runs in variable order (format 8), every needle has verdicts,
+    /// no line must be rebuilt with its time and no field column is wanted.
+    /// The same for every block of a read, so asked once per read.
+    pub(super) fn may_count_by_skeleton(
+        &self,
+        req: &ScanRequest<'_>,
+        needles: &NeedleFilter<'_>,
+    ) -> bool {
+        self.version >= 8
+            && self.skeleton_runs.is_some()
+            && needles.verdicts.len() == needles.tests.len()
+            && !needles.may_need_time()
+            && !self.wants_field_columns(req)
+    }
+
+    /// Whether [`Part::count_by_skeleton`] can answer `block` of a read
+    /// [`Part::may_count_by_skeleton`] allows: it lies wholly in the
+    /// request and in one window of the caller, and every wanted run's
+    /// skeleton decides each needle or leaves it to the variables (none
+    /// must be rebuilt, none is a line kept whole).
     pub(super) fn counts_by_skeleton(
         &self,
         req: &ScanRequest<'_>,
@@ -31,13 +47,9 @@ impl Part {
         let (Some(runs), Some(info)) = (all.get(block), self.index.blocks.get(block)) else {
             return Ok(false);
         };
-        if self.version < 8
-            || needles.verdicts.len() != needles.tests.len()
-            || needles.may_need_time()
-            || info.min_ts < req.start
+        if info.min_ts < req.start
             || info.max_ts >= req.end
             || !(times.same_windows)(info.min_ts, info.max_ts)
-            || self.wants_field_columns(req)
         {
             return Ok(false);
         }
